@@ -1,0 +1,71 @@
+import { readFile, stat } from 'node:fs/promises'
+import * as path from 'node:path'
+import * as glob from '@actions/glob'
+import { ActionError } from './errors.js'
+import { mapLimit } from './pool.js'
+import { type ParsedFile, type Problem, parseFile } from './parse.js'
+
+/** A matched file: its absolute path, and its path relative to the workspace for people. */
+export interface FoundFile {
+  path: string
+  file: string
+}
+
+/** Makes relative patterns relative to the workspace rather than to the process's directory. */
+export function anchorPatterns(patterns: readonly string[], workspace: string): string {
+  return patterns
+    .map((pattern) => {
+      const negated = pattern.startsWith('!')
+      const body = negated ? pattern.slice(1) : pattern
+      const anchored = path.isAbsolute(body) ? body : path.join(workspace, body)
+      return `${negated ? '!' : ''}${anchored}`
+    })
+    .join('\n')
+}
+
+/** Sorted, workspace-relative, forward slashes: the order everything is reported in. */
+export function relativeFiles(matches: readonly string[], workspace: string): FoundFile[] {
+  const files = matches.map((match) => ({
+    path: match,
+    file: path.relative(workspace, match).split(path.sep).join('/')
+  }))
+  const outside = files.filter((f) => f.file.startsWith('../') || path.isAbsolute(f.file))
+  if (outside.length > 0) {
+    throw new ActionError(
+      `Input 'files' matched ${outside.length} file${outside.length > 1 ? 's' : ''} outside the workspace (${outside[0].path}): keep certificates inside the repository.`
+    )
+  }
+  return files.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))
+}
+
+/** Finds the files the patterns match (files only; a matched directory stands for its files). */
+export async function discover(patterns: readonly string[], workspace: string): Promise<FoundFile[]> {
+  const globber = await glob.create(anchorPatterns(patterns, workspace), {
+    matchDirectories: false,
+    implicitDescendants: true,
+    omitBrokenSymbolicLinks: true
+  })
+  const matches = await globber.glob()
+  return relativeFiles([...new Set(matches)], workspace)
+}
+
+/** Larger files are refused unread: a CA bundle is a few kilobytes, OpenAI takes under 16 KB each. */
+export const MAX_FILE_BYTES = 1024 * 1024
+
+/** Reads and parses every file, refusing ones too large to be certificates without reading them. */
+export async function readFiles(files: readonly FoundFile[]): Promise<ParsedFile[]> {
+  return mapLimit(files, 16, async ({ path: absolute, file }) => {
+      const { size } = await stat(absolute)
+      if (size > MAX_FILE_BYTES) {
+        const problem: Problem = {
+          check: 'file-too-large',
+          severity: 'error',
+          message: `The file is ${(size / 1024 / 1024).toFixed(1)} MiB; a certificate file may be at most 1 MiB: check the pattern that matched it.`,
+          file,
+          line: 1
+        }
+        return { file, certificates: [], rejected: [], problems: [problem], blocks: 0 }
+      }
+      return parseFile(file, await readFile(absolute))
+  })
+}

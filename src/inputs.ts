@@ -1,0 +1,119 @@
+import { CHECK_IDS } from './check.js'
+import { ActionError } from './errors.js'
+import { type NameTemplate, parseNameTemplate } from './name-template.js'
+import type { Runner } from './runner.js'
+
+export const MODES = ['publish', 'plan', 'validate'] as const
+export type Mode = (typeof MODES)[number]
+export const IF_NO_FILES_FOUND = ['error', 'warn', 'ignore'] as const
+export type IfNoFilesFound = (typeof IF_NO_FILES_FOUND)[number]
+
+export const DEFAULT_BASE_URL = 'https://api.openai.com/v1'
+
+/** Everything the action was asked to do, validated in one place. */
+export interface Settings {
+  mode: Mode
+  /** Glob patterns, `!` for excludes, as the user wrote them. */
+  patterns: string[]
+  /** Absolute path that patterns and reported file names are relative to. */
+  workspace: string
+  /** Empty in validate mode, where no request is made. */
+  adminKey: string
+  baseUrl: string
+  name: NameTemplate
+  expiryWarningDays: number
+  skipChecks: Set<string>
+  ifNoFilesFound: IfNoFilesFound
+  timeoutSeconds: number
+  /** `GITHUB_REF_NAME` and the short commit, for name templates. */
+  ref: string
+  sha: string
+}
+
+function lines(value: string): string[] {
+  return value
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+}
+
+function oneOf<T extends string>(input: string, value: string, allowed: readonly T[]): T {
+  const normalised = value.trim().toLowerCase()
+  if ((allowed as readonly string[]).includes(normalised)) return normalised as T
+  throw new ActionError(`Input '${input}' is '${value}': use one of ${allowed.join(', ')}.`)
+}
+
+function wholeNumber(input: string, value: string, min: number): number {
+  const trimmed = value.trim()
+  const number = Number(trimmed)
+  if (trimmed === '' || !Number.isInteger(number) || number < min) {
+    throw new ActionError(`Input '${input}' is '${value}': use a whole number of at least ${min}.`)
+  }
+  return number
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]'])
+
+export function parseBaseUrl(value: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new ActionError(`Base URL '${value}' is not a URL: use e.g. ${DEFAULT_BASE_URL}.`)
+  }
+  const loopback = LOOPBACK.has(url.hostname) || url.hostname.startsWith('127.')
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    throw new ActionError(
+      `Base URL '${url.origin}' must use https:// (plain http is allowed only on loopback, for an emulator), so that the admin key is never sent in clear.`
+    )
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    throw new ActionError(`Base URL '${url.origin}' must not carry credentials, a query or a fragment.`)
+  }
+  return url.href.replace(/\/+$/, '')
+}
+
+/**
+ * Reads and checks every input. The admin key is masked before anything else can print it, and
+ * before any other input can fail.
+ */
+export function getSettings(runner: Runner): Settings {
+  const inputKey = runner.getInput('admin-api-key').trim()
+  const envKey = (runner.env('OPENAI_ADMIN_KEY') ?? '').trim()
+  for (const key of [inputKey, envKey]) if (key) runner.setSecret(key)
+
+  const mode = oneOf('mode', runner.getInput('mode') || 'publish', MODES)
+  const patterns = lines(runner.getInput('files'))
+  if (patterns.length === 0) {
+    throw new ActionError("Input 'files' is empty: give one glob pattern per line, e.g. certs/*.pem.")
+  }
+  const skipChecks = new Set(lines(runner.getInput('skip-checks')))
+  const unknown = [...skipChecks].filter((id) => !CHECK_IDS.includes(id))
+  if (unknown.length > 0) {
+    throw new ActionError(
+      `Input 'skip-checks' names unknown check${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: the checks that can be skipped are ${CHECK_IDS.join(', ')}.`
+    )
+  }
+
+  const adminKey = mode === 'validate' ? '' : inputKey || envKey
+  if (mode !== 'validate' && adminKey === '') {
+    throw new ActionError(
+      `Mode '${mode}' needs an OpenAI admin key: set 'admin-api-key: \${{ secrets.OPENAI_ADMIN_KEY }}' (or the OPENAI_ADMIN_KEY environment variable), or use 'mode: validate' for offline checks.`
+    )
+  }
+
+  return {
+    mode,
+    patterns,
+    workspace: runner.env('GITHUB_WORKSPACE') || process.cwd(),
+    adminKey,
+    baseUrl: parseBaseUrl(runner.getInput('base-url').trim() || runner.env('OPENAI_BASE_URL')?.trim() || DEFAULT_BASE_URL),
+    name: parseNameTemplate(runner.getInput('name')),
+    expiryWarningDays: wholeNumber('expiry-warning-days', runner.getInput('expiry-warning-days') || '30', 0),
+    skipChecks,
+    ifNoFilesFound: oneOf('if-no-files-found', runner.getInput('if-no-files-found') || 'error', IF_NO_FILES_FOUND),
+    timeoutSeconds: wholeNumber('timeout-seconds', runner.getInput('timeout-seconds') || '30', 1),
+    ref: runner.env('GITHUB_REF_NAME') ?? '',
+    sha: (runner.env('GITHUB_SHA') ?? '').slice(0, 7)
+  }
+}

@@ -1,0 +1,113 @@
+import { checkCertificate } from './check.js'
+import { discover, readFiles } from './discover.js'
+import { ActionError, messageOf } from './errors.js'
+import { getSettings, type Settings } from './inputs.js'
+import { renderName } from './name-template.js'
+import type { Certificate, ParsedFile } from './parse.js'
+import { capProblem, makePlan, type NamedCertificate } from './plan.js'
+import { annotate, buildReport, type Outcome, writeReport } from './report.js'
+import type { Runner } from './runner.js'
+
+function names(files: readonly ParsedFile[], settings: Settings): Map<Certificate, string> {
+  const named = new Map<Certificate, string>()
+  for (const file of files) {
+    const stem = file.file.split('/').pop()!.replace(/\.[^.]*$/, '')
+    for (const cert of file.certificates) {
+      const values = {
+        stem,
+        file: file.file,
+        cn: cert.commonName,
+        fingerprint: cert.fingerprint.slice(0, 16),
+        index: String(cert.index),
+        ref: settings.ref,
+        sha: settings.sha
+      }
+      named.set(cert, renderName(settings.name, values, file.certificates.length))
+    }
+  }
+  return named
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
+
+/** discover → parse → check → inventory → plan → apply, recording in `outcome` how far it got. */
+async function pipeline(runner: Runner, settings: Settings, outcome: Outcome, now: Date): Promise<void> {
+  const found = await discover(settings.patterns, settings.workspace)
+  if (found.length === 0) {
+    const message = `No files matched ${settings.patterns.map((p) => `'${p}'`).join(', ')} in ${settings.workspace}: check the 'files' patterns (they are relative to the workspace).`
+    if (settings.ifNoFilesFound === 'error') throw new ActionError(message)
+    if (settings.ifNoFilesFound === 'warn') runner.warning(message)
+    else runner.info(message)
+    return
+  }
+  runner.info(`Found ${plural(found.length, 'file')}.`)
+
+  outcome.files = await readFiles(found)
+  const certificates = outcome.files.flatMap((f) => f.certificates)
+  const checks = { now, expiryWarningDays: settings.expiryWarningDays, skip: settings.skipChecks }
+  outcome.problems = [...outcome.files.flatMap((f) => f.problems), ...certificates.flatMap((c) => checkCertificate(c, checks))]
+  outcome.problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line))
+  outcome.names = names(outcome.files, settings)
+  annotate(runner, outcome.problems)
+  const errors = outcome.problems.filter((p) => p.severity === 'error')
+  if (errors.length > 0) {
+    const files = new Set(errors.map((p) => p.file)).size
+    throw new ActionError(
+      `${plural(errors.length, 'error')} in ${plural(files, 'file')}${settings.mode === 'validate' ? '' : ', so nothing was uploaded'}: fix the certificates annotated above (the job summary lists every problem).`
+    )
+  }
+  if (settings.mode === 'validate') return
+
+  // Only publish and plan talk to the API: validate runs never load the HTTP client.
+  const { CertificatesApi } = await import('./api.js')
+  const { takeInventory } = await import('./inventory.js')
+  const { applyUploads } = await import('./apply.js')
+  const api = new CertificatesApi({
+    baseUrl: settings.baseUrl,
+    adminKey: settings.adminKey,
+    timeoutSeconds: settings.timeoutSeconds,
+    maxRetries: 2,
+    log: (message) => runner.info(message)
+  })
+  try {
+    const inventory = await takeInventory(api, certificates, (message) => runner.info(message))
+    const local: NamedCertificate[] = certificates.map((cert) => ({ cert, name: outcome.names.get(cert)! }))
+    const plan = makePlan(local, inventory, now)
+    outcome.plan = plan
+    const refused = capProblem(plan)
+    if (refused) throw new ActionError(refused)
+    if (settings.mode === 'plan') return
+    await applyUploads(api, plan.uploads, outcome.uploaded, (message) => runner.info(message))
+  } finally {
+    runner.debug(`API calls: ${api.calls.length} (${api.calls.join(', ')})`)
+    api.dispose()
+  }
+}
+
+/**
+ * Runs the action. Outputs and the summary are written however far the run got; an expected
+ * failure is one line, an unexpected one says so and keeps its stack for debug logging only.
+ */
+export async function run(runner: Runner, now: Date = new Date()): Promise<void> {
+  let outcome: Outcome | undefined
+  let failure: string | undefined
+  try {
+    const settings = getSettings(runner)
+    outcome = { mode: settings.mode, files: [], problems: [], names: new Map(), uploaded: new Map() }
+    await pipeline(runner, settings, outcome, now)
+  } catch (error) {
+    if (error instanceof ActionError) {
+      failure = error.message
+    } else {
+      if (error instanceof Error && error.stack) runner.debug(error.stack)
+      failure = `Unexpected error: ${messageOf(error)}. Please report it with the debug log (re-run with debug logging on).`
+    }
+  }
+  try {
+    if (outcome) await writeReport(runner, buildReport(outcome))
+  } catch (error) {
+    failure ??= `Could not write the outputs or the job summary: ${messageOf(error)}.`
+  }
+  // Last, so that the reason is the final line of the log.
+  if (failure !== undefined) runner.setFailed(failure)
+}

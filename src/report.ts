@@ -1,0 +1,197 @@
+import type { Mode } from './inputs.js'
+import type { Certificate, ParsedFile, Problem } from './parse.js'
+import { type Plan, slotsAfter } from './plan.js'
+import type { Runner } from './runner.js'
+
+export type Status = 'uploaded' | 'existing' | 'would-upload' | 'not-uploaded' | 'valid' | 'invalid'
+
+/** One entry of the `results` output: a certificate found, or a block or file that is not one. */
+export interface Result {
+  file: string
+  /** Position of the PEM block in its file; null for a problem with the file as a whole. */
+  index: number | null
+  line: number
+  name: string | null
+  fingerprint: string | null
+  id: string | null
+  status: Status
+  not_before: string | null
+  not_after: string | null
+  subject: string | null
+  problems: { check: string; severity: Problem['severity']; line: number; message: string }[]
+}
+
+/** What a run found and did, as far as it got. Everything the report says is derived from it. */
+export interface Outcome {
+  mode: Mode
+  files: ParsedFile[]
+  problems: Problem[]
+  names: Map<Certificate, string>
+  plan?: Plan
+  /** Fingerprint → id, for certificates created by this run. */
+  uploaded: Map<string, string>
+}
+
+export interface Report {
+  results: Result[]
+  outputs: Record<string, string>
+  summary: string
+  lines: string[]
+}
+
+/** How many annotations of each severity a step gets before GitHub drops the rest. */
+export const ANNOTATION_LIMIT = 10
+const SUMMARY_LIMIT = 1024 * 1024 - 4096
+
+const shortFingerprint = (fingerprint: string | null): string => (fingerprint ? fingerprint.slice(0, 16) : '')
+export const problemText = (p: Problem): string => `${p.file}:${p.line}: ${p.message} [${p.check}]`
+
+function statusOf(cert: Certificate, hasErrors: boolean, outcome: Outcome): { status: Status; id: string | null } {
+  if (hasErrors) return { status: 'invalid', id: null }
+  const uploaded = outcome.uploaded.get(cert.fingerprint)
+  if (uploaded) return { status: 'uploaded', id: uploaded }
+  const existing = outcome.plan?.existing.get(cert.fingerprint)
+  if (existing) return { status: 'existing', id: existing.id }
+  if (outcome.plan && outcome.mode === 'plan') return { status: 'would-upload', id: null }
+  if (outcome.plan && outcome.mode === 'publish') return { status: 'not-uploaded', id: null }
+  return { status: 'valid', id: null }
+}
+
+/** One entry per certificate or rejected block, files in sorted order, blocks in file order. */
+export function buildResults(outcome: Outcome): Result[] {
+  const results: Result[] = []
+  for (const file of outcome.files) {
+    const problemsAt = (line: number | null): Result['problems'] =>
+      outcome.problems
+        .filter((p) => p.file === file.file && (line === null || p.line === line))
+        .map((p) => ({ check: p.check, severity: p.severity, line: p.line, message: p.message }))
+    const blockLines = new Set([...file.certificates.map((c) => c.line), ...file.rejected.map((r) => r.line)])
+    const loose = outcome.problems.filter((p) => p.file === file.file && !blockLines.has(p.line))
+    if (loose.length > 0) {
+      results.push({
+        file: file.file, index: null, line: loose[0].line, name: null, fingerprint: null, id: null,
+        status: 'invalid', not_before: null, not_after: null, subject: null,
+        problems: loose.map((p) => ({ check: p.check, severity: p.severity, line: p.line, message: p.message }))
+      })
+    }
+    const entries: Result[] = []
+    for (const cert of file.certificates) {
+      const problems = problemsAt(cert.line)
+      const { status, id } = statusOf(cert, problems.some((p) => p.severity === 'error'), outcome)
+      entries.push({
+        file: file.file, index: cert.index, line: cert.line, name: outcome.names.get(cert) ?? null,
+        fingerprint: cert.fingerprint, id, status,
+        not_before: cert.notBefore.toISOString(), not_after: cert.notAfter.toISOString(),
+        subject: cert.subject, problems
+      })
+    }
+    for (const block of file.rejected) {
+      entries.push({
+        file: file.file, index: block.index, line: block.line, name: null, fingerprint: null, id: null,
+        status: 'invalid', not_before: null, not_after: null, subject: null, problems: problemsAt(block.line)
+      })
+    }
+    results.push(...entries.sort((a, b) => (a.index ?? 0) - (b.index ?? 0)))
+  }
+  return results
+}
+
+function distinctIds(results: readonly Result[], statuses: readonly Status[]): string[] {
+  const ids = results.filter((r) => r.id !== null && statuses.includes(r.status)).map((r) => r.id as string)
+  return [...new Set(ids)]
+}
+
+const ICON: Record<Status, string> = {
+  uploaded: '🆕', existing: '✅', 'would-upload': '📝', 'not-uploaded': '⏸️', valid: '✅', invalid: '❌'
+}
+
+const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
+
+function summaryOf(outcome: Outcome, results: readonly Result[], counts: string): string {
+  const rows = results.map((r) => {
+    const where = `${r.file}${r.index === null ? '' : `:${r.line}`}`
+    return `| ${ICON[r.status]} ${r.status} | ${cell(r.name ?? '')} | \`${cell(where)}\` | ${r.fingerprint ? `\`${shortFingerprint(r.fingerprint)}\`` : ''} | ${r.not_after?.slice(0, 10) ?? ''} | ${r.id ? `\`${r.id}\`` : ''} |`
+  })
+  const parts = [
+    `## OpenAI certificates: ${outcome.mode}`,
+    '',
+    counts,
+    '',
+    '| status | name | file | fingerprint | not after | id |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows
+  ]
+  if (outcome.problems.length > 0) {
+    parts.push('', '### Problems', '')
+    for (const p of outcome.problems) parts.push(`- ${p.severity === 'error' ? '❌' : '⚠️'} \`${cell(`${p.file}:${p.line}`)}\` ${cell(p.message)} \`${p.check}\``)
+  }
+  let summary = parts.join('\n') + '\n'
+  if (summary.length > SUMMARY_LIMIT) {
+    summary = summary.slice(0, SUMMARY_LIMIT).replace(/\n[^\n]*$/, '\n') + '\n… cut here: the job summary is limited to 1 MiB; the `results` output has every entry.\n'
+  }
+  return summary
+}
+
+function countsOf(outcome: Outcome, results: readonly Result[]): string {
+  const byStatus = new Map<Status, number>()
+  for (const r of results) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1)
+  const parts = [...byStatus].map(([status, n]) => `${n} ${status}`)
+  const errors = outcome.problems.filter((p) => p.severity === 'error').length
+  const warnings = outcome.problems.length - errors
+  let text = `Checked ${outcome.files.length} file${outcome.files.length === 1 ? '' : 's'}: ${parts.join(', ') || 'nothing found'}; ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}.`
+  if (outcome.plan) {
+    const left = outcome.plan.cap - outcome.plan.total - outcome.uploaded.size
+    text += ` The organization holds ${outcome.plan.total + outcome.uploaded.size} of ${outcome.plan.cap} certificates (${left} slot${left === 1 ? '' : 's'} left)`
+    if (outcome.mode === 'plan') text += `; publishing would leave ${slotsAfter(outcome.plan)}`
+    text += '.'
+  }
+  return text
+}
+
+/** Outputs, job summary and log lines of a run. Pure. */
+export function buildReport(outcome: Outcome): Report {
+  const results = buildResults(outcome)
+  const outputs: Record<string, string> = {
+    'certificate-ids': JSON.stringify(distinctIds(results, ['uploaded', 'existing'])),
+    'uploaded-ids': JSON.stringify(distinctIds(results, ['uploaded'])),
+    'existing-ids': JSON.stringify(distinctIds(results, ['existing'])),
+    results: JSON.stringify(results),
+    'slots-left': outcome.plan ? String(outcome.plan.cap - outcome.plan.total - outcome.uploaded.size) : ''
+  }
+  const lines = results.map((r) => {
+    const where = `${r.file}${r.index === null ? '' : `:${r.line}`}`
+    const fingerprint = r.fingerprint ? ` sha256:${shortFingerprint(r.fingerprint)}` : ''
+    const checks = r.problems.length ? ` [${[...new Set(r.problems.map((p) => p.check))].join(', ')}]` : ''
+    return `${ICON[r.status]} ${r.status.padEnd(12)} ${where}${r.name ? ` '${r.name}'` : ''}${fingerprint}${r.id ? ` ${r.id}` : ''}${checks}`
+  })
+  const counts = countsOf(outcome, results)
+  lines.push(counts)
+  return { results, outputs, summary: summaryOf(outcome, results, counts), lines }
+}
+
+/**
+ * Annotates problems on their file and line: the first ANNOTATION_LIMIT of each severity, since
+ * GitHub drops the rest; the others still get a log line, and the summary lists them all.
+ */
+export function annotate(runner: Runner, problems: readonly Problem[]): void {
+  const shown = { error: 0, warning: 0 }
+  for (const p of problems) {
+    const place = { file: p.file, startLine: p.line }
+    if (shown[p.severity]++ < ANNOTATION_LIMIT) {
+      if (p.severity === 'error') runner.error(problemText(p), place)
+      else runner.warning(problemText(p), place)
+    } else {
+      runner.info(`${p.severity}: ${problemText(p)}`)
+    }
+  }
+  for (const severity of ['error', 'warning'] as const) {
+    const more = shown[severity] - ANNOTATION_LIMIT
+    if (more > 0) runner.info(`${more} more ${severity}s are not annotated (GitHub shows ${ANNOTATION_LIMIT} a step); the job summary lists them all.`)
+  }
+}
+
+export async function writeReport(runner: Runner, report: Report): Promise<void> {
+  for (const [name, value] of Object.entries(report.outputs)) runner.setOutput(name, value)
+  for (const line of report.lines) runner.info(line)
+  await runner.appendSummary(report.summary)
+}

@@ -1,0 +1,91 @@
+// @ts-check
+// Test and demo certificates, generated on the spot (ECDSA P-256, so thousands take seconds).
+import 'reflect-metadata'
+import { webcrypto } from 'node:crypto'
+import * as x509 from '@peculiar/x509'
+
+x509.cryptoProvider.set(/** @type {Crypto} */ (/** @type {unknown} */ (webcrypto)))
+
+const DAY = 24 * 60 * 60 * 1000
+const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
+
+/**
+ * @typedef {object} CaOptions
+ * @property {string} [cn]            subject common name
+ * @property {Date} [notBefore]       default: a day ago (whole seconds)
+ * @property {Date} [notAfter]        default: a year after notBefore
+ * @property {boolean} [ca]           basicConstraints CA (default true; false omits the extension)
+ * @property {boolean} [ski]          Subject Key Identifier (default true)
+ * @property {boolean} [aki]          Authority Key Identifier in keyIdentifier form (default true)
+ * @property {number | null} [keyUsage] Key Usage flags; null omits the extension (default keyCertSign | cRLSign)
+ * @property {string} [padding]       extra bytes in an extension, to make a large certificate
+ */
+
+/**
+ * @typedef {object} GeneratedCertificate
+ * @property {string} pem
+ * @property {Uint8Array} der
+ * @property {string} fingerprint  lowercase hex SHA-256 of the DER
+ * @property {Date} notBefore
+ * @property {Date} notAfter
+ * @property {CryptoKeyPair} keys
+ */
+
+/** @param {Date} date */
+const wholeSeconds = (date) => new Date(Math.floor(date.getTime() / 1000) * 1000)
+
+let serial = 1
+
+/**
+ * A self-signed CA that OpenAI would accept, unless the options break one of its rules.
+ * @param {CaOptions} [options]
+ * @returns {Promise<GeneratedCertificate>}
+ */
+export async function makeCa(options = {}) {
+  const keys = /** @type {CryptoKeyPair} */ (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']))
+  const notBefore = wholeSeconds(options.notBefore ?? new Date(Date.now() - DAY))
+  const notAfter = wholeSeconds(options.notAfter ?? new Date(notBefore.getTime() + 365 * DAY))
+  const keyUsage = options.keyUsage === undefined ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign : options.keyUsage
+  /** @type {x509.Extension[]} */
+  const extensions = []
+  if (options.ca !== false) extensions.push(new x509.BasicConstraintsExtension(true, undefined, true))
+  if (keyUsage !== null) extensions.push(new x509.KeyUsagesExtension(keyUsage, true))
+  if (options.ski !== false) extensions.push(await x509.SubjectKeyIdentifierExtension.create(keys.publicKey))
+  if (options.aki !== false) extensions.push(await x509.AuthorityKeyIdentifierExtension.create(keys.publicKey))
+  if (options.padding) {
+    const value = new TextEncoder().encode(options.padding)
+    // An OCTET STRING in a private extension: any size, no meaning.
+    const der = new Uint8Array([0x04, 0x83, (value.length >> 16) & 0xff, (value.length >> 8) & 0xff, value.length & 0xff, ...value])
+    extensions.push(new x509.Extension('1.3.6.1.4.1.55555.1', false, der))
+  }
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: (serial++).toString(16).padStart(2, '0') + Date.now().toString(16),
+    name: `CN=${options.cn ?? 'Test CA'}, O=openai-certificates-action tests`,
+    notBefore,
+    notAfter,
+    keys,
+    signingAlgorithm: ALGORITHM,
+    extensions
+  })
+  const der = new Uint8Array(cert.rawData)
+  const digest = await webcrypto.subtle.digest('SHA-256', der)
+  return {
+    pem: cert.toString('pem') + '\n',
+    der,
+    fingerprint: Buffer.from(digest).toString('hex'),
+    notBefore,
+    notAfter,
+    keys
+  }
+}
+
+/**
+ * The PKCS#8 PEM of a generated key pair's private key: for tests that a key is refused.
+ * @param {CryptoKeyPair} keys
+ */
+export async function privateKeyPem(keys) {
+  const der = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)
+  return x509.PemConverter.encode(der, 'PRIVATE KEY') + '\n'
+}
+
+export { DAY }

@@ -1,0 +1,349 @@
+// @ts-check
+/**
+ * An emulator of OpenAI's organization certificates API (see the README's "Emulator" section):
+ * node:http on 127.0.0.1, faithful to the contract the action relies on — bearer auth, the error
+ * envelope, cursor paging with a page-size ceiling, include[]=content, the 50-certificate cap,
+ * rename, delete, activate/deactivate (at most 10 ids) for the organization and for projects.
+ * Tests drive it with the official `openai` SDK to prove that it speaks the real protocol.
+ *
+ * Run it alone with `npm run emulator`: it prints its base URL and an admin key.
+ */
+import { X509Certificate, randomBytes } from 'node:crypto'
+import { createServer } from 'node:http'
+import { pathToFileURL } from 'node:url'
+
+export const EMULATOR_ADMIN_KEY = 'sk-admin-emulator-0000000000000000'
+
+/**
+ * @typedef {object} StoredCertificate
+ * @property {string} id
+ * @property {string | null} name
+ * @property {number} created_at
+ * @property {number} valid_at
+ * @property {number} expires_at
+ * @property {string} content      the PEM of the first certificate uploaded
+ * @property {boolean} active      at organization scope
+ * @property {Set<string>} projects projects where it is active
+ */
+
+/**
+ * @typedef {object} LoggedRequest
+ * @property {string} method
+ * @property {string} path        without /v1
+ * @property {Record<string, string>} query
+ * @property {unknown} body
+ */
+
+/**
+ * A scripted fault, matched against each request in order; `times` (default 1) counts down.
+ * @typedef {object} Fault
+ * @property {string} method
+ * @property {RegExp | string} path   matched against the path without /v1
+ * @property {number} [times]
+ * @property {number} [status]        answer this status with `body` (default: an error envelope)
+ * @property {Record<string, string>} [headers]
+ * @property {string} [body]
+ * @property {'reset' | 'hang' | 'store-then-reset'} [action]
+ */
+
+/**
+ * @typedef {object} EmulatorOptions
+ * @property {string} [adminKey]
+ * @property {number} [maxPageSize]   the most items a list page holds, whatever `limit` asks
+ * @property {number} [cap]           certificates an organization may hold (50)
+ * @property {number} [latencyMs]     added to every answer
+ * @property {number} [port]          0 (default) for a random free port
+ * @property {() => number} [now]     unix seconds, for tests of time
+ */
+
+class HttpError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} message
+   * @param {string | null} [code]
+   * @param {string | null} [param]
+   */
+  constructor(status, message, code = null, param = null) {
+    super(message)
+    this.status = status
+    this.code = code
+    this.param = param
+  }
+}
+
+/** @param {StoredCertificate} c @param {string} object @param {boolean | undefined} active */
+function view(c, object, active) {
+  return {
+    object,
+    id: c.id,
+    name: c.name,
+    created_at: c.created_at,
+    ...(active === undefined ? {} : { active }),
+    certificate_details: { valid_at: c.valid_at, expires_at: c.expires_at }
+  }
+}
+
+/** @param {string} text */
+const seconds = (text) => Math.floor(Date.parse(text) / 1000)
+
+/**
+ * Starts an emulator. Everything it was asked is in `requests`; its state is in `certificates`.
+ * @param {EmulatorOptions} [options]
+ */
+export async function startEmulator(options = {}) {
+  const adminKey = options.adminKey ?? EMULATOR_ADMIN_KEY
+  const maxPageSize = options.maxPageSize ?? 100
+  const cap = options.cap ?? 50
+  const now = options.now ?? (() => Math.floor(Date.now() / 1000))
+  /** @type {StoredCertificate[]} */
+  const certificates = []
+  /** @type {LoggedRequest[]} */
+  const requests = []
+  /** @type {Fault[]} */
+  const faults = []
+  let clock = 0
+  /** @type {Set<import('node:net').Socket>} */
+  const sockets = new Set()
+
+  /** @param {string} content @param {string | null} name */
+  function store(content, name) {
+    /** @type {X509Certificate} */
+    let x
+    try {
+      x = new X509Certificate(content)
+    } catch {
+      throw new HttpError(400, 'The certificate could not be parsed as a PEM-encoded X.509 certificate.', 'mtls_certificate_invalid', 'certificate')
+    }
+    if (!x.ca) throw new HttpError(400, 'The certificate is not a CA certificate.', 'mtls_certificate_invalid', 'certificate')
+    if (seconds(x.validTo) < now() + 86400) throw new HttpError(400, 'The certificate has expired or expires within a day.', 'expired_certificate', 'certificate')
+    if (content.length >= 16 * 1024) throw new HttpError(400, 'The certificate must be smaller than 16 KB.', 'mtls_certificate_invalid', 'certificate')
+    if (certificates.length >= cap) {
+      throw new HttpError(400, `The organization already has the maximum of ${cap} certificates. Delete one to upload another.`, 'certificate_limit_exceeded')
+    }
+    clock = Math.max(clock + 1, now())
+    /** @type {StoredCertificate} */
+    const cert = {
+      id: `cert_${randomBytes(12).toString('hex')}`,
+      name,
+      created_at: clock,
+      valid_at: seconds(x.validFrom),
+      expires_at: seconds(x.validTo),
+      content: x.toString(),
+      active: false,
+      projects: new Set()
+    }
+    certificates.push(cert)
+    return cert
+  }
+
+  /** @param {string} id */
+  function find(id) {
+    const cert = certificates.find((c) => c.id === id)
+    if (!cert) throw new HttpError(404, `No certificate found with id '${id}'.`, null, 'certificate_id')
+    return cert
+  }
+
+  /** @param {unknown} body */
+  function idsOf(body) {
+    const ids = /** @type {{certificate_ids?: unknown}} */ (body)?.certificate_ids
+    if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === 'string')) {
+      throw new HttpError(400, "'certificate_ids' must be a non-empty array of certificate ids.", null, 'certificate_ids')
+    }
+    if (ids.length > 10) throw new HttpError(400, "'certificate_ids' may hold at most 10 ids.", null, 'certificate_ids')
+    return ids.map(find)
+  }
+
+  /**
+   * @param {StoredCertificate[]} items
+   * @param {URLSearchParams} query
+   * @param {(c: StoredCertificate) => object} render
+   */
+  function page(items, query, render) {
+    const limit = Number(query.get('limit') ?? 20)
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new HttpError(400, "'limit' must be an integer from 1 to 100.", null, 'limit')
+    const order = query.get('order') ?? 'desc'
+    if (order !== 'asc' && order !== 'desc') throw new HttpError(400, "'order' must be 'asc' or 'desc'.", null, 'order')
+    const sorted = [...items].sort((a, b) => (order === 'asc' ? a.created_at - b.created_at : b.created_at - a.created_at))
+    const after = query.get('after')
+    let start = 0
+    if (after) {
+      const at = sorted.findIndex((c) => c.id === after)
+      if (at < 0) throw new HttpError(400, `'after' names no certificate: '${after}'.`, null, 'after')
+      start = at + 1
+    }
+    const data = sorted.slice(start, start + Math.min(limit, maxPageSize))
+    return {
+      object: 'list',
+      data: data.map(render),
+      first_id: data[0]?.id ?? null,
+      last_id: data.at(-1)?.id ?? null,
+      has_more: start + data.length < sorted.length
+    }
+  }
+
+  /**
+   * @param {string} method
+   * @param {string} path
+   * @param {URLSearchParams} query
+   * @param {unknown} body
+   * @returns {object}
+   */
+  function route(method, path, query, body) {
+    let m
+    if (path === '/organization/certificates' && method === 'GET') {
+      return page(certificates, query, (c) => view(c, 'organization.certificate', c.active))
+    }
+    if (path === '/organization/certificates' && method === 'POST') {
+      const { certificate, name } = /** @type {{certificate?: unknown, name?: unknown}} */ (body ?? {})
+      if (typeof certificate !== 'string' || certificate.trim() === '') {
+        throw new HttpError(400, "Missing required parameter: 'certificate'.", 'missing_required_parameter', 'certificate')
+      }
+      if (name !== undefined && name !== null && typeof name !== 'string') throw new HttpError(400, "'name' must be a string.", null, 'name')
+      return view(store(certificate, /** @type {string | null} */ (name ?? null)), 'certificate', undefined)
+    }
+    if ((m = /^\/organization\/certificates\/(activate|deactivate)$/.exec(path)) && method === 'POST') {
+      const targets = idsOf(body)
+      for (const c of targets) c.active = m[1] === 'activate'
+      return {
+        object: `organization.certificate.${m[1] === 'activate' ? 'activation' : 'deactivation'}`,
+        data: targets.map((c) => view(c, 'organization.certificate', c.active))
+      }
+    }
+    if ((m = /^\/organization\/certificates\/([^/]+)$/.exec(path))) {
+      const cert = find(decodeURIComponent(m[1]))
+      if (method === 'GET') {
+        const answer = view(cert, 'certificate', undefined)
+        const content = query.getAll('include[]').includes('content') ? { content: cert.content } : {}
+        return { ...answer, certificate_details: { ...answer.certificate_details, ...content } }
+      }
+      if (method === 'POST') {
+        const { name } = /** @type {{name?: unknown}} */ (body ?? {})
+        if (typeof name !== 'string') throw new HttpError(400, "'name' must be a string.", null, 'name')
+        cert.name = name
+        return view(cert, 'certificate', undefined)
+      }
+      if (method === 'DELETE') {
+        if (cert.active || cert.projects.size > 0) {
+          throw new HttpError(400, 'The certificate is active; deactivate it for the organization and every project before deleting it.', 'certificate_in_use')
+        }
+        certificates.splice(certificates.indexOf(cert), 1)
+        return { id: cert.id, object: 'certificate.deleted' }
+      }
+    }
+    if ((m = /^\/organization\/projects\/([^/]+)\/certificates$/.exec(path)) && method === 'GET') {
+      const project = decodeURIComponent(m[1])
+      return page(certificates, query, (c) => view(c, 'organization.project.certificate', c.projects.has(project)))
+    }
+    if ((m = /^\/organization\/projects\/([^/]+)\/certificates\/(activate|deactivate)$/.exec(path)) && method === 'POST') {
+      const project = decodeURIComponent(m[1])
+      const targets = idsOf(body)
+      for (const c of targets) {
+        if (m[2] === 'activate') c.projects.add(project)
+        else c.projects.delete(project)
+      }
+      return {
+        object: `organization.project.certificate.${m[2] === 'activate' ? 'activation' : 'deactivation'}`,
+        data: targets.map((c) => view(c, 'organization.project.certificate', c.projects.has(project)))
+      }
+    }
+    throw new HttpError(404, `Invalid URL (${method} /v1${path})`)
+  }
+
+  /** @param {string} method @param {string} path */
+  function takeFault(method, path) {
+    const fault = faults.find(
+      (f) => f.method === method && (typeof f.path === 'string' ? f.path === path : f.path.test(path))
+    )
+    if (fault && (fault.times = (fault.times ?? 1) - 1) <= 0) faults.splice(faults.indexOf(fault), 1)
+    return fault
+  }
+
+  const server = createServer((req, res) => {
+    const chunks = /** @type {Buffer[]} */ ([])
+    req.on('data', (chunk) => chunks.push(chunk))
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://emulator')
+      const method = req.method ?? 'GET'
+      const path = url.pathname.replace(/^\/v1(?=\/)/, '')
+      const text = Buffer.concat(chunks).toString('utf8')
+      /** @type {unknown} */
+      let body
+      let badJson = false
+      if (text !== '') {
+        try {
+          body = JSON.parse(text)
+        } catch {
+          badJson = true
+        }
+      }
+      requests.push({ method, path, query: Object.fromEntries(url.searchParams), body })
+      const fault = takeFault(method, path)
+
+      /** @param {number} status @param {object | string} answer @param {Record<string, string>} [headers] */
+      const send = (status, answer, headers = {}) => {
+        setTimeout(() => {
+          const payload = typeof answer === 'string' ? answer : JSON.stringify(answer)
+          res.writeHead(status, { 'content-type': 'application/json', ...headers })
+          res.end(payload)
+        }, options.latencyMs ?? 0)
+      }
+      /** @param {HttpError} e */
+      const sendError = (e) =>
+        send(e.status, { error: { message: e.message, type: 'invalid_request_error', param: e.param ?? null, code: e.code ?? null } })
+
+      if (fault?.action === 'hang') return
+      if (fault?.action === 'reset') return void req.socket.destroy()
+      if (fault?.status) {
+        return send(fault.status, fault.body ?? { error: { message: `Scripted failure ${fault.status}.`, type: 'server_error', param: null, code: null } }, fault.headers)
+      }
+      if (req.headers.authorization !== `Bearer ${adminKey}`) {
+        return send(401, {
+          error: { message: 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' }
+        })
+      }
+      if (badJson) return sendError(new HttpError(400, 'We could not parse the JSON body of your request.'))
+      try {
+        const answer = route(method, path, url.searchParams, body)
+        if (fault?.action === 'store-then-reset') return void req.socket.destroy()
+        send(200, answer)
+      } catch (error) {
+        if (error instanceof HttpError) return sendError(error)
+        send(500, { error: { message: `Emulator failure: ${error}`, type: 'server_error', param: null, code: null } })
+      }
+    })
+  })
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve(undefined)))
+  const address = /** @type {import('node:net').AddressInfo} */ (server.address())
+
+  return {
+    baseUrl: `http://127.0.0.1:${address.port}/v1`,
+    adminKey,
+    certificates,
+    requests,
+    faults,
+    /**
+     * Puts a certificate in the organization as if uploaded earlier (no request is logged).
+     * @param {string} pem @param {string | null} [name]
+     */
+    seed: (pem, name = null) => store(pem, name),
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resolve(undefined))
+      })
+  }
+}
+
+/** @typedef {Awaited<ReturnType<typeof startEmulator>>} Emulator */
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const emulator = await startEmulator({ port: Number(process.env.PORT ?? 0) })
+  console.log(`OpenAI certificates API emulator listening.
+  base URL:  ${emulator.baseUrl}
+  admin key: ${emulator.adminKey}
+Use them as the action's base-url and admin-api-key (or OPENAI_BASE_URL and OPENAI_ADMIN_KEY). Ctrl-C stops it.`)
+}
