@@ -116,7 +116,8 @@ export function checkCertificate(cert: Certificate, options: CheckOptions): Prob
       severity: check.severity,
       message: `${describe(cert)} ${what}.`,
       file: cert.file,
-      line: cert.line
+      line: cert.line,
+      index: cert.index
     })
   }
   return problems

@@ -13,6 +13,8 @@ export interface Problem {
   message: string
   file: string
   line: number
+  /** The PEM block it is about, when it is about one rather than the file. */
+  index?: number
 }
 
 /** What the checks need to know of one certificate, read from its DER. */
@@ -85,8 +87,8 @@ const BASE64_LINE = /^[A-Za-z0-9+/]*={0,2}$/
  */
 export function parseFile(file: string, bytes: Uint8Array): ParsedFile {
   const parsed: ParsedFile = { file, certificates: [], rejected: [], problems: [], blocks: 0 }
-  const fail = (check: string, line: number, message: string): void => {
-    parsed.problems.push({ check, severity: 'error', message, file, line })
+  const fail = (check: string, line: number, message: string, index?: number): void => {
+    parsed.problems.push({ check, severity: 'error', message, file, line, ...(index === undefined ? {} : { index }) })
   }
 
   let text: string
@@ -140,7 +142,7 @@ export function parseFile(file: string, bytes: Uint8Array): ParsedFile {
   blocks.forEach((block, i) => readBlock(parsed, block, i + 1, fail))
   parsed.blocks = blocks.length
 
-  if (parsed.blocks === 0) {
+  if (parsed.blocks === 0 && parsed.problems.length === 0) {
     const what = text.trim() === '' ? 'is empty' : 'holds no PEM block'
     fail('no-certificate', 1, `The file ${what}: a matched file must hold at least one -----BEGIN CERTIFICATE----- block.`)
   }
@@ -152,9 +154,10 @@ function readBlock(
   parsed: ParsedFile,
   block: Block,
   index: number,
-  fail: (check: string, line: number, message: string) => void
+  failFile: (check: string, line: number, message: string, index?: number) => void
 ): void {
   const { file } = parsed
+  const fail = (check: string, line: number, message: string): void => failFile(check, line, message, index)
   const reject = (): void => {
     parsed.rejected.push({ file, index, line: block.line, label: block.label })
   }

@@ -61,22 +61,20 @@ function statusOf(cert: Certificate, hasErrors: boolean, outcome: Outcome): { st
 export function buildResults(outcome: Outcome): Result[] {
   const results: Result[] = []
   for (const file of outcome.files) {
-    const problemsAt = (line: number | null): Result['problems'] =>
+    const problemsOf = (index: number | undefined): Result['problems'] =>
       outcome.problems
-        .filter((p) => p.file === file.file && (line === null || p.line === line))
+        .filter((p) => p.file === file.file && p.index === index)
         .map((p) => ({ check: p.check, severity: p.severity, line: p.line, message: p.message }))
-    const blockLines = new Set([...file.certificates.map((c) => c.line), ...file.rejected.map((r) => r.line)])
-    const loose = outcome.problems.filter((p) => p.file === file.file && !blockLines.has(p.line))
+    const loose = problemsOf(undefined)
     if (loose.length > 0) {
       results.push({
         file: file.file, index: null, line: loose[0].line, name: null, fingerprint: null, id: null,
-        status: 'invalid', not_before: null, not_after: null, subject: null,
-        problems: loose.map((p) => ({ check: p.check, severity: p.severity, line: p.line, message: p.message }))
+        status: 'invalid', not_before: null, not_after: null, subject: null, problems: loose
       })
     }
     const entries: Result[] = []
     for (const cert of file.certificates) {
-      const problems = problemsAt(cert.line)
+      const problems = problemsOf(cert.index)
       const { status, id } = statusOf(cert, problems.some((p) => p.severity === 'error'), outcome)
       entries.push({
         file: file.file, index: cert.index, line: cert.line, name: outcome.names.get(cert) ?? null,
@@ -88,7 +86,7 @@ export function buildResults(outcome: Outcome): Result[] {
     for (const block of file.rejected) {
       entries.push({
         file: file.file, index: block.index, line: block.line, name: null, fingerprint: null, id: null,
-        status: 'invalid', not_before: null, not_after: null, subject: null, problems: problemsAt(block.line)
+        status: 'invalid', not_before: null, not_after: null, subject: null, problems: problemsOf(block.index)
       })
     }
     results.push(...entries.sort((a, b) => (a.index ?? 0) - (b.index ?? 0)))

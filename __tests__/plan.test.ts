@@ -1,0 +1,71 @@
+import { makeCa } from '../tools/certs.mjs'
+import type { RemoteCertificate } from '../src/api.js'
+import { candidates, type Inventory } from '../src/inventory.js'
+import { parseFile, type Certificate } from '../src/parse.js'
+import { capProblem, makePlan, type NamedCertificate, slotsAfter } from '../src/plan.js'
+
+const now = new Date()
+const seconds = (d: Date): number => Math.floor(d.getTime() / 1000)
+
+async function local(count: number): Promise<Certificate[]> {
+  const made = await Promise.all(Array.from({ length: count }, (_, i) => makeCa({ cn: `CA ${i}` })))
+  return made.map((m, i) => parseFile(`certs/${i}.pem`, Buffer.from(m.pem)).certificates[0])
+}
+
+const remoteFor = (cert: Certificate, id: string, extra: Partial<RemoteCertificate> = {}): RemoteCertificate => ({
+  id, name: null, createdAt: 1, validAt: seconds(cert.notBefore), expiresAt: seconds(cert.notAfter), ...extra
+})
+const others = (n: number, extra: Partial<RemoteCertificate> = {}): RemoteCertificate[] =>
+  Array.from({ length: n }, (_, i) => ({ id: `cert_other${i}`, name: `other ${i}`, createdAt: i, validAt: 1, expiresAt: 2_000_000_000, ...extra }))
+const named = (certs: Certificate[]): NamedCertificate[] => certs.map((cert, i) => ({ cert, name: `n${i}` }))
+
+describe('makePlan', () => {
+  it('skips certificates already in the organization and uploads each new one once', async () => {
+    const [a, b, c] = await local(3)
+    const remoteA = remoteFor(a, 'cert_a')
+    const inventory: Inventory = { certificates: [remoteA, ...others(2)], byFingerprint: new Map([[a.fingerprint, remoteA]]) }
+    const plan = makePlan(named([a, b, c, b]), inventory, now)
+    expect([...plan.existing.values()].map((r) => r.id)).toEqual(['cert_a'])
+    expect(plan.uploads.map((u) => u.name)).toEqual(['n1', 'n2'])
+    expect(slotsAfter(plan)).toBe(50 - 3 - 2)
+    expect(capProblem(plan)).toBeUndefined()
+  })
+
+  it('accepts a plan that fills the organization exactly to the cap', async () => {
+    const certs = await local(2)
+    const plan = makePlan(named(certs), { certificates: others(48), byFingerprint: new Map() }, now)
+    expect(slotsAfter(plan)).toBe(0)
+    expect(capProblem(plan)).toBeUndefined()
+  })
+
+  it('refuses a plan that passes the cap, saying what is free, what is needed and what has expired', async () => {
+    const certs = await local(3)
+    const expired = others(2, { expiresAt: seconds(now) - 10 }).map((r, i) => ({ ...r, id: `cert_old${i}` }))
+    const plan = makePlan(named(certs), { certificates: [...others(46), ...expired], byFingerprint: new Map() }, now)
+    expect(slotsAfter(plan)).toBe(-1)
+    expect(capProblem(plan)).toBe(
+      'The organization holds 48 of at most 50 certificates: 3 new certificates need 3 slots, but 2 are free, so nothing was uploaded. Free slots first (expired ones you could delete: cert_old0 (other 0), cert_old1 (other 1)).'
+    )
+  })
+
+  it('does not count certificates already present against the cap', async () => {
+    const [a] = await local(1)
+    const remoteA = remoteFor(a, 'cert_a')
+    const plan = makePlan(named([a]), { certificates: [remoteA, ...others(49)], byFingerprint: new Map([[a.fingerprint, remoteA]]) }, now)
+    expect(plan.uploads).toEqual([])
+    expect(capProblem(plan)).toBeUndefined()
+  })
+})
+
+describe('candidates', () => {
+  it('keeps only remote certificates whose validity window equals a local one, to the second', async () => {
+    const [a] = await local(1)
+    const remote = [
+      remoteFor(a, 'same-window'),
+      remoteFor(a, 'one-second-off', { expiresAt: seconds(a.notAfter) + 1 }),
+      remoteFor(a, 'starts-earlier', { validAt: seconds(a.notBefore) - 60 }),
+      { id: 'no-details', name: null, createdAt: 1 }
+    ]
+    expect(candidates(remote, [a]).map((r) => r.id)).toEqual(['same-window'])
+  })
+})
