@@ -8,8 +8,10 @@ import { capProblem, makePlan, type NamedCertificate } from './plan.js'
 import { annotate, buildReport, type Outcome, writeReport } from './report.js'
 import type { Runner } from './runner.js'
 
+/** Each certificate's name; a certificate met again keeps the name of its first appearance. */
 function names(files: readonly ParsedFile[], settings: Settings): Map<Certificate, string> {
   const named = new Map<Certificate, string>()
+  const first = new Map<string, string>()
   for (const file of files) {
     const stem = file.file.split('/').pop()!.replace(/\.[^.]*$/, '')
     for (const cert of file.certificates) {
@@ -22,7 +24,9 @@ function names(files: readonly ParsedFile[], settings: Settings): Map<Certificat
         ref: settings.ref,
         sha: settings.sha
       }
-      named.set(cert, renderName(settings.name, values, file.certificates.length))
+      const name = first.get(cert.fingerprint) ?? renderName(settings.name, values, file.certificates.length)
+      first.set(cert.fingerprint, name)
+      named.set(cert, name)
     }
   }
   return named

@@ -131,12 +131,18 @@ function summaryOf(outcome: Outcome, results: readonly Result[], counts: string)
 }
 
 function countsOf(outcome: Outcome, results: readonly Result[]): string {
+  // A certificate met twice is counted once.
+  const distinct = new Map<string, Status>()
+  results.forEach((r, i) => distinct.set(r.fingerprint ?? `entry ${i}`, r.status))
   const byStatus = new Map<Status, number>()
-  for (const r of results) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1)
+  for (const status of distinct.values()) byStatus.set(status, (byStatus.get(status) ?? 0) + 1)
   const parts = [...byStatus].map(([status, n]) => `${n} ${status}`)
   const errors = outcome.problems.filter((p) => p.severity === 'error').length
   const warnings = outcome.problems.length - errors
-  let text = `Checked ${outcome.files.length} file${outcome.files.length === 1 ? '' : 's'}: ${parts.join(', ') || 'nothing found'}; ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}.`
+  const certificates = results.filter((r) => r.fingerprint !== null)
+  const unique = new Set(certificates.map((r) => r.fingerprint)).size
+  const found = `${certificates.length} certificate${certificates.length === 1 ? '' : 's'}${unique < certificates.length ? ` (${unique} distinct)` : ''}`
+  let text = `Checked ${outcome.files.length} file${outcome.files.length === 1 ? '' : 's'}, ${found}: ${parts.join(', ') || 'nothing found'}; ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}.`
   if (outcome.plan) {
     const left = outcome.plan.cap - outcome.plan.total - outcome.uploaded.size
     text += ` The organization holds ${outcome.plan.total + outcome.uploaded.size} of ${outcome.plan.cap} certificates (${left} slot${left === 1 ? '' : 's'} left)`
