@@ -108,6 +108,19 @@ describe('publish', () => {
     expect(run.outputs['slots-left']).toBe('0')
   })
 
+  it('honours exclude patterns and a directory standing for its files', async () => {
+    emulator = await startEmulator()
+    const root = await workspace({
+      'certs/keep.pem': (await makeCa({ cn: 'Keep' })).pem,
+      'certs/old/retired.pem': (await makeCa({ cn: 'Retired' })).pem,
+      'certs/notes.txt': 'not a certificate'
+    })
+    const run = await publish(root, { files: 'certs\n!certs/old/**\n!**/*.txt' })
+    expect(run.code).toBe(0)
+    expect(results(run).map((r) => r.file)).toEqual(['certs/keep.pem'])
+    expect(emulator.certificates.map((c) => c.name)).toEqual(['keep'])
+  })
+
   it('names certificates from the template, with the ref and the short commit', async () => {
     emulator = await startEmulator()
     const root = await workspace({ 'certs/team/ca.pem': (await makeCa({ cn: 'Team CA' })).pem })
@@ -124,7 +137,10 @@ describe('failures', () => {
     ['an expired certificate', async () => (await makeCa({ notBefore: new Date(Date.now() - 90 * DAY), notAfter: new Date(Date.now() - DAY) })).pem, 'expired', 1],
     ['a certificate without an AKI', async () => (await makeCa({ aki: false })).pem, 'no-aki', 1],
     ['garbage', async () => 'hello\n-----BEGIN CERTIFICATE-----\nnot*base64\n-----END CERTIFICATE-----\n', 'pem-syntax', 3],
-    ['an empty file', async () => '', 'no-certificate', 1]
+    ['an empty file', async () => '', 'no-certificate', 1],
+    ['a certificate request', async () => '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n', 'not-a-certificate', 1],
+    ['base64 that is not DER', async () => `\n\n-----BEGIN CERTIFICATE-----\n${Buffer.from('not a certificate at all').toString('base64')}\n-----END CERTIFICATE-----\n`, 'bad-der', 3],
+    ['a certificate that expires within a day', async () => (await makeCa({ notBefore: new Date(Date.now() - 90 * DAY), notAfter: new Date(Date.now() + DAY / 3) })).pem, 'expires-within-a-day', 1]
   ])('stops on %s before any request, with an annotation on its file and line', async (_, content, check, line) => {
     emulator = await startEmulator()
     const good = await makeCa({ cn: 'Good' })
