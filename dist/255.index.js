@@ -6,9 +6,11 @@ export const modules = {
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   C_: () => (/* binding */ fingerprintOfPem),
+/* harmony export */   Xi: () => (/* binding */ candidates),
 /* harmony export */   takeInventory: () => (/* binding */ takeInventory)
 /* harmony export */ });
-/* unused harmony exports FETCH_CONCURRENCY, candidates, fingerprintOfPem */
+/* unused harmony export FETCH_CONCURRENCY */
 /* harmony import */ var _parse_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(2828);
 /* harmony import */ var _pool_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(9537);
 

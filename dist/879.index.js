@@ -6,9 +6,9 @@ export const modules = {
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   CertificatesApi: () => (/* binding */ CertificatesApi)
+/* harmony export */   CertificatesApi: () => (/* binding */ CertificatesApi),
+/* harmony export */   q: () => (/* binding */ retryDelayMs)
 /* harmony export */ });
-/* unused harmony export retryDelayMs */
 /* harmony import */ var _actions_http_client__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(4942);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(3916);
 

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import * as path from 'node:path'
 import * as glob from '@actions/glob'
-import { ActionError } from './errors.js'
+import { ActionError, messageOf } from './errors.js'
 import { mapLimit } from './pool.js'
 import { type ParsedFile, type Problem, parseFile } from './parse.js'
 
@@ -43,9 +43,17 @@ export async function discover(patterns: readonly string[], workspace: string): 
   const globber = await glob.create(anchorPatterns(patterns, workspace), {
     matchDirectories: false,
     implicitDescendants: true,
-    omitBrokenSymbolicLinks: true
+    omitBrokenSymbolicLinks: false
   })
-  const matches = await globber.glob()
+  let matches: string[]
+  try {
+    matches = await globber.glob()
+  } catch (error) {
+    const broken = /No information found for the path '(.*)'/.exec(messageOf(error))
+    if (!broken) throw error
+    const file = path.relative(workspace, broken[1]).split(path.sep).join('/')
+    throw new ActionError(`${file} is a broken symbolic link: fix or remove it, or exclude it with a '!' pattern.`)
+  }
   return relativeFiles([...new Set(matches)], workspace)
 }
 

@@ -25,6 +25,8 @@ export interface Settings {
   skipChecks: Set<string>
   ifNoFilesFound: IfNoFilesFound
   timeoutSeconds: number
+  /** Further attempts after a failure that is safe to retry. */
+  maxRetries: number
   /** `GITHUB_REF_NAME` and the short commit, for name templates. */
   ref: string
   sha: string
@@ -113,6 +115,7 @@ export function getSettings(runner: Runner): Settings {
     skipChecks,
     ifNoFilesFound: oneOf('if-no-files-found', runner.getInput('if-no-files-found') || 'error', IF_NO_FILES_FOUND),
     timeoutSeconds: wholeNumber('timeout-seconds', runner.getInput('timeout-seconds') || '30', 1),
+    maxRetries: wholeNumber('max-retries', runner.getInput('max-retries') || '4', 0),
     ref: runner.env('GITHUB_REF_NAME') ?? '',
     sha: (runner.env('GITHUB_SHA') ?? '').slice(0, 7)
   }

@@ -70,7 +70,7 @@ async function pipeline(runner: Runner, settings: Settings, outcome: Outcome, no
     baseUrl: settings.baseUrl,
     adminKey: settings.adminKey,
     timeoutSeconds: settings.timeoutSeconds,
-    maxRetries: 2,
+    maxRetries: settings.maxRetries,
     log: (message) => runner.info(message)
   })
   try {
@@ -81,7 +81,11 @@ async function pipeline(runner: Runner, settings: Settings, outcome: Outcome, no
     const refused = capProblem(plan)
     if (refused) throw new ActionError(refused)
     if (settings.mode === 'plan') return
-    await applyUploads(api, plan.uploads, outcome.uploaded, (message) => runner.info(message))
+    await applyUploads(api, plan.uploads, outcome.uploaded, {
+      maxRetries: settings.maxRetries,
+      knownIds: new Set(inventory.certificates.map((r) => r.id)),
+      log: (message) => runner.info(message)
+    })
   } finally {
     runner.debug(`API calls: ${api.calls.length} (${api.calls.join(', ')})`)
     api.dispose()
@@ -108,7 +112,7 @@ export async function run(runner: Runner, now: Date = new Date()): Promise<void>
     }
   }
   try {
-    if (outcome) await writeReport(runner, buildReport(outcome))
+    if (outcome) await writeReport(runner, buildReport({ ...outcome, failure }))
   } catch (error) {
     failure ??= `Could not write the outputs or the job summary: ${messageOf(error)}.`
   }

@@ -30,6 +30,8 @@ export interface Outcome {
   plan?: Plan
   /** Fingerprint → id, for certificates created by this run. */
   uploaded: Map<string, string>
+  /** Why the run failed, if it did. */
+  failure?: string
 }
 
 export interface Report {
@@ -115,6 +117,7 @@ function summaryOf(outcome: Outcome, results: readonly Result[], counts: string)
     '',
     counts,
     '',
+    ...(outcome.failure ? [`> [!CAUTION]`, `> ${cell(outcome.failure)}`, ''] : []),
     '| status | name | file | fingerprint | not after | id |',
     '| --- | --- | --- | --- | --- | --- |',
     ...rows

@@ -40,10 +40,13 @@ export const EMULATOR_ADMIN_KEY = 'sk-admin-emulator-0000000000000000'
  * @property {string} method
  * @property {RegExp | string} path   matched against the path without /v1
  * @property {number} [times]
+ * @property {number} [skip]          let this many matching requests through first
  * @property {number} [status]        answer this status with `body` (default: an error envelope)
  * @property {Record<string, string>} [headers]
  * @property {string} [body]
- * @property {'reset' | 'hang' | 'store-then-reset'} [action]
+ * @property {'reset' | 'hang' | 'store-then-reset' | 'store-then-fail'} [action]
+ *   reset: drop the connection unanswered; hang: never answer; store-then-…: carry the request
+ *   out, then drop the connection or answer `status` (default 500) as if it had failed
  */
 
 /**
@@ -254,6 +257,10 @@ export async function startEmulator(options = {}) {
     const fault = faults.find(
       (f) => f.method === method && (typeof f.path === 'string' ? f.path === path : f.path.test(path))
     )
+    if (fault && fault.skip) {
+      fault.skip--
+      return undefined
+    }
     if (fault && (fault.times = (fault.times ?? 1) - 1) <= 0) faults.splice(faults.indexOf(fault), 1)
     return fault
   }
@@ -293,9 +300,9 @@ export async function startEmulator(options = {}) {
 
       if (fault?.action === 'hang') return
       if (fault?.action === 'reset') return void req.socket.destroy()
-      if (fault?.status) {
-        return send(fault.status, fault.body ?? { error: { message: `Scripted failure ${fault.status}.`, type: 'server_error', param: null, code: null } }, fault.headers)
-      }
+      const failure = () =>
+        send(fault?.status ?? 500, fault?.body ?? { error: { message: `Scripted failure ${fault?.status ?? 500}.`, type: 'server_error', param: null, code: null } }, fault?.headers)
+      if (fault?.status && !fault.action) return failure()
       if (req.headers.authorization !== `Bearer ${adminKey}`) {
         return send(401, {
           error: { message: 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' }
@@ -305,6 +312,7 @@ export async function startEmulator(options = {}) {
       try {
         const answer = route(method, path, url.searchParams, body)
         if (fault?.action === 'store-then-reset') return void req.socket.destroy()
+        if (fault?.action === 'store-then-fail') return failure()
         send(200, answer)
       } catch (error) {
         if (error instanceof HttpError) return sendError(error)
