@@ -1,5 +1,7 @@
 // The bundled action against an emulator that misbehaves: it must finish the job or stop cleanly,
 // never leave a duplicate behind, never pass the cap, and a rerun must complete the job.
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { makeCa } from '../tools/certs.mjs'
 import { type Emulator, startEmulator } from '../tools/emulator.mjs'
 import { runAction } from '../tools/run-action.mjs'
@@ -130,5 +132,25 @@ describe('faults', () => {
     expect(run.code).toBe(1)
     expect(emulator.requests).toHaveLength(1)
     expect(commands(run, 'error').at(-1)!.message).toMatch(/^The OpenAI API denied access \(403: Missing scope\.\)/)
+  })
+
+  it('does not follow a redirect, so the admin key never reaches another host', async () => {
+    const { root } = await setUp()
+    const seen: (string | undefined)[] = []
+    const elsewhere = createServer((req, res) => {
+      seen.push(req.headers.authorization)
+      res.end('{}')
+    })
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve))
+    try {
+      const target = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}/steal`
+      emulator.faults.push({ method: 'GET', path: LIST, status: 307, headers: { location: target }, body: '' })
+      const run = await publish(root)
+      expect(run.code).toBe(1)
+      expect(seen).toEqual([])
+      expect(commands(run, 'error').at(-1)!.message).toMatch(/^The OpenAI API failed to list the organization certificates \(307/)
+    } finally {
+      await new Promise((resolve) => elsewhere.close(resolve))
+    }
   })
 })
