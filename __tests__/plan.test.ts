@@ -44,7 +44,7 @@ describe('makePlan', () => {
     const plan = makePlan(named(certs), { certificates: [...others(46), ...expired], byFingerprint: new Map() }, now)
     expect(slotsAfter(plan)).toBe(-1)
     expect(capProblem(plan)).toBe(
-      'The organization holds 48 of at most 50 certificates: 3 new certificates need 3 slots, but 2 are free, so nothing was uploaded. Free slots first (expired ones you could delete: cert_old0 (other 0), cert_old1 (other 1)).'
+      'The organization holds 48 of at most 50 certificates: 3 new certificates need 3 slots, but 2 are free, so nothing was changed. Free slots first (expired ones you could delete: cert_old0 (other 0), cert_old1 (other 1)).'
     )
   })
 

@@ -8,6 +8,7 @@ export const modules = {
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   C_: () => (/* binding */ fingerprintOfPem),
 /* harmony export */   Xi: () => (/* binding */ candidates),
+/* harmony export */   projectStates: () => (/* binding */ projectStates),
 /* harmony export */   takeInventory: () => (/* binding */ takeInventory)
 /* harmony export */ });
 /* unused harmony export FETCH_CONCURRENCY */
@@ -15,6 +16,11 @@ export const modules = {
 /* harmony import */ var _pool_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(9537);
 
 
+/** Which certificates are active in each of `projectIds`, from the project listings. */
+async function projectStates(api, projectIds) {
+    const listings = await Promise.all(projectIds.map((id) => api.listProject(id)));
+    return new Map(projectIds.map((id, i) => [id, new Set(listings[i].filter((r) => r.active === true).map((r) => r.id))]));
+}
 /** How many certificate contents are fetched at once. */
 const FETCH_CONCURRENCY = 8;
 const seconds = (date) => Math.floor(date.getTime() / 1000);

@@ -42,6 +42,9 @@ function toRemote(wire) {
 function isCertificate(value) {
     return typeof value === 'object' && value !== null && typeof value.id === 'string';
 }
+function isObject(value) {
+    return typeof value === 'object' && value !== null;
+}
 function isList(value) {
     return typeof value === 'object' && value !== null && Array.isArray(value.data);
 }
@@ -91,18 +94,25 @@ class CertificatesApi {
         this.http.dispose();
     }
     /** Every certificate in the organization, following `has_more` / `after`. */
-    async listAll() {
+    listAll() {
+        return this.listPages('/organization/certificates', 'list the organization certificates');
+    }
+    /** Every certificate as one project sees it (`active` at project scope). */
+    listProject(projectId) {
+        return this.listPages(`/organization/projects/${encodeURIComponent(projectId)}/certificates`, `list the certificates of project ${projectId}`);
+    }
+    async listPages(path, what) {
         const all = [];
         let after = null;
         for (;;) {
             const query = `?limit=100${after ? `&after=${encodeURIComponent(after)}` : ''}`;
-            const page = await this.send('GET', `/organization/certificates${query}`, undefined, 'list the organization certificates', isList);
+            const page = await this.send('GET', `${path}${query}`, undefined, what, isList);
             all.push(...page.data.filter(isCertificate).map(toRemote));
             if (!page.has_more)
                 return all;
             const next = page.last_id ?? page.data.at(-1)?.id ?? null;
             if (!next || next === after) {
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD('The OpenAI API said more certificates follow but gave no cursor to ask for them: try again later.');
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD(`The OpenAI API said more certificates follow but gave no cursor to ask for them, while trying to ${what}: try again later.`);
             }
             after = next;
         }
@@ -117,9 +127,38 @@ class CertificatesApi {
         const cert = await this.send('POST', '/organization/certificates', { certificate: pem, name }, `upload certificate '${name}'`, isCertificate);
         return toRemote(cert);
     }
-    async send(method, path, body, what, isExpected) {
+    /** Renames a certificate: the same name however often it is sent, so it is retried. */
+    async rename(id, name) {
+        await this.send('POST', `/organization/certificates/${encodeURIComponent(id)}`, { name }, `rename certificate ${id}`, isCertificate, true);
+    }
+    /** Deletes a certificate; one already gone (a retried delete that had worked) counts as deleted. */
+    async delete(id) {
+        try {
+            await this.send('DELETE', `/organization/certificates/${encodeURIComponent(id)}`, undefined, `delete certificate ${id}`, isObject, true);
+        }
+        catch (error) {
+            if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD && error.status === 404 && this.calls.filter((c) => c === `DELETE /organization/certificates/${encodeURIComponent(id)}`).length > 1)
+                return;
+            throw error;
+        }
+    }
+    /**
+     * Activates or deactivates at most 10 certificates, for the organization or for one project.
+     * The API makes these calls atomic and idempotent, so they are retried.
+     */
+    async setActive(ids, active, projectId) {
+        const scope = projectId ? `/organization/projects/${encodeURIComponent(projectId)}/certificates` : '/organization/certificates';
+        const verb = active ? 'activate' : 'deactivate';
+        const where = projectId ? `in project ${projectId}` : 'for the organization';
+        await this.send('POST', `${scope}/${verb}`, { certificate_ids: ids }, `${verb} ${ids.join(', ')} ${where}`, isList, true);
+    }
+    /**
+     * One call, retried when that is safe: a failure of an `idempotent` call (a read, or a write
+     * that leaves the same state however often it is made) is retried after connection errors,
+     * timeouts, unreadable answers, 408, 409, 429 and 5xx; any other write only after 429.
+     */
+    async send(method, path, body, what, isExpected, idempotent = method === 'GET') {
         const url = `${this.options.baseUrl}${path}`;
-        const idempotent = method === 'GET';
         for (let attempt = 1;; attempt++) {
             const last = attempt > this.options.maxRetries;
             let status;

@@ -42,6 +42,9 @@ function toRemote(wire) {
 function isCertificate(value) {
     return typeof value === 'object' && value !== null && typeof value.id === 'string';
 }
+function isObject(value) {
+    return typeof value === 'object' && value !== null;
+}
 function isList(value) {
     return typeof value === 'object' && value !== null && Array.isArray(value.data);
 }
@@ -91,18 +94,25 @@ class CertificatesApi {
         this.http.dispose();
     }
     /** Every certificate in the organization, following `has_more` / `after`. */
-    async listAll() {
+    listAll() {
+        return this.listPages('/organization/certificates', 'list the organization certificates');
+    }
+    /** Every certificate as one project sees it (`active` at project scope). */
+    listProject(projectId) {
+        return this.listPages(`/organization/projects/${encodeURIComponent(projectId)}/certificates`, `list the certificates of project ${projectId}`);
+    }
+    async listPages(path, what) {
         const all = [];
         let after = null;
         for (;;) {
             const query = `?limit=100${after ? `&after=${encodeURIComponent(after)}` : ''}`;
-            const page = await this.send('GET', `/organization/certificates${query}`, undefined, 'list the organization certificates', isList);
+            const page = await this.send('GET', `${path}${query}`, undefined, what, isList);
             all.push(...page.data.filter(isCertificate).map(toRemote));
             if (!page.has_more)
                 return all;
             const next = page.last_id ?? page.data.at(-1)?.id ?? null;
             if (!next || next === after) {
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD('The OpenAI API said more certificates follow but gave no cursor to ask for them: try again later.');
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD(`The OpenAI API said more certificates follow but gave no cursor to ask for them, while trying to ${what}: try again later.`);
             }
             after = next;
         }
@@ -117,9 +127,38 @@ class CertificatesApi {
         const cert = await this.send('POST', '/organization/certificates', { certificate: pem, name }, `upload certificate '${name}'`, isCertificate);
         return toRemote(cert);
     }
-    async send(method, path, body, what, isExpected) {
+    /** Renames a certificate: the same name however often it is sent, so it is retried. */
+    async rename(id, name) {
+        await this.send('POST', `/organization/certificates/${encodeURIComponent(id)}`, { name }, `rename certificate ${id}`, isCertificate, true);
+    }
+    /** Deletes a certificate; one already gone (a retried delete that had worked) counts as deleted. */
+    async delete(id) {
+        try {
+            await this.send('DELETE', `/organization/certificates/${encodeURIComponent(id)}`, undefined, `delete certificate ${id}`, isObject, true);
+        }
+        catch (error) {
+            if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD && error.status === 404 && this.calls.filter((c) => c === `DELETE /organization/certificates/${encodeURIComponent(id)}`).length > 1)
+                return;
+            throw error;
+        }
+    }
+    /**
+     * Activates or deactivates at most 10 certificates, for the organization or for one project.
+     * The API makes these calls atomic and idempotent, so they are retried.
+     */
+    async setActive(ids, active, projectId) {
+        const scope = projectId ? `/organization/projects/${encodeURIComponent(projectId)}/certificates` : '/organization/certificates';
+        const verb = active ? 'activate' : 'deactivate';
+        const where = projectId ? `in project ${projectId}` : 'for the organization';
+        await this.send('POST', `${scope}/${verb}`, { certificate_ids: ids }, `${verb} ${ids.join(', ')} ${where}`, isList, true);
+    }
+    /**
+     * One call, retried when that is safe: a failure of an `idempotent` call (a read, or a write
+     * that leaves the same state however often it is made) is retried after connection errors,
+     * timeouts, unreadable answers, 408, 409, 429 and 5xx; any other write only after 429.
+     */
+    async send(method, path, body, what, isExpected, idempotent = method === 'GET') {
         const url = `${this.options.baseUrl}${path}`;
-        const idempotent = method === 'GET';
         for (let attempt = 1;; attempt++) {
             const last = attempt > this.options.maxRetries;
             let status;
@@ -179,19 +218,23 @@ class CertificatesApi {
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   applyUploads: () => (/* binding */ applyUploads)
+/* harmony export */   Applier: () => (/* binding */ Applier),
+/* harmony export */   ORGANIZATION_ACTIVATION_WARNING: () => (/* binding */ ORGANIZATION_ACTIVATION_WARNING),
+/* harmony export */   describeChange: () => (/* binding */ describeChange)
 /* harmony export */ });
-/* unused harmony exports UPLOAD_CONCURRENCY, isAmbiguous */
+/* unused harmony exports WRITE_CONCURRENCY, isAmbiguous */
 /* harmony import */ var _api_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(6879);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(3916);
 /* harmony import */ var _inventory_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(4255);
-/* harmony import */ var _pool_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(9537);
+/* harmony import */ var _plan_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(2464);
+/* harmony import */ var _pool_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(9537);
 
 
 
 
-/** How many uploads are under way at once. */
-const UPLOAD_CONCURRENCY = 4;
+
+/** How many uploads, renames or activation calls are under way at once. */
+const WRITE_CONCURRENCY = 4;
 /** A failure after which the certificate may or may not have been stored. */
 function isAmbiguous(error) {
     return (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD &&
@@ -205,70 +248,195 @@ function isCapRefusal(error) {
         error.status < 500 &&
         /limit|maximum|cap\b/i.test(`${error.code ?? ''} ${error.message}`));
 }
-/**
- * Looks in the organization for a copy of `named` stored by an upload whose answer was lost:
- * only certificates that are new since the inventory and have its validity dates are read.
- */
-async function findStored(api, named, knownIds) {
-    const fresh = (0,_inventory_js__WEBPACK_IMPORTED_MODULE_2__/* .candidates */ .Xi)(await api.listAll(), [named.cert]).filter((r) => !knownIds.has(r.id));
-    for (const remote of fresh.sort((a, b) => a.createdAt - b.createdAt)) {
-        const pem = await api.getContent(remote.id);
-        if (pem !== undefined && (0,_inventory_js__WEBPACK_IMPORTED_MODULE_2__/* .fingerprintOfPem */ .C_)(pem) === named.cert.fingerprint)
-            return remote;
-    }
-    return undefined;
+const label = (c) => `${c.name ? `'${c.name}'` : 'certificate'}${c.id ? ` (${c.id})` : ''}`;
+/** One log line for a change made, or to be made. */
+function describeChange(c, planned = false) {
+    const verb = {
+        delete: ['Deleted', 'Would delete'],
+        upload: ['Uploaded', 'Would upload'],
+        rename: ['Renamed', 'Would rename'],
+        activate: ['Activated', 'Would activate'],
+        deactivate: ['Deactivated', 'Would deactivate']
+    }[c.action][planned ? 1 : 0];
+    const detail = c.action === 'rename' ? ` from '${c.from ?? ''}'` : c.scope ? ` for the ${c.scope}` : '';
+    return `${verb} ${label(c)}${detail}.`;
 }
 /**
- * Uploads one certificate. When the answer is lost (connection error, timeout, 5xx), it looks
- * before it tries again, and adopts the copy it finds: a retry never leaves a duplicate behind.
+ * Carries out a plan's changes, in their order, marking each one done as it is made, so that a run
+ * that fails part way can still report exactly what it changed.
  */
-async function uploadOne(api, named, options) {
-    const sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    for (let attempt = 1;; attempt++) {
+class Applier {
+    api;
+    plan;
+    changes;
+    uploaded;
+    options;
+    constructor(api, plan, changes, 
+    /** Fingerprint → id, for certificates created by this run. */
+    uploaded, options) {
+        this.api = api;
+        this.plan = plan;
+        this.changes = changes;
+        this.uploaded = uploaded;
+        this.options = options;
+    }
+    async run() {
         try {
-            return (await api.upload(named.cert.pem, named.name)).id;
+            await this.prune();
+            await this.uploads();
+            await this.writeEach(this.changes.filter((c) => c.action === 'rename'), (c) => this.api.rename(c.id, c.name));
+            await this.activation('activate');
+            await this.activation('deactivate');
         }
         catch (error) {
-            if (!isAmbiguous(error) || attempt > options.maxRetries)
-                throw error;
-            options.log(`Upload of '${named.name}' got no clear answer (${error.message}); looking whether it was stored.`);
-            const stored = await findStored(api, named, options.knownIds);
-            if (stored) {
-                options.log(`'${named.name}' was stored as ${stored.id} before the answer was lost; using it.`);
-                return stored.id;
-            }
-            const wait = (0,_api_js__WEBPACK_IMPORTED_MODULE_0__/* .retryDelayMs */ .q)(attempt, {});
-            options.log(`'${named.name}' was not stored; upload retry ${attempt} of ${options.maxRetries} in ${(wait / 1000).toFixed(1)} s.`);
-            await sleep(wait);
+            throw this.explain(error);
         }
     }
-}
-/**
- * Uploads each certificate as its own PEM under its name. `uploaded` (fingerprint → new id) is
- * filled as answers come, so that a run that fails part way can still report what it created.
- */
-async function applyUploads(api, uploads, uploaded, options) {
-    try {
-        await (0,_pool_js__WEBPACK_IMPORTED_MODULE_3__/* .mapLimit */ .s)(uploads, UPLOAD_CONCURRENCY, async (named) => {
-            const id = await uploadOne(api, named, options);
-            uploaded.set(named.cert.fingerprint, id);
-            options.log(`Uploaded '${named.name}' (${named.cert.file}, certificate ${named.cert.index}) as ${id}.`);
+    done(change) {
+        change.done = true;
+        this.options.log(describeChange(change));
+    }
+    /** Deletes expired, inactive certificates until the uploads fit; one refused is reported and passed over. */
+    async prune() {
+        const needed = this.plan.deletions;
+        if (needed === 0)
+            return;
+        const planned = this.changes.filter((c) => c.action === 'delete');
+        let freed = 0;
+        for (const remote of this.plan.prunable) {
+            if (freed === needed)
+                break;
+            let change = planned.find((c) => c.id === remote.id);
+            if (!change) {
+                change = { action: 'delete', id: remote.id, name: remote.name, scope: null, fingerprint: null, done: false };
+                this.changes.splice(this.changes.indexOf(planned.at(-1)) + 1, 0, change);
+                planned.push(change);
+            }
+            try {
+                await this.api.delete(remote.id);
+                this.done(change);
+                freed++;
+            }
+            catch (error) {
+                if (!(error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD) || error.status === undefined || error.status >= 500)
+                    throw error;
+                change.error = error.message;
+                this.options.warn(`Could not delete expired certificate ${label(change)}: ${error.message} It was left in place.`);
+            }
+        }
+        for (const change of planned)
+            if (!change.done && !change.error)
+                this.changes.splice(this.changes.indexOf(change), 1);
+        if (freed < needed) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`Only ${freed} of the ${needed} expired certificates needed to make room could be deleted, so nothing was uploaded: deactivate or delete certificates you no longer use, then run the action again.`);
+        }
+    }
+    async uploads() {
+        const byFingerprint = new Map(this.changes.filter((c) => c.action === 'upload').map((c) => [c.fingerprint, c]));
+        const checked = new Set();
+        await (0,_pool_js__WEBPACK_IMPORTED_MODULE_4__/* .mapLimit */ .s)(this.plan.uploads, WRITE_CONCURRENCY, async (named) => {
+            const id = await this.uploadOne(named, checked);
+            this.uploaded.set(named.cert.fingerprint, id);
+            const change = byFingerprint.get(named.cert.fingerprint);
+            change.id = id;
+            this.done(change);
         });
     }
-    catch (error) {
-        const left = uploads.length - uploaded.size;
-        const done = `${uploaded.size} of ${uploads.length} new certificate${uploads.length === 1 ? ' was' : 's were'} uploaded; ${left} ${left === 1 ? 'was' : 'were'} not`;
+    /**
+     * Uploads one certificate. When the answer is lost (connection error, timeout, 5xx), it looks
+     * before it tries again and adopts the copy it finds: a retry never leaves a duplicate behind.
+     */
+    async uploadOne(named, checked) {
+        const sleep = this.options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+        for (let attempt = 1;; attempt++) {
+            try {
+                return (await this.api.upload(named.cert.pem, named.name)).id;
+            }
+            catch (error) {
+                if (!isAmbiguous(error) || attempt > this.options.maxRetries)
+                    throw error;
+                this.options.log(`Upload of '${named.name}' got no clear answer (${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .messageOf */ .bD)(error)}); looking whether it was stored.`);
+                const stored = await this.findStored(named, checked);
+                if (stored) {
+                    this.options.log(`'${named.name}' was stored as ${stored.id} before the answer was lost; using it.`);
+                    return stored.id;
+                }
+                const wait = (0,_api_js__WEBPACK_IMPORTED_MODULE_0__/* .retryDelayMs */ .q)(attempt, {});
+                this.options.log(`'${named.name}' was not stored; upload retry ${attempt} of ${this.options.maxRetries} in ${(wait / 1000).toFixed(1)} s.`);
+                await sleep(wait);
+            }
+        }
+    }
+    /**
+     * A copy of `named` stored since the inventory: only certificates that are new since then, have
+     * its validity dates and have not been read already are fetched.
+     */
+    async findStored(named, checked) {
+        const fresh = (0,_inventory_js__WEBPACK_IMPORTED_MODULE_2__/* .candidates */ .Xi)(await this.api.listAll(), [named.cert]).filter((r) => !this.options.knownIds.has(r.id) && !checked.has(r.id));
+        for (const remote of fresh.sort((a, b) => a.createdAt - b.createdAt)) {
+            const pem = await this.api.getContent(remote.id);
+            const fingerprint = pem === undefined ? undefined : (0,_inventory_js__WEBPACK_IMPORTED_MODULE_2__/* .fingerprintOfPem */ .C_)(pem);
+            if (fingerprint === named.cert.fingerprint)
+                return remote;
+            // Another certificate of this run may be this one; only an unreadable one is never read again.
+            if (fingerprint === undefined)
+                checked.add(remote.id);
+        }
+        return undefined;
+    }
+    async writeEach(changes, write) {
+        await (0,_pool_js__WEBPACK_IMPORTED_MODULE_4__/* .mapLimit */ .s)(changes, WRITE_CONCURRENCY, async (change) => {
+            await write(change);
+            this.done(change);
+        });
+    }
+    /** Activations (or deactivations), per scope, in calls of at most 10 ids. */
+    async activation(action) {
+        const changes = this.changes.filter((c) => c.action === action);
+        for (const change of changes)
+            if (change.id === null && change.fingerprint)
+                change.id = this.uploaded.get(change.fingerprint) ?? null;
+        const byScope = new Map();
+        for (const change of changes)
+            byScope.set(change.scope ?? '', [...(byScope.get(change.scope ?? '') ?? []), change]);
+        const calls = [...byScope.values()].flatMap((inScope) => (0,_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .batches */ .Xy)(inScope));
+        if (action === 'activate' && changes.some((c) => c.scope === 'organization')) {
+            this.options.warn(ORGANIZATION_ACTIVATION_WARNING);
+        }
+        await (0,_pool_js__WEBPACK_IMPORTED_MODULE_4__/* .mapLimit */ .s)(calls, WRITE_CONCURRENCY, async (batch) => {
+            const scope = batch[0].scope ?? '';
+            const projectId = scope.startsWith('project ') ? scope.slice('project '.length) : undefined;
+            await this.api.setActive(batch.map((c) => c.id), action === 'activate', projectId);
+            for (const change of batch)
+                this.done(change);
+        });
+    }
+    /** One message for a failure part way: what went wrong, what was changed before it, what to do. */
+    explain(error) {
+        const made = this.changes.filter((c) => c.done);
+        const left = this.changes.filter((c) => !c.done && !c.error);
+        const done = `${made.length} of ${made.length + left.length} change${made.length + left.length === 1 ? ' was' : 's were'} made before it stopped${left.length ? ` (${countByAction(left)} not made)` : ''}`;
+        const uploads = this.plan.uploads.length;
+        const uploadsDone = `${this.uploaded.size} of ${uploads} new certificate${uploads === 1 ? ' was' : 's were'} uploaded; ${uploads - this.uploaded.size} ${uploads - this.uploaded.size === 1 ? 'was' : 'were'} not`;
+        const what = uploads > 0 && this.changes.every((c) => c.action === 'upload') ? uploadsDone : done;
         if (isCapRefusal(error)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`The organization reached its certificate cap during this run (another workflow or person may have uploaded at the same time): ${error.message} ${done}. Free slots, then run the action again.`);
+            return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`The organization reached its certificate cap during this run (another workflow or person may have uploaded at the same time): ${error.message} ${what}. Free slots, then run the action again.`);
         }
         if (isAmbiguous(error)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`${error.message} ${done}. Run the action again when the API is back: it skips the certificates already in the organization, so nothing is uploaded twice.`);
+            return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`${error.message} ${what}. Run the action again when the API is back: it skips the certificates already in the organization, so nothing is uploaded twice.`);
         }
         if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ)
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`${error.message} ${done}.`);
-        throw error;
+            return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`${error.message} ${what}.`);
+        return error;
     }
 }
+function countByAction(changes) {
+    const counts = new Map();
+    for (const c of changes)
+        counts.set(c.action, (counts.get(c.action) ?? 0) + 1);
+    return [...counts].map(([action, n]) => `${n} ${action}`).join(', ');
+}
+const ORGANIZATION_ACTIVATION_WARNING = 'Activating certificates for the organization makes every request to it, Admin API calls included, need a client certificate signed by an active CA (sent to https://mtls.api.openai.com). Make sure your clients, and the key this action uses, are ready for that.';
 
 
 /***/ }),
@@ -279,6 +447,7 @@ async function applyUploads(api, uploads, uploaded, options) {
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   C_: () => (/* binding */ fingerprintOfPem),
 /* harmony export */   Xi: () => (/* binding */ candidates),
+/* harmony export */   projectStates: () => (/* binding */ projectStates),
 /* harmony export */   takeInventory: () => (/* binding */ takeInventory)
 /* harmony export */ });
 /* unused harmony export FETCH_CONCURRENCY */
@@ -286,6 +455,11 @@ async function applyUploads(api, uploads, uploaded, options) {
 /* harmony import */ var _pool_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(9537);
 
 
+/** Which certificates are active in each of `projectIds`, from the project listings. */
+async function projectStates(api, projectIds) {
+    const listings = await Promise.all(projectIds.map((id) => api.listProject(id)));
+    return new Map(projectIds.map((id, i) => [id, new Set(listings[i].filter((r) => r.active === true).map((r) => r.id))]));
+}
 /** How many certificate contents are fetched at once. */
 const FETCH_CONCURRENCY = 8;
 const seconds = (date) => Math.floor(date.getTime() / 1000);

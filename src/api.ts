@@ -69,6 +69,10 @@ function isCertificate(value: unknown): value is WireCertificate {
   return typeof value === 'object' && value !== null && typeof (value as WireCertificate).id === 'string'
 }
 
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null
+}
+
 function isList(value: unknown): value is WireList {
   return typeof value === 'object' && value !== null && Array.isArray((value as WireList).data)
 }
@@ -126,17 +130,29 @@ export class CertificatesApi {
   }
 
   /** Every certificate in the organization, following `has_more` / `after`. */
-  async listAll(): Promise<RemoteCertificate[]> {
+  listAll(): Promise<RemoteCertificate[]> {
+    return this.listPages('/organization/certificates', 'list the organization certificates')
+  }
+
+  /** Every certificate as one project sees it (`active` at project scope). */
+  listProject(projectId: string): Promise<RemoteCertificate[]> {
+    return this.listPages(
+      `/organization/projects/${encodeURIComponent(projectId)}/certificates`,
+      `list the certificates of project ${projectId}`
+    )
+  }
+
+  private async listPages(path: string, what: string): Promise<RemoteCertificate[]> {
     const all: RemoteCertificate[] = []
     let after: string | null = null
     for (;;) {
       const query: string = `?limit=100${after ? `&after=${encodeURIComponent(after)}` : ''}`
-      const page = await this.send('GET', `/organization/certificates${query}`, undefined, 'list the organization certificates', isList)
+      const page = await this.send('GET', `${path}${query}`, undefined, what, isList)
       all.push(...page.data.filter(isCertificate).map(toRemote))
       if (!page.has_more) return all
       const next = page.last_id ?? page.data.at(-1)?.id ?? null
       if (!next || next === after) {
-        throw new ApiError('The OpenAI API said more certificates follow but gave no cursor to ask for them: try again later.')
+        throw new ApiError(`The OpenAI API said more certificates follow but gave no cursor to ask for them, while trying to ${what}: try again later.`)
       }
       after = next
     }
@@ -166,15 +182,46 @@ export class CertificatesApi {
     return toRemote(cert)
   }
 
+  /** Renames a certificate: the same name however often it is sent, so it is retried. */
+  async rename(id: string, name: string): Promise<void> {
+    await this.send('POST', `/organization/certificates/${encodeURIComponent(id)}`, { name }, `rename certificate ${id}`, isCertificate, true)
+  }
+
+  /** Deletes a certificate; one already gone (a retried delete that had worked) counts as deleted. */
+  async delete(id: string): Promise<void> {
+    try {
+      await this.send('DELETE', `/organization/certificates/${encodeURIComponent(id)}`, undefined, `delete certificate ${id}`, isObject, true)
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404 && this.calls.filter((c) => c === `DELETE /organization/certificates/${encodeURIComponent(id)}`).length > 1) return
+      throw error
+    }
+  }
+
+  /**
+   * Activates or deactivates at most 10 certificates, for the organization or for one project.
+   * The API makes these calls atomic and idempotent, so they are retried.
+   */
+  async setActive(ids: readonly string[], active: boolean, projectId?: string): Promise<void> {
+    const scope = projectId ? `/organization/projects/${encodeURIComponent(projectId)}/certificates` : '/organization/certificates'
+    const verb = active ? 'activate' : 'deactivate'
+    const where = projectId ? `in project ${projectId}` : 'for the organization'
+    await this.send('POST', `${scope}/${verb}`, { certificate_ids: ids }, `${verb} ${ids.join(', ')} ${where}`, isList, true)
+  }
+
+  /**
+   * One call, retried when that is safe: a failure of an `idempotent` call (a read, or a write
+   * that leaves the same state however often it is made) is retried after connection errors,
+   * timeouts, unreadable answers, 408, 409, 429 and 5xx; any other write only after 429.
+   */
   private async send<T>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     path: string,
     body: unknown,
     what: string,
-    isExpected: (value: unknown) => value is T
+    isExpected: (value: unknown) => value is T,
+    idempotent = method === 'GET'
   ): Promise<T> {
     const url = `${this.options.baseUrl}${path}`
-    const idempotent = method === 'GET'
     for (let attempt = 1; ; attempt++) {
       const last = attempt > this.options.maxRetries
       let status: number | undefined

@@ -1,6 +1,7 @@
 import { CHECK_IDS } from './check.js'
 import { ActionError } from './errors.js'
 import { type NameTemplate, parseNameTemplate } from './name-template.js'
+import type { LifecycleOptions } from './plan.js'
 import type { Runner } from './runner.js'
 
 export const MODES = ['publish', 'plan', 'validate'] as const
@@ -27,6 +28,7 @@ export interface Settings {
   timeoutSeconds: number
   /** Further attempts after a failure that is safe to retry. */
   maxRetries: number
+  lifecycle: LifecycleOptions
   /** `GITHUB_REF_NAME` and the short commit, for name templates. */
   ref: string
   sha: string
@@ -43,6 +45,13 @@ function oneOf<T extends string>(input: string, value: string, allowed: readonly
   const normalised = value.trim().toLowerCase()
   if ((allowed as readonly string[]).includes(normalised)) return normalised as T
   throw new ActionError(`Input '${input}' is '${value}': use one of ${allowed.join(', ')}.`)
+}
+
+function boolean(input: string, value: string): boolean {
+  const normalised = value.trim().toLowerCase()
+  if (normalised === '' || normalised === 'false') return false
+  if (normalised === 'true') return true
+  throw new ActionError(`Input '${input}' is '${value}': use true or false.`)
 }
 
 function wholeNumber(input: string, value: string, min: number): number {
@@ -104,8 +113,24 @@ export function getSettings(runner: Runner): Settings {
     )
   }
 
+  const lifecycle: LifecycleOptions = {
+    activate: boolean('activate', runner.getInput('activate')),
+    projectIds: lines(runner.getInput('project-ids')),
+    exclusive: boolean('exclusive', runner.getInput('exclusive')),
+    syncNames: boolean('sync-names', runner.getInput('sync-names')),
+    pruneExpired: boolean('prune-expired', runner.getInput('prune-expired'))
+  }
+  if (!lifecycle.activate && (lifecycle.exclusive || lifecycle.projectIds.length > 0)) {
+    throw new ActionError(
+      `Input '${lifecycle.exclusive ? 'exclusive' : 'project-ids'}' only has a meaning with 'activate: true': set it, or remove the input.`
+    )
+  }
+  const badProject = lifecycle.projectIds.find((id) => !/^[A-Za-z0-9_-]+$/.test(id))
+  if (badProject !== undefined) throw new ActionError(`Input 'project-ids' has '${badProject}', which is not a project id (like proj_abc123).`)
+
   return {
     mode,
+    lifecycle,
     patterns,
     workspace: runner.env('GITHUB_WORKSPACE') || process.cwd(),
     adminKey,

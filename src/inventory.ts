@@ -9,6 +9,12 @@ export interface Inventory {
   byFingerprint: Map<string, RemoteCertificate>
 }
 
+/** Which certificates are active in each of `projectIds`, from the project listings. */
+export async function projectStates(api: CertificatesApi, projectIds: readonly string[]): Promise<Map<string, Set<string>>> {
+  const listings = await Promise.all(projectIds.map((id) => api.listProject(id)))
+  return new Map(projectIds.map((id, i) => [id, new Set(listings[i].filter((r) => r.active === true).map((r) => r.id))]))
+}
+
 /** How many certificate contents are fetched at once. */
 export const FETCH_CONCURRENCY = 8
 

@@ -4,7 +4,7 @@ import { ActionError, messageOf } from './errors.js'
 import { getSettings, type Settings } from './inputs.js'
 import { renderName } from './name-template.js'
 import type { Certificate, ParsedFile } from './parse.js'
-import { capProblem, makePlan, type NamedCertificate } from './plan.js'
+import { capProblem, makePlan, type NamedCertificate, planChanges } from './plan.js'
 import { annotate, buildReport, type Outcome, writeReport } from './report.js'
 import type { Runner } from './runner.js'
 
@@ -64,8 +64,8 @@ async function pipeline(runner: Runner, settings: Settings, outcome: Outcome, no
 
   // Only publish and plan talk to the API: validate runs never load the HTTP client.
   const { CertificatesApi } = await import('./api.js')
-  const { takeInventory } = await import('./inventory.js')
-  const { applyUploads } = await import('./apply.js')
+  const { takeInventory, projectStates } = await import('./inventory.js')
+  const { Applier, describeChange, ORGANIZATION_ACTIVATION_WARNING } = await import('./apply.js')
   const api = new CertificatesApi({
     baseUrl: settings.baseUrl,
     adminKey: settings.adminKey,
@@ -74,18 +74,28 @@ async function pipeline(runner: Runner, settings: Settings, outcome: Outcome, no
     log: (message) => runner.info(message)
   })
   try {
-    const inventory = await takeInventory(api, certificates, (message) => runner.info(message))
+    const { lifecycle } = settings
+    const [inventory, projects] = await Promise.all([
+      takeInventory(api, certificates, (message) => runner.info(message)),
+      projectStates(api, lifecycle.activate ? lifecycle.projectIds : [])
+    ])
     const local: NamedCertificate[] = certificates.map((cert) => ({ cert, name: outcome.names.get(cert)! }))
-    const plan = makePlan(local, inventory, now)
+    const plan = makePlan(local, inventory, now, lifecycle, projects)
     outcome.plan = plan
+    outcome.changes = planChanges(plan)
     const refused = capProblem(plan)
     if (refused) throw new ActionError(refused)
-    if (settings.mode === 'plan') return
-    await applyUploads(api, plan.uploads, outcome.uploaded, {
+    if (settings.mode === 'plan') {
+      for (const change of outcome.changes) runner.info(describeChange(change, true))
+      if (outcome.changes.some((c) => c.action === 'activate' && c.scope === 'organization')) runner.warning(ORGANIZATION_ACTIVATION_WARNING)
+      return
+    }
+    await new Applier(api, plan, outcome.changes, outcome.uploaded, {
       maxRetries: settings.maxRetries,
       knownIds: new Set(inventory.certificates.map((r) => r.id)),
-      log: (message) => runner.info(message)
-    })
+      log: (message) => runner.info(message),
+      warn: (message) => runner.warning(message)
+    }).run()
   } finally {
     runner.debug(`API calls: ${api.calls.length} (${api.calls.join(', ')})`)
     api.dispose()
@@ -101,7 +111,7 @@ export async function run(runner: Runner, now: Date = new Date()): Promise<void>
   let failure: string | undefined
   try {
     const settings = getSettings(runner)
-    outcome = { mode: settings.mode, files: [], problems: [], names: new Map(), uploaded: new Map() }
+    outcome = { mode: settings.mode, files: [], problems: [], names: new Map(), uploaded: new Map(), changes: [] }
     await pipeline(runner, settings, outcome, now)
   } catch (error) {
     if (error instanceof ActionError) {

@@ -4,6 +4,8 @@ import type { Certificate } from './parse.js'
 
 /** OpenAI holds at most this many uploaded certificates per organization, active or not. */
 export const CERTIFICATE_CAP = 50
+/** The most ids one activate or deactivate call takes. */
+export const ACTIVATION_BATCH = 10
 
 /** A local certificate with the name it would be uploaded under. */
 export interface NamedCertificate {
@@ -11,11 +13,49 @@ export interface NamedCertificate {
   name: string
 }
 
+/** Where a certificate is active: the organization, or one project. */
+export type Scope = { kind: 'organization' } | { kind: 'project'; id: string }
+
+export const scopeName = (scope: Scope): string => (scope.kind === 'organization' ? 'organization' : `project ${scope.id}`)
+
+/** What the action should do beyond uploading (the lifecycle inputs). */
+export interface LifecycleOptions {
+  activate: boolean
+  /** With `activate`: these projects instead of the organization. */
+  projectIds: string[]
+  /** With `activate`: deactivate, in each scope, the active certificates the files no longer hold. */
+  exclusive: boolean
+  syncNames: boolean
+  pruneExpired: boolean
+}
+
+export const NO_LIFECYCLE: LifecycleOptions = { activate: false, projectIds: [], exclusive: false, syncNames: false, pruneExpired: false }
+
+/** Which certificates are active in a project: the project listing's `active` flags. */
+export type ProjectStates = Map<string, Set<string>>
+
+export interface ScopePlan {
+  scope: Scope
+  /** Certificates present now that must be activated (new uploads are always added). */
+  activate: RemoteCertificate[]
+  /** Whether the new uploads are activated here. */
+  activateUploads: boolean
+  /** Active certificates the files no longer hold (exclusive). */
+  deactivate: RemoteCertificate[]
+}
+
 export interface Plan {
   /** Fingerprint → the organization's copy, for local certificates already there. */
   existing: Map<string, RemoteCertificate>
   /** Distinct certificates to upload, first appearance first, each under its first name. */
   uploads: NamedCertificate[]
+  /** Certificates present whose name differs from the template (sync-names). */
+  renames: { remote: RemoteCertificate; name: string }[]
+  scopes: ScopePlan[]
+  /** Expired, inactive certificates the files do not hold, oldest expiry first (prune-expired). */
+  prunable: RemoteCertificate[]
+  /** How many of `prunable` must go to stay under the cap: the first ones. */
+  deletions: number
   /** Certificates in the organization now. */
   total: number
   cap: number
@@ -23,27 +63,68 @@ export interface Plan {
   expired: RemoteCertificate[]
 }
 
-/** What to upload and what is already there. Pure: a function of the local and remote lists. */
-export function makePlan(local: readonly NamedCertificate[], inventory: Inventory, now: Date, cap = CERTIFICATE_CAP): Plan {
+/**
+ * Every change a run would make. Pure: a function of the local certificates, what the
+ * organization (and each project) holds, the options and the time.
+ */
+export function makePlan(
+  local: readonly NamedCertificate[],
+  inventory: Inventory,
+  now: Date,
+  options: LifecycleOptions = NO_LIFECYCLE,
+  projects: ProjectStates = new Map(),
+  cap = CERTIFICATE_CAP
+): Plan {
   const existing = new Map<string, RemoteCertificate>()
   const uploads: NamedCertificate[] = []
+  const renames: Plan['renames'] = []
   const seen = new Set<string>()
   for (const named of local) {
     const { fingerprint } = named.cert
     if (seen.has(fingerprint)) continue
     seen.add(fingerprint)
     const remote = inventory.byFingerprint.get(fingerprint)
-    if (remote) existing.set(fingerprint, remote)
-    else uploads.push(named)
+    if (!remote) {
+      uploads.push(named)
+      continue
+    }
+    existing.set(fingerprint, remote)
+    if (options.syncNames && remote.name !== named.name) renames.push({ remote, name: named.name })
   }
+  const matched = new Set([...existing.values()].map((r) => r.id))
+
+  const scopes: ScopePlan[] = []
+  if (options.activate) {
+    const targets: Scope[] = options.projectIds.length
+      ? options.projectIds.map((id) => ({ kind: 'project', id }))
+      : [{ kind: 'organization' }]
+    for (const scope of targets) {
+      const isActive = (r: RemoteCertificate): boolean =>
+        scope.kind === 'organization' ? r.active === true : (projects.get(scope.id)?.has(r.id) ?? false)
+      scopes.push({
+        scope,
+        activate: [...existing.values()].filter((r) => !isActive(r)),
+        activateUploads: uploads.length > 0,
+        deactivate: options.exclusive ? inventory.certificates.filter((r) => isActive(r) && !matched.has(r.id)) : []
+      })
+    }
+  }
+
   const nowSeconds = now.getTime() / 1000
   const expired = inventory.certificates.filter((r) => r.expiresAt !== undefined && r.expiresAt <= nowSeconds)
-  return { existing, uploads, total: inventory.certificates.length, cap, expired }
+  const activeSomewhere = (r: RemoteCertificate): boolean =>
+    r.active === true || [...projects.values()].some((active) => active.has(r.id))
+  const prunable = options.pruneExpired
+    ? expired.filter((r) => !matched.has(r.id) && !activeSomewhere(r)).sort((a, b) => (a.expiresAt ?? 0) - (b.expiresAt ?? 0))
+    : []
+  const over = inventory.certificates.length + uploads.length - cap
+  const deletions = Math.min(Math.max(over, 0), prunable.length)
+  return { existing, uploads, renames, scopes, prunable, deletions, total: inventory.certificates.length, cap, expired }
 }
 
-/** Slots left once the plan's uploads are done; negative when the cap would be passed. */
+/** Slots left once the plan's deletions and uploads are done; negative when the cap would be passed. */
 export function slotsAfter(plan: Plan): number {
-  return plan.cap - plan.total - plan.uploads.length
+  return plan.cap - plan.total + plan.deletions - plan.uploads.length
 }
 
 /** Why the plan cannot be carried out, or undefined when it fits under the cap. */
@@ -58,5 +139,58 @@ export function capProblem(plan: Plan): string | undefined {
           .slice(0, 10)
           .map((r) => `${r.id}${r.name ? ` (${r.name})` : ''}`)
           .join(', ')}${plan.expired.length > 10 ? `, and ${plan.expired.length - 10} more` : ''}`
-  return `The organization holds ${plan.total} of at most ${plan.cap} certificates: ${needed} new certificate${needed === 1 ? '' : 's'} need${needed === 1 ? 's' : ''} ${needed} slot${needed === 1 ? '' : 's'}, but ${free} ${free === 1 ? 'is' : 'are'} free, so nothing was uploaded. Free slots first (${expired}).`
+  const pruning = plan.prunable.length > 0 ? `, even after deleting ${plan.prunable.length} expired inactive certificate${plan.prunable.length === 1 ? '' : 's'}` : ''
+  return `The organization holds ${plan.total} of at most ${plan.cap} certificates: ${needed} new certificate${needed === 1 ? '' : 's'} need${needed === 1 ? 's' : ''} ${needed} slot${needed === 1 ? '' : 's'}, but ${free} ${free === 1 ? 'is' : 'are'} free${pruning}, so nothing was changed. Free slots first (${expired}).`
+}
+
+/** Splits ids into calls the API accepts. */
+export function batches<T>(items: readonly T[], size = ACTIVATION_BATCH): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+export type ChangeAction = 'delete' | 'upload' | 'rename' | 'activate' | 'deactivate'
+
+/** One change to the organization, planned or made: an entry of the `changes` output. */
+export interface Change {
+  action: ChangeAction
+  /** The certificate's id; null for an upload not made yet. */
+  id: string | null
+  name: string | null
+  /** 'organization' or 'project <id>' for activations; null otherwise. */
+  scope: string | null
+  /** The fingerprint of the local certificate it concerns, if any. */
+  fingerprint: string | null
+  /** For a rename: the name it had. */
+  from?: string | null
+  done: boolean
+  /** Why it was not made, when it was tried and refused. */
+  error?: string
+}
+
+/**
+ * Every change of a plan in the order it is safe to make them for mTLS traffic: free slots,
+ * upload, rename, activate, and only then deactivate, so that no moment is left without a valid CA.
+ */
+export function planChanges(plan: Plan): Change[] {
+  const change = (c: Omit<Change, 'done'>): Change => ({ ...c, done: false })
+  const changes: Change[] = []
+  for (const r of plan.prunable.slice(0, plan.deletions)) changes.push(change({ action: 'delete', id: r.id, name: r.name, scope: null, fingerprint: null }))
+  for (const u of plan.uploads) changes.push(change({ action: 'upload', id: null, name: u.name, scope: null, fingerprint: u.cert.fingerprint }))
+  const fingerprintOf = new Map([...plan.existing].map(([fingerprint, r]) => [r.id, fingerprint]))
+  for (const { remote, name } of plan.renames) {
+    changes.push(change({ action: 'rename', id: remote.id, name, from: remote.name, scope: null, fingerprint: fingerprintOf.get(remote.id) ?? null }))
+  }
+  for (const s of plan.scopes) {
+    const scope = scopeName(s.scope)
+    for (const r of s.activate) changes.push(change({ action: 'activate', id: r.id, name: r.name, scope, fingerprint: fingerprintOf.get(r.id) ?? null }))
+    if (s.activateUploads) {
+      for (const u of plan.uploads) changes.push(change({ action: 'activate', id: null, name: u.name, scope, fingerprint: u.cert.fingerprint }))
+    }
+  }
+  for (const s of plan.scopes) {
+    for (const r of s.deactivate) changes.push(change({ action: 'deactivate', id: r.id, name: r.name, scope: scopeName(s.scope), fingerprint: null }))
+  }
+  return changes
 }

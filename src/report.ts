@@ -1,9 +1,17 @@
 import type { Mode } from './inputs.js'
 import type { Certificate, ParsedFile, Problem } from './parse.js'
-import { type Plan, slotsAfter } from './plan.js'
+import { type Change, type Plan, slotsAfter } from './plan.js'
 import type { Runner } from './runner.js'
 
-export type Status = 'uploaded' | 'existing' | 'would-upload' | 'not-uploaded' | 'valid' | 'invalid'
+export type Status =
+  | 'uploaded'
+  | 'existing'
+  | 'would-upload'
+  | 'would-rename'
+  | 'would-activate'
+  | 'not-uploaded'
+  | 'valid'
+  | 'invalid'
 
 /** One entry of the `results` output: a certificate found, or a block or file that is not one. */
 export interface Result {
@@ -19,6 +27,8 @@ export interface Result {
   not_after: string | null
   subject: string | null
   problems: { check: string; severity: Problem['severity']; line: number; message: string }[]
+  /** The changes that concern this certificate (activation, rename), made or planned. */
+  changes: Change[]
 }
 
 /** What a run found and did, as far as it got. Everything the report says is derived from it. */
@@ -30,6 +40,8 @@ export interface Outcome {
   plan?: Plan
   /** Fingerprint → id, for certificates created by this run. */
   uploaded: Map<string, string>
+  /** Every change planned, with those made marked done. */
+  changes: Change[]
   /** Why the run failed, if it did. */
   failure?: string
 }
@@ -53,6 +65,11 @@ function statusOf(cert: Certificate, hasErrors: boolean, outcome: Outcome): { st
   const uploaded = outcome.uploaded.get(cert.fingerprint)
   if (uploaded) return { status: 'uploaded', id: uploaded }
   const existing = outcome.plan?.existing.get(cert.fingerprint)
+  if (existing && outcome.mode === 'plan') {
+    const mine = outcome.changes.filter((c) => c.id === existing.id)
+    if (mine.some((c) => c.action === 'rename')) return { status: 'would-rename', id: existing.id }
+    if (mine.some((c) => c.action === 'activate')) return { status: 'would-activate', id: existing.id }
+  }
   if (existing) return { status: 'existing', id: existing.id }
   if (outcome.plan && outcome.mode === 'plan') return { status: 'would-upload', id: null }
   if (outcome.plan && outcome.mode === 'publish') return { status: 'not-uploaded', id: null }
@@ -71,7 +88,7 @@ export function buildResults(outcome: Outcome): Result[] {
     if (loose.length > 0) {
       results.push({
         file: file.file, index: null, line: loose[0].line, name: null, fingerprint: null, id: null,
-        status: 'invalid', not_before: null, not_after: null, subject: null, problems: loose
+        status: 'invalid', not_before: null, not_after: null, subject: null, problems: loose, changes: []
       })
     }
     const entries: Result[] = []
@@ -82,13 +99,14 @@ export function buildResults(outcome: Outcome): Result[] {
         file: file.file, index: cert.index, line: cert.line, name: outcome.names.get(cert) ?? null,
         fingerprint: cert.fingerprint, id, status,
         not_before: cert.notBefore.toISOString(), not_after: cert.notAfter.toISOString(),
-        subject: cert.subject, problems
+        subject: cert.subject, problems,
+        changes: outcome.changes.filter((c) => c.action !== 'upload' && c.fingerprint === cert.fingerprint)
       })
     }
     for (const block of file.rejected) {
       entries.push({
         file: file.file, index: block.index, line: block.line, name: null, fingerprint: null, id: null,
-        status: 'invalid', not_before: null, not_after: null, subject: null, problems: problemsOf(block.index)
+        status: 'invalid', not_before: null, not_after: null, subject: null, problems: problemsOf(block.index), changes: []
       })
     }
     results.push(...entries.sort((a, b) => (a.index ?? 0) - (b.index ?? 0)))
@@ -102,7 +120,8 @@ function distinctIds(results: readonly Result[], statuses: readonly Status[]): s
 }
 
 const ICON: Record<Status, string> = {
-  uploaded: '🆕', existing: '✅', 'would-upload': '📝', 'not-uploaded': '⏸️', valid: '✅', invalid: '❌'
+  uploaded: '🆕', existing: '✅', 'would-upload': '📝', 'would-rename': '📝', 'would-activate': '📝',
+  'not-uploaded': '⏸️', valid: '✅', invalid: '❌'
 }
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
@@ -122,6 +141,14 @@ function summaryOf(outcome: Outcome, results: readonly Result[], counts: string)
     '| --- | --- | --- | --- | --- | --- |',
     ...rows
   ]
+  if (outcome.changes.length > 0) {
+    parts.push('', '### Changes', '', '| change | certificate | scope | result |', '| --- | --- | --- | --- |')
+    for (const c of outcome.changes) {
+      const result = c.done ? '✅ done' : c.error ? `❌ ${cell(c.error)}` : outcome.mode === 'plan' ? '📝 planned' : '⏸️ not made'
+      const what = c.action === 'rename' ? `rename from ${cell(c.from ?? '')}` : c.action
+      parts.push(`| ${what} | ${cell(c.name ?? '')}${c.id ? ` \`${c.id}\`` : ''} | ${c.scope ?? ''} | ${result} |`)
+    }
+  }
   if (outcome.problems.length > 0) {
     parts.push('', '### Problems', '')
     for (const p of outcome.problems) parts.push(`- ${p.severity === 'error' ? '❌' : '⚠️'} \`${cell(`${p.file}:${p.line}`)}\` ${cell(p.message)} \`${p.check}\``)
@@ -147,13 +174,20 @@ function countsOf(outcome: Outcome, results: readonly Result[]): string {
   const found = `${certificates.length} certificate${certificates.length === 1 ? '' : 's'}${unique < certificates.length ? ` (${unique} distinct)` : ''}`
   let text = `Checked ${outcome.files.length} file${outcome.files.length === 1 ? '' : 's'}, ${found}: ${parts.join(', ') || 'nothing found'}; ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}.`
   if (outcome.plan) {
-    const left = outcome.plan.cap - outcome.plan.total - outcome.uploaded.size
-    text += ` The organization holds ${outcome.plan.total + outcome.uploaded.size} of ${outcome.plan.cap} certificates (${left} slot${left === 1 ? '' : 's'} left)`
+    const left = slotsLeft(outcome, outcome.plan)
+    text += ` The organization holds ${outcome.plan.cap - left} of ${outcome.plan.cap} certificates (${left} slot${left === 1 ? '' : 's'} left)`
     if (outcome.mode === 'plan') text += `; publishing would leave ${slotsAfter(outcome.plan)}`
     text += '.'
   }
   return text
 }
+
+const doneIds = (outcome: Outcome, action: Change['action']): string =>
+  JSON.stringify([...new Set(outcome.changes.filter((c) => c.action === action && c.done).map((c) => c.id))])
+
+/** Slots left after what this run did: its deletions free some, its uploads take some. */
+const slotsLeft = (outcome: Outcome, plan: Plan): number =>
+  plan.cap - plan.total - outcome.uploaded.size + outcome.changes.filter((c) => c.action === 'delete' && c.done).length
 
 /** Outputs, job summary and log lines of a run. Pure. */
 export function buildReport(outcome: Outcome): Report {
@@ -163,7 +197,12 @@ export function buildReport(outcome: Outcome): Report {
     'uploaded-ids': JSON.stringify(distinctIds(results, ['uploaded'])),
     'existing-ids': JSON.stringify(distinctIds(results, ['existing'])),
     results: JSON.stringify(results),
-    'slots-left': outcome.plan ? String(outcome.plan.cap - outcome.plan.total - outcome.uploaded.size) : ''
+    'slots-left': outcome.plan ? String(slotsLeft(outcome, outcome.plan)) : '',
+    'activated-ids': doneIds(outcome, 'activate'),
+    'deactivated-ids': doneIds(outcome, 'deactivate'),
+    'renamed-ids': doneIds(outcome, 'rename'),
+    'deleted-ids': doneIds(outcome, 'delete'),
+    changes: JSON.stringify(outcome.changes)
   }
   const lines = results.map((r) => {
     const where = `${r.file}${r.index === null ? '' : `:${r.line}`}`
