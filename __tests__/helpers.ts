@@ -25,6 +25,7 @@ export interface ResultEntry {
   not_after: string | null
   subject: string | null
   problems: { check: string; severity: string; line: number; message: string }[]
+  changes: { action: string; id: string | null; name: string | null; scope: string | null; done: boolean }[]
 }
 
 export const results = (run: ActionRun): ResultEntry[] => JSON.parse(run.outputs.results) as ResultEntry[]

@@ -1,0 +1,209 @@
+// Activation, rotation, renames and pruning, through the bundled action against the emulator.
+import { makeCa } from '../tools/certs.mjs'
+import { type Emulator, startEmulator } from '../tools/emulator.mjs'
+import { runAction } from '../tools/run-action.mjs'
+import { commands, ids, results, visibleLog, workspace } from './helpers.js'
+
+let emulator: Emulator
+afterEach(async () => emulator?.close())
+
+const publish = (root: string, inputs: Record<string, string> = {}) =>
+  runAction({ workspace: root, inputs: { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl, ...inputs } })
+
+const writes = () => emulator.requests.filter((r) => r.method !== 'GET')
+const activations = (verb = 'activate') => writes().filter((r) => r.path.endsWith(`/${verb}`))
+const idsSent = (r: { body: unknown }) => (r.body as { certificate_ids: string[] }).certificate_ids
+
+async function files(count: number, prefix = 'ca') {
+  const made = await Promise.all(Array.from({ length: count }, (_, i) => makeCa({ cn: `${prefix} ${i}` })))
+  return { made, files: Object.fromEntries(made.map((m, i) => [`certs/${prefix}-${String(i).padStart(2, '0')}.pem`, m.pem])) }
+}
+
+/** Seeds a certificate that has expired since it was uploaded. */
+async function seedExpired(name: string, daysAgo: number) {
+  const stored = emulator.seed((await makeCa({ cn: name })).pem, name)
+  stored.expires_at = Math.floor(Date.now() / 1000) - daysAgo * 86400
+  return stored
+}
+
+describe('activate', () => {
+  it('activates 12 new certificates in 2 calls, and warns first about organization-wide mTLS', async () => {
+    emulator = await startEmulator()
+    const { files: certs } = await files(12)
+    const run = await publish(await workspace(certs), { activate: 'true' })
+    expect(run.code).toBe(0)
+    expect(activations().map((r) => idsSent(r).length).sort()).toEqual([10, 2])
+    expect(emulator.certificates.every((c) => c.active)).toBe(true)
+    expect(ids(run, 'activated-ids').sort()).toEqual(emulator.certificates.map((c) => c.id).sort())
+    const warning = commands(run, 'warning')[0].message
+    expect(warning).toMatch(/^Activating certificates for the organization makes every request to it, Admin API calls included, need a client certificate/)
+    expect(run.stdout.indexOf(warning)).toBeLessThan(run.stdout.indexOf('Activated '))
+  })
+
+  it('sends only the certificates whose state must change, and nothing at all on a rerun', async () => {
+    emulator = await startEmulator()
+    const { made, files: certs } = await files(3)
+    const stored = made.map((m, i) => emulator.seed(m.pem, `ca-0${i}`))
+    stored[0].active = true
+    stored[2].active = true
+    const root = await workspace(certs)
+    const run = await publish(root, { activate: 'true' })
+    expect(run.code).toBe(0)
+    expect(activations().map(idsSent)).toEqual([[stored[1].id]])
+    expect(ids(run, 'activated-ids')).toEqual([stored[1].id])
+    expect(results(run)[1].changes).toEqual([expect.objectContaining({ action: 'activate', id: stored[1].id, scope: 'organization', done: true })])
+
+    emulator.requests.length = 0
+    const rerun = await publish(root, { activate: 'true' })
+    expect(rerun.code).toBe(0)
+    expect(writes()).toEqual([])
+  })
+
+  it('activates in the projects named, leaving the organization scope alone', async () => {
+    emulator = await startEmulator()
+    const { made, files: certs } = await files(2)
+    const present = emulator.seed(made[0].pem, 'ca-00')
+    present.projects.add('proj_b')
+    const run = await publish(await workspace(certs), { activate: 'true', 'project-ids': 'proj_a\nproj_b' })
+    expect(run.code).toBe(0)
+    const uploaded = emulator.certificates.find((c) => c.id !== present.id)!
+    expect(activations().map((r) => [r.path, idsSent(r).sort()]).sort()).toEqual([
+      ['/organization/projects/proj_a/certificates/activate', [present.id, uploaded.id].sort()],
+      ['/organization/projects/proj_b/certificates/activate', [uploaded.id]]
+    ])
+    expect(emulator.certificates.map((c) => c.active)).toEqual([false, false])
+    expect(commands(run, 'warning')).toEqual([])
+  })
+})
+
+describe('rotation', () => {
+  it('with exclusive, deactivates the old CA only after the new one is active', async () => {
+    emulator = await startEmulator()
+    const old = emulator.seed((await makeCa({ cn: 'Old CA' })).pem, 'old')
+    old.active = true
+    const { files: certs } = await files(1, 'new')
+    const run = await publish(await workspace(certs), { activate: 'true', exclusive: 'true' })
+    expect(run.code).toBe(0)
+    const fresh = emulator.certificates.find((c) => c.id !== old.id)!
+    expect(writes().map((r) => r.path)).toEqual([
+      '/organization/certificates',
+      '/organization/certificates/activate',
+      '/organization/certificates/deactivate'
+    ])
+    expect(activations('deactivate').map(idsSent)).toEqual([[old.id]])
+    expect([fresh.active, old.active]).toEqual([true, false])
+    expect(ids(run, 'deactivated-ids')).toEqual([old.id])
+    const log = visibleLog(run)
+    expect(log.indexOf(`Activated 'new-00' (${fresh.id}) for the organization.`)).toBeLessThan(log.indexOf(`Deactivated 'old' (${old.id}) for the organization.`))
+  })
+})
+
+describe('sync-names', () => {
+  it('renames certificates present under another name, and only those', async () => {
+    emulator = await startEmulator()
+    const { made, files: certs } = await files(2)
+    const wrong = emulator.seed(made[0].pem, 'uploaded by hand')
+    const right = emulator.seed(made[1].pem, 'ca-01')
+    const run = await publish(await workspace(certs), { 'sync-names': 'true' })
+    expect(run.code).toBe(0)
+    expect(writes().map((r) => [r.path, r.body])).toEqual([[`/organization/certificates/${wrong.id}`, { name: 'ca-00' }]])
+    expect(ids(run, 'renamed-ids')).toEqual([wrong.id])
+    expect([wrong.name, right.name]).toEqual(['ca-00', 'ca-01'])
+    expect(visibleLog(run)).toContain(`Renamed 'ca-00' (${wrong.id}) from 'uploaded by hand'.`)
+  })
+})
+
+describe('prune-expired', () => {
+  it('deletes exactly as many expired, inactive certificates as the uploads need, oldest first', async () => {
+    emulator = await startEmulator()
+    const oldest = await seedExpired('oldest', 30)
+    const older = await seedExpired('older', 20)
+    const recent = await seedExpired('recent', 10)
+    for (let i = 0; i < 47; i++) emulator.seed((await makeCa({ cn: `c${i}` })).pem)
+    const { files: certs } = await files(2)
+    const run = await publish(await workspace(certs), { 'prune-expired': 'true' })
+    expect(run.code).toBe(0)
+    expect(ids(run, 'deleted-ids')).toEqual([oldest.id, older.id])
+    expect(emulator.certificates).toHaveLength(50)
+    expect(emulator.certificates.map((c) => c.id)).toContain(recent.id)
+    expect(writes().map((r) => r.method)).toEqual(['DELETE', 'DELETE', 'POST', 'POST'])
+    expect(run.outputs['slots-left']).toBe('0')
+  })
+
+  it('never deletes an active certificate: passes over one active in the organization, and one the API refuses', async () => {
+    emulator = await startEmulator()
+    const activeHere = await seedExpired('active here', 40)
+    activeHere.active = true
+    const activeInProject = await seedExpired('active in a project', 30)
+    activeInProject.projects.add('proj_elsewhere')
+    const free = await seedExpired('free', 20)
+    for (let i = 0; i < 47; i++) emulator.seed((await makeCa({ cn: `c${i}` })).pem)
+    const { files: certs } = await files(1)
+    const run = await publish(await workspace(certs), { 'prune-expired': 'true' })
+    expect(run.code).toBe(0)
+    expect(writes().filter((r) => r.method === 'DELETE').map((r) => r.path)).toEqual([
+      `/organization/certificates/${activeInProject.id}`,
+      `/organization/certificates/${free.id}`
+    ])
+    expect(ids(run, 'deleted-ids')).toEqual([free.id])
+    expect(commands(run, 'warning')[0].message).toMatch(new RegExp(`^Could not delete expired certificate 'active in a project' \\(${activeInProject.id}\\): .*deactivate it`))
+    expect(emulator.certificates.map((c) => c.id)).toEqual(expect.arrayContaining([activeHere.id, activeInProject.id]))
+    expect(emulator.certificates).toHaveLength(50)
+  })
+
+  it('still refuses up front when pruning cannot make enough room', async () => {
+    emulator = await startEmulator()
+    await seedExpired('only one', 10)
+    for (let i = 0; i < 49; i++) emulator.seed((await makeCa({ cn: `c${i}` })).pem)
+    const { files: certs } = await files(2)
+    const run = await publish(await workspace(certs), { 'prune-expired': 'true' })
+    expect(run.code).toBe(1)
+    expect(writes()).toEqual([])
+    expect(commands(run, 'error').at(-1)!.message).toMatch(/but 0 are free, even after deleting 1 expired inactive certificate, so nothing was changed/)
+  })
+})
+
+describe('plan', () => {
+  it('shows every change publish would make, and writes nothing', async () => {
+    emulator = await startEmulator()
+    const old = emulator.seed((await makeCa({ cn: 'Old' })).pem, 'old')
+    old.active = true
+    const gone = await seedExpired('gone', 5)
+    for (let i = 0; i < 46; i++) emulator.seed((await makeCa({ cn: `c${i}` })).pem)
+    const { made, files: certs } = await files(3)
+    const renamed = emulator.seed(made[0].pem, 'by hand')
+    const inputs = { mode: 'plan', activate: 'true', exclusive: 'true', 'sync-names': 'true', 'prune-expired': 'true' }
+    const run = await publish(await workspace(certs), inputs)
+    expect(run.code).toBe(0)
+    expect(writes()).toEqual([])
+    expect(results(run).map((r) => r.status)).toEqual(['would-rename', 'would-upload', 'would-upload'])
+    const changes = JSON.parse(run.outputs.changes) as { action: string; id: string | null; done: boolean }[]
+    expect(changes.map((c) => [c.action, c.id, c.done])).toEqual([
+      ['delete', gone.id, false],
+      ['upload', null, false],
+      ['upload', null, false],
+      ['rename', renamed.id, false],
+      ['activate', renamed.id, false],
+      ['activate', null, false],
+      ['activate', null, false],
+      ['deactivate', old.id, false]
+    ])
+    expect(run.summary).toContain('### Changes')
+    expect(run.summary).toContain(`| deactivate | old \`${old.id}\` | organization | 📝 planned |`)
+    expect(visibleLog(run)).toContain(`Would deactivate 'old' (${old.id}) for the organization.`)
+    expect(commands(run, 'warning').map((w) => w.message)).toEqual([expect.stringMatching(/^Activating certificates for the organization/)])
+    for (const name of ['activated-ids', 'deactivated-ids', 'renamed-ids', 'deleted-ids', 'uploaded-ids']) expect(run.outputs[name]).toBe('[]')
+  })
+})
+
+describe('inputs', () => {
+  it('refuses exclusive without activate', async () => {
+    emulator = await startEmulator()
+    const { files: certs } = await files(1)
+    const run = await publish(await workspace(certs), { exclusive: 'true' })
+    expect(run.code).toBe(1)
+    expect(commands(run, 'error').at(-1)!.message).toBe("Input 'exclusive' only has a meaning with 'activate: true': set it, or remove the input.")
+    expect(emulator.requests).toEqual([])
+  })
+})
+
