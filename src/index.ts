@@ -1,5 +1,4 @@
-// The entry point the runner starts (dist/index.js). The polyfill must load before @peculiar/x509.
-import 'reflect-metadata'
+// The entry point the runner starts (dist/index.js).
 import { run } from './main.js'
 import { actionsRunner } from './runner.js'
 

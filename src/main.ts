@@ -46,12 +46,14 @@ async function pipeline(runner: Runner, settings: Settings, outcome: Outcome, no
   }
   runner.info(`Found ${plural(found.length, 'file')}.`)
 
+  const started = performance.now()
   outcome.files = await readFiles(found)
   const certificates = outcome.files.flatMap((f) => f.certificates)
   const checks = { now, expiryWarningDays: settings.expiryWarningDays, skip: settings.skipChecks }
   outcome.problems = [...outcome.files.flatMap((f) => f.problems), ...certificates.flatMap((c) => checkCertificate(c, checks))]
   outcome.problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line))
   outcome.names = names(outcome.files, settings)
+  runner.debug(`Read and checked ${plural(certificates.length, 'certificate')} in ${Math.round(performance.now() - started)} ms.`)
   annotate(runner, outcome.problems)
   const errors = outcome.problems.filter((p) => p.severity === 'error')
   if (errors.length > 0) {
