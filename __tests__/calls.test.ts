@@ -1,0 +1,78 @@
+// API round trips are what users wait for: each count here is the lower bound the issue sets,
+// read off the emulator's request log. m in the organization, n local (k new), c remote
+// certificates sharing a local validity window, a activations that must change.
+import { DAY, makeCa } from '../tools/certs.mjs'
+import { type Emulator, startEmulator } from '../tools/emulator.mjs'
+import { runAction } from '../tools/run-action.mjs'
+import { workspace } from './helpers.js'
+
+let emulator: Emulator
+afterEach(async () => emulator?.close())
+
+/** Certificates with validity windows of their own, so that c is known exactly. */
+let made = 0
+const distinctCa = () => makeCa({ cn: `CA ${made}`, notBefore: new Date(Date.now() - DAY - made++ * 1000) })
+
+function counts() {
+  const kinds = emulator.requests.map((r) => {
+    if (r.method === 'GET' && r.path === '/organization/certificates') return 'list'
+    if (r.method === 'GET') return 'get'
+    if (r.method === 'POST' && r.path === '/organization/certificates') return 'upload'
+    if (r.path.endsWith('/activate') || r.path.endsWith('/deactivate')) return 'activation'
+    return `${r.method} ${r.path}`
+  })
+  const tally: Record<string, number> = {}
+  for (const kind of kinds) tally[kind] = (tally[kind] ?? 0) + 1
+  return tally
+}
+
+async function scenario({ remoteOnly, present, fresh }: { remoteOnly: number; present: number; fresh: number }) {
+  emulator = await startEmulator({ maxPageSize: 100 })
+  for (let i = 0; i < remoteOnly; i++) emulator.seed((await distinctCa()).pem)
+  const files: Record<string, string> = {}
+  for (let i = 0; i < present; i++) {
+    const ca = await distinctCa()
+    emulator.seed(ca.pem)
+    files[`certs/present-${i}.pem`] = ca.pem
+  }
+  for (let i = 0; i < fresh; i++) files[`certs/new-${i}.pem`] = (await distinctCa()).pem
+  return workspace(files)
+}
+
+const run = (root: string, inputs: Record<string, string> = {}) =>
+  runAction({ workspace: root, inputs: { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl, ...inputs } })
+
+describe('API calls', () => {
+  it('no-op rerun, 50 in the organization, 10 local all present: 1 list + 10 reads, no write', async () => {
+    const root = await scenario({ remoteOnly: 40, present: 10, fresh: 0 })
+    expect((await run(root)).code).toBe(0)
+    expect(counts()).toEqual({ list: 1, get: 10 })
+  })
+
+  it('publish 10 new into an organization of 40: 1 list + 10 uploads, no read', async () => {
+    const root = await scenario({ remoteOnly: 40, present: 0, fresh: 10 })
+    expect((await run(root)).code).toBe(0)
+    expect(counts()).toEqual({ list: 1, upload: 10 })
+  })
+
+  it('the same with activate: + 1 activation call for the 10', async () => {
+    const root = await scenario({ remoteOnly: 40, present: 0, fresh: 10 })
+    expect((await run(root, { activate: 'true' })).code).toBe(0)
+    expect(counts()).toEqual({ list: 1, upload: 10, activation: 1 })
+  })
+
+  it('a mixed run: 1 list + c reads + k uploads + ceil(a/10) activations', async () => {
+    const root = await scenario({ remoteOnly: 20, present: 15, fresh: 8 })
+    expect((await run(root, { activate: 'true' })).code).toBe(0)
+    expect(counts()).toEqual({ list: 1, get: 15, upload: 8, activation: 3 })
+  })
+
+  it('plan reads exactly what publish reads, and validate makes no call', async () => {
+    const root = await scenario({ remoteOnly: 5, present: 3, fresh: 2 })
+    expect((await run(root, { mode: 'plan' })).code).toBe(0)
+    expect(counts()).toEqual({ list: 1, get: 3 })
+    emulator.requests.length = 0
+    expect((await run(root, { mode: 'validate' })).code).toBe(0)
+    expect(counts()).toEqual({})
+  })
+})

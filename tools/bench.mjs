@@ -1,0 +1,179 @@
+// @ts-check
+// `npm run bench`: the bundled action against the emulator with 100 ms added to every answer.
+// For each scenario: API calls by kind next to the lower bound, and wall time next to the bound
+// set by the round trips on the critical path. Writes bench/results.json. Builds nothing.
+import { mkdir, writeFile } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
+import { cpus } from 'node:os'
+import { join } from 'node:path'
+import { spawnSync } from 'node:child_process'
+import { DAY, makeCa } from './certs.mjs'
+import { startEmulator } from './emulator.mjs'
+import { ROOT, runAction } from './run-action.mjs'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+
+const LATENCY_MS = 100
+// The action's bounds on requests under way at once (src/inventory.ts, src/apply.ts).
+const FETCH_CONCURRENCY = 8
+const WRITE_CONCURRENCY = 4
+
+let serial = 0
+/** A CA with a validity window of its own, so that the count of content reads is known exactly. */
+const distinctCa = (/** @type {string} */ cn) => makeCa({ cn, notBefore: new Date(Date.now() - DAY - serial++ * 1000) })
+
+/** @param {Record<string, string>} files */
+async function workspace(files) {
+  const root = await mkdtemp(join(tmpdir(), 'bench-'))
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(join(root, path, '..'), { recursive: true })
+    await writeFile(join(root, path), content)
+  }
+  return root
+}
+
+/** @param {import('./emulator.mjs').LoggedRequest[]} requests */
+function byKind(requests) {
+  /** @type {Record<string, number>} */
+  const tally = { list: 0, get: 0, upload: 0, activation: 0 }
+  for (const r of requests) {
+    const kind =
+      r.method === 'GET' && r.path === '/organization/certificates' ? 'list'
+        : r.method === 'GET' ? 'get'
+          : r.path === '/organization/certificates' ? 'upload'
+            : /activate$/.test(r.path) ? 'activation' : `${r.method} ${r.path}`
+    tally[kind] = (tally[kind] ?? 0) + 1
+  }
+  return tally
+}
+
+/**
+ * @typedef {object} Scenario
+ * @property {string} name
+ * @property {number} remote   certificates in the organization that the files do not hold
+ * @property {number} present  local certificates already in the organization
+ * @property {number} fresh    local certificates to upload
+ * @property {boolean} [activate]
+ */
+
+/** @type {Scenario[]} */
+const scenarios = [
+  { name: 'no-op rerun: 50 in the organization, 10 local, all present', remote: 40, present: 10, fresh: 0 },
+  { name: 'publish 10 new into an organization of 40', remote: 40, present: 0, fresh: 10 },
+  { name: 'publish 10 new into 40, activate: true', remote: 40, present: 0, fresh: 10, activate: true }
+]
+
+/** @param {Scenario} s @param {number} latencyMs */
+async function measure(s, latencyMs) {
+  const emulator = await startEmulator({ latencyMs })
+  try {
+    for (let i = 0; i < s.remote; i++) emulator.seed((await distinctCa(`remote ${i}`)).pem)
+    /** @type {Record<string, string>} */
+    const files = {}
+    for (let i = 0; i < s.present; i++) {
+      const ca = await distinctCa(`present ${i}`)
+      emulator.seed(ca.pem)
+      files[`certs/present-${i}.pem`] = ca.pem
+    }
+    for (let i = 0; i < s.fresh; i++) files[`certs/new-${i}.pem`] = (await distinctCa(`new ${i}`)).pem
+    const root = await workspace(files)
+    const inputs = { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl, activate: s.activate ? 'true' : 'false' }
+    const started = performance.now()
+    const run = await runAction({ workspace: root, inputs })
+    const wall = performance.now() - started
+    if (run.code !== 0) throw new Error(`${s.name}: the action failed:\n${run.stdout}`)
+    return { wall, calls: byKind(emulator.requests) }
+  } finally {
+    await emulator.close()
+  }
+}
+
+/** @param {Scenario} s */
+function bounds(s) {
+  const m = s.remote + s.present
+  const c = s.present
+  const k = s.fresh
+  const a = s.activate ? s.present + s.fresh : 0
+  const lists = Math.max(1, Math.ceil(m / 100))
+  const activations = Math.ceil(a / 10)
+  return {
+    calls: lists + c + k + activations,
+    rounds: lists + Math.ceil(c / FETCH_CONCURRENCY) + Math.ceil(k / WRITE_CONCURRENCY) + Math.ceil(activations / WRITE_CONCURRENCY)
+  }
+}
+
+const results = []
+for (const s of scenarios) {
+  const base = await measure(s, 0)
+  const timed = await measure(s, LATENCY_MS)
+  const { calls, rounds } = bounds(s)
+  const total = Object.values(timed.calls).reduce((x, y) => x + y, 0)
+  const criticalMs = rounds * LATENCY_MS
+  results.push({
+    scenario: s.name,
+    calls: timed.calls,
+    total_calls: total,
+    lower_bound_calls: calls,
+    wall_ms: Math.round(timed.wall),
+    startup_ms: Math.round(base.wall),
+    critical_path_rounds: rounds,
+    critical_path_ms: criticalMs,
+    // Time spent waiting on the API, against what the critical path must cost.
+    ratio: Number(((timed.wall - base.wall) / criticalMs).toFixed(2))
+  })
+}
+
+// Validate at scale: 1,000 certificates in 100 files, against a one-file validate.
+const many = await Promise.all(Array.from({ length: 100 }, async (_, f) => [`certs/bundle-${String(f).padStart(3, '0')}.pem`, (await Promise.all(Array.from({ length: 10 }, (_, i) => distinctCa(`bulk ${f}-${i}`)))).map((c) => c.pem).join('')]))
+const bulkRoot = await workspace(Object.fromEntries(many))
+const oneRoot = await workspace({ 'certs/one.pem': (await distinctCa('one')).pem })
+/** @param {string} root */
+async function validateTime(root) {
+  let best = Infinity
+  for (let i = 0; i < 5; i++) {
+    const started = performance.now()
+    const run = await runAction({ workspace: root, inputs: { files: 'certs/*.pem', mode: 'validate' } })
+    if (run.code !== 0) throw new Error(`validate failed:\n${run.stdout}`)
+    best = Math.min(best, performance.now() - started)
+  }
+  return best
+}
+const oneMs = await validateTime(oneRoot)
+const bulkMs = await validateTime(bulkRoot)
+let nodeMs = Infinity
+for (let i = 0; i < 5; i++) {
+  const started = performance.now()
+  spawnSync(process.execPath, ['-e', '0'])
+  nodeMs = Math.min(nodeMs, performance.now() - started)
+}
+const bundleBytes = (await stat(join(ROOT, 'dist', 'index.js'))).size
+const validate = {
+  certificates: 1000,
+  files: 100,
+  wall_ms: Math.round(bulkMs),
+  processing_ms: Math.round(bulkMs - oneMs),
+  certificates_per_second: Math.round(1000 / ((bulkMs - oneMs) / 1000)),
+  cold_start_one_file_ms: Math.round(oneMs),
+  node_e_0_ms: Math.round(nodeMs),
+  bundle_bytes: bundleBytes
+}
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`
+console.log(`Benchmark: the bundled action against the emulator, ${LATENCY_MS} ms added to every API answer (${machine})\n`)
+console.log('| scenario | API calls (list/get/upload/activation) | lower bound | wall | start-up | critical path | ratio |')
+console.log('| --- | --- | --- | --- | --- | --- | --- |')
+for (const r of results) {
+  const c = r.calls
+  console.log(`| ${r.scenario} | ${r.total_calls} (${c.list}/${c.get}/${c.upload}/${c.activation}) | ${r.lower_bound_calls} | ${r.wall_ms} ms | ${r.startup_ms} ms | ${r.critical_path_rounds} × ${LATENCY_MS} ms | ${r.ratio} |`)
+}
+console.log(`\nValidate: ${validate.certificates} certificates in ${validate.files} files in ${validate.wall_ms} ms, of which ${validate.processing_ms} ms beyond a one-file run (${validate.certificates_per_second} certificates/s).`)
+console.log(`Cold start of a one-file validate: ${validate.cold_start_one_file_ms} ms (node -e 0: ${validate.node_e_0_ms} ms). Bundle: ${(validate.bundle_bytes / 1024).toFixed(0)} KiB.`)
+console.log('\nratio = (wall − start-up) / critical path; start-up is the same run with no added latency. Target: ≤ 1.25.')
+
+await mkdir(join(ROOT, 'bench'), { recursive: true })
+await writeFile(join(ROOT, 'bench', 'results.json'), JSON.stringify({ machine, latency_ms: LATENCY_MS, scenarios: results, validate }, null, 2) + '\n')
+const slow = results.filter((r) => r.ratio > 1.25 || r.total_calls > r.lower_bound_calls)
+if (slow.length) {
+  console.error(`\nOver target: ${slow.map((r) => r.scenario).join('; ')}`)
+  process.exitCode = 1
+}
