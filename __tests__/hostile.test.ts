@@ -94,7 +94,7 @@ describe('hostile and broken input, through the bundled action', () => {
     expect(emulator.requests).toEqual([])
     const errors = commands(run, 'error')
     expect(errors[0]).toEqual({ properties: `file=certs/bad.pem,line=${line}`, message: expect.stringMatching(new RegExp(`^certs/bad\\.pem:${line}: .*\\[${testCase.check}\\]$`)) })
-    expect(errors.at(-1)!.message).toMatch(/^1 error in 1 file, so nothing was uploaded/)
+    expect(errors.at(-1)!.message).toMatch(/^1 error in 1 file, so nothing was changed/)
     const bad = results(run).filter((r) => r.file === 'certs/bad.pem')
     expect(bad.flatMap((r) => r.problems.map((p) => p.check))).toContain(testCase.check)
     expect(bad.some((r) => r.status === 'invalid')).toBe(true)

@@ -18,7 +18,7 @@ function runnerWith(inputs: Record<string, string>, env: Record<string, string> 
       secrets.push(value)
     },
     info: () => {}, debug: () => {}, warning: () => {}, error: () => {}, setOutput: () => {},
-    appendSummary: async () => {}, setFailed: () => {}
+    appendSummary: async () => {}, setFailed: () => {}, group: (_, task) => task()
   }
 }
 
@@ -27,7 +27,7 @@ describe('getSettings', () => {
     const runner = runnerWith({ files: 'a.pem', 'admin-api-key': 'sk-admin-secret', mode: 'bogus' }, { OPENAI_ADMIN_KEY: 'sk-admin-env' })
     expect(() => getSettings(runner)).toThrow("Input 'mode' is 'bogus': use one of publish, plan, validate.")
     expect(runner.secrets).toEqual(['sk-admin-secret', 'sk-admin-env'])
-    expect(runner.calls.slice(0, 3)).toEqual(['input:admin-api-key', 'setSecret', 'setSecret'])
+    expect(runner.calls.slice(0, 4)).toEqual(['input:admin-api-key', 'input:github-token', 'setSecret', 'setSecret'])
   })
 
   it('reads patterns line by line, dropping blanks and comments', () => {

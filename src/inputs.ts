@@ -9,6 +9,11 @@ export type Mode = (typeof MODES)[number]
 export const IF_NO_FILES_FOUND = ['error', 'warn', 'ignore'] as const
 export type IfNoFilesFound = (typeof IF_NO_FILES_FOUND)[number]
 
+export const FAIL_ON = ['error', 'warning'] as const
+export type FailOn = (typeof FAIL_ON)[number]
+export const COMMENT_ON_PR = ['false', 'true', 'always'] as const
+export type CommentOnPr = (typeof COMMENT_ON_PR)[number]
+
 export const DEFAULT_BASE_URL = 'https://api.openai.com/v1'
 
 /** Everything the action was asked to do, validated in one place. */
@@ -29,6 +34,10 @@ export interface Settings {
   /** Further attempts after a failure that is safe to retry. */
   maxRetries: number
   lifecycle: LifecycleOptions
+  /** `warning`: warnings fail the run too, and stop it before anything is written. */
+  failOn: FailOn
+  commentOnPr: CommentOnPr
+  githubToken: string
   /** `GITHUB_REF_NAME` and the short commit, for name templates. */
   ref: string
   sha: string
@@ -91,7 +100,8 @@ export function parseBaseUrl(value: string): string {
 export function getSettings(runner: Runner): Settings {
   const inputKey = runner.getInput('admin-api-key').trim()
   const envKey = (runner.env('OPENAI_ADMIN_KEY') ?? '').trim()
-  for (const key of [inputKey, envKey]) if (key) runner.setSecret(key)
+  const githubToken = runner.getInput('github-token').trim()
+  for (const secret of [inputKey, envKey, githubToken]) if (secret) runner.setSecret(secret)
 
   const mode = oneOf('mode', runner.getInput('mode') || 'publish', MODES)
   const patterns = lines(runner.getInput('files'))
@@ -131,6 +141,9 @@ export function getSettings(runner: Runner): Settings {
   return {
     mode,
     lifecycle,
+    failOn: oneOf('fail-on', runner.getInput('fail-on') || 'error', FAIL_ON),
+    commentOnPr: oneOf('comment-on-pr', runner.getInput('comment-on-pr') || 'false', COMMENT_ON_PR),
+    githubToken,
     patterns,
     workspace: runner.env('GITHUB_WORKSPACE') || process.cwd(),
     adminKey,

@@ -46,7 +46,15 @@ export async function takeInventory(
   const certificates = await api.listAll()
   const toFetch = candidates(certificates, local)
   log(`The organization holds ${certificates.length} certificate${certificates.length === 1 ? '' : 's'}; ${toFetch.length} may match a local one by validity dates.`)
-  const contents = await mapLimit(toFetch, FETCH_CONCURRENCY, (remote) => api.getContent(remote.id))
+  let fetched = 0
+  const contents = await mapLimit(toFetch, FETCH_CONCURRENCY, async (remote) => {
+    const content = await api.getContent(remote.id)
+    // A progress line per round of reads, for organizations with many look-alikes.
+    if (++fetched % FETCH_CONCURRENCY === 0 || (fetched === toFetch.length && toFetch.length > FETCH_CONCURRENCY)) {
+      log(`Fetched ${fetched}/${toFetch.length} certificates.`)
+    }
+    return content
+  })
   const byFingerprint = new Map<string, RemoteCertificate>()
   const oldestFirst = toFetch
     .map((remote, i) => ({ remote, pem: contents[i] }))

@@ -34,37 +34,49 @@ function names(files: readonly ParsedFile[], settings: Settings): Map<Certificat
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
 
-/** discover → parse → check → inventory → plan → apply, recording in `outcome` how far it got. */
-async function pipeline(runner: Runner, settings: Settings, outcome: Outcome, now: Date): Promise<void> {
-  const found = await discover(settings.patterns, settings.workspace)
+/** discover → parse → check: everything offline. False when there is nothing to go on with. */
+async function check(runner: Runner, settings: Settings, outcome: Outcome, now: Date): Promise<boolean> {
+  const found = await runner.group('Discover', async () => {
+    const found = await discover(settings.patterns, settings.workspace)
+    runner.info(`Found ${plural(found.length, 'file')} matching ${settings.patterns.map((p) => `'${p}'`).join(', ')}.`)
+    return found
+  })
   if (found.length === 0) {
     const message = `No files matched ${settings.patterns.map((p) => `'${p}'`).join(', ')} in ${settings.workspace}: check the 'files' patterns (they are relative to the workspace).`
     if (settings.ifNoFilesFound === 'error') throw new ActionError(message)
     if (settings.ifNoFilesFound === 'warn') runner.warning(message)
     else runner.info(message)
-    return
+    return false
   }
-  runner.info(`Found ${plural(found.length, 'file')}.`)
 
-  const started = performance.now()
-  outcome.files = await readFiles(found)
-  const certificates = outcome.files.flatMap((f) => f.certificates)
-  const checks = { now, expiryWarningDays: settings.expiryWarningDays, skip: settings.skipChecks }
-  outcome.problems = [...outcome.files.flatMap((f) => f.problems), ...certificates.flatMap((c) => checkCertificate(c, checks))]
-  outcome.problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line))
-  outcome.names = names(outcome.files, settings)
-  runner.debug(`Read and checked ${plural(certificates.length, 'certificate')} in ${Math.round(performance.now() - started)} ms.`)
-  annotate(runner, outcome.problems)
+  await runner.group('Check', async () => {
+    const started = performance.now()
+    outcome.files = await readFiles(found)
+    const certificates = outcome.files.flatMap((f) => f.certificates)
+    const checks = { now, expiryWarningDays: settings.expiryWarningDays, skip: settings.skipChecks }
+    outcome.problems = [...outcome.files.flatMap((f) => f.problems), ...certificates.flatMap((c) => checkCertificate(c, checks))]
+    outcome.problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line))
+    outcome.names = names(outcome.files, settings)
+    runner.info(`Read ${plural(certificates.length, 'certificate')} in ${Math.round(performance.now() - started)} ms.`)
+    annotate(runner, outcome.problems)
+  })
+
   const errors = outcome.problems.filter((p) => p.severity === 'error')
+  const warnings = outcome.problems.length - errors.length
+  const nothingWritten = settings.mode === 'validate' ? '' : ', so nothing was changed'
   if (errors.length > 0) {
     const files = new Set(errors.map((p) => p.file)).size
-    throw new ActionError(
-      `${plural(errors.length, 'error')} in ${plural(files, 'file')}${settings.mode === 'validate' ? '' : ', so nothing was uploaded'}: fix the certificates annotated above (the job summary lists every problem).`
-    )
+    throw new ActionError(`${plural(errors.length, 'error')} in ${plural(files, 'file')}${nothingWritten}: fix the certificates annotated above (the job summary lists every problem).`)
   }
-  if (settings.mode === 'validate') return
+  if (warnings > 0 && settings.failOn === 'warning') {
+    throw new ActionError(`${plural(warnings, 'warning')} and 'fail-on: warning'${nothingWritten}: fix the certificates annotated above, or set 'fail-on: error'.`)
+  }
+  return settings.mode !== 'validate'
+}
 
-  // Only publish and plan talk to the API: validate runs never load the HTTP client.
+/** inventory → plan → apply: the part that talks to the API. */
+async function publish(runner: Runner, settings: Settings, outcome: Outcome, now: Date): Promise<void> {
+  // Only publish and plan talk to the API: validate runs never load the API client.
   const { CertificatesApi } = await import('./api.js')
   const { takeInventory, projectStates } = await import('./inventory.js')
   const { Applier, describeChange, ORGANIZATION_ACTIVATION_WARNING } = await import('./apply.js')
@@ -77,27 +89,34 @@ async function pipeline(runner: Runner, settings: Settings, outcome: Outcome, no
   })
   try {
     const { lifecycle } = settings
-    const [inventory, projects] = await Promise.all([
-      takeInventory(api, certificates, (message) => runner.info(message)),
-      projectStates(api, lifecycle.activate ? lifecycle.projectIds : [])
-    ])
-    const local: NamedCertificate[] = certificates.map((cert) => ({ cert, name: outcome.names.get(cert)! }))
-    const plan = makePlan(local, inventory, now, lifecycle, projects)
-    outcome.plan = plan
-    outcome.changes = planChanges(plan)
-    const refused = capProblem(plan)
-    if (refused) throw new ActionError(refused)
-    if (settings.mode === 'plan') {
+    const certificates = outcome.files.flatMap((f) => f.certificates)
+    const [inventory, projects] = await runner.group('Inventory', () =>
+      Promise.all([
+        takeInventory(api, certificates, (message) => runner.info(message)),
+        projectStates(api, lifecycle.activate ? lifecycle.projectIds : [])
+      ])
+    )
+    const plan = await runner.group('Plan', async () => {
+      const local: NamedCertificate[] = certificates.map((cert) => ({ cert, name: outcome.names.get(cert)! }))
+      const plan = makePlan(local, inventory, now, lifecycle, projects)
+      outcome.plan = plan
+      outcome.changes = planChanges(plan)
+      const refused = capProblem(plan)
+      if (refused) throw new ActionError(refused)
       for (const change of outcome.changes) runner.info(describeChange(change, true))
+      if (outcome.changes.length === 0) runner.info('Nothing to change: the organization already matches the files.')
       if (outcome.changes.some((c) => c.action === 'activate' && c.scope === 'organization')) runner.warning(ORGANIZATION_ACTIVATION_WARNING)
-      return
-    }
-    await new Applier(api, plan, outcome.changes, outcome.uploaded, {
-      maxRetries: settings.maxRetries,
-      knownIds: new Set(inventory.certificates.map((r) => r.id)),
-      log: (message) => runner.info(message),
-      warn: (message) => runner.warning(message)
-    }).run()
+      return plan
+    })
+    if (settings.mode === 'plan' || outcome.changes.length === 0) return
+    await runner.group('Apply', () =>
+      new Applier(api, plan, outcome.changes, outcome.uploaded, {
+        maxRetries: settings.maxRetries,
+        knownIds: new Set(inventory.certificates.map((r) => r.id)),
+        log: (message) => runner.info(message),
+        warn: (message) => runner.warning(message)
+      }).run()
+    )
   } finally {
     runner.debug(`API calls: ${api.calls.length} (${api.calls.join(', ')})`)
     api.dispose()
@@ -110,11 +129,12 @@ async function pipeline(runner: Runner, settings: Settings, outcome: Outcome, no
  */
 export async function run(runner: Runner, now: Date = new Date()): Promise<void> {
   let outcome: Outcome | undefined
+  let settings: Settings | undefined
   let failure: string | undefined
   try {
-    const settings = getSettings(runner)
+    settings = getSettings(runner)
     outcome = { mode: settings.mode, files: [], problems: [], names: new Map(), uploaded: new Map(), changes: [] }
-    await pipeline(runner, settings, outcome, now)
+    if (await check(runner, settings, outcome, now)) await publish(runner, settings, outcome, now)
   } catch (error) {
     if (error instanceof ActionError) {
       failure = error.message
@@ -124,7 +144,21 @@ export async function run(runner: Runner, now: Date = new Date()): Promise<void>
     }
   }
   try {
-    if (outcome) await writeReport(runner, buildReport({ ...outcome, failure }))
+    if (outcome && settings) {
+      const report = buildReport({ ...outcome, failure })
+      await writeReport(runner, report)
+      if (settings.commentOnPr !== 'false') {
+        const { commentOnPullRequest } = await import('./comment.js')
+        await commentOnPullRequest({
+          token: settings.githubToken,
+          body: report.summary,
+          worthSaying: outcome.problems.length > 0 || outcome.changes.length > 0 || failure !== undefined,
+          always: settings.commentOnPr === 'always',
+          log: (message) => runner.info(message),
+          warn: (message) => runner.warning(message)
+        })
+      }
+    }
   } catch (error) {
     failure ??= `Could not write the outputs or the job summary: ${messageOf(error)}.`
   }

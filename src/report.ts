@@ -126,20 +126,39 @@ const ICON: Record<Status, string> = {
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
 
+/** The table of a pull-request check: what a reviewer needs, with each problem on its row. */
+function validateRows(results: readonly Result[]): string[] {
+  return [
+    '| | certificate | file | expires | issue |',
+    '| --- | --- | --- | --- | --- |',
+    ...results.map((r) => {
+      const worst = r.problems.some((p) => p.severity === 'error') ? '❌' : r.problems.length ? '⚠️' : '✅'
+      const what = r.subject ? r.subject.replace(/,.*$/, '') : r.index === null ? 'the file' : 'not a certificate'
+      const issues = r.problems.map((p) => `${cell(p.message)} \`${p.check}\``).join('<br>')
+      return `| ${worst} | ${cell(what)} | \`${cell(`${r.file}:${r.line}`)}\` | ${r.not_after?.slice(0, 10) ?? ''} | ${issues} |`
+    })
+  ]
+}
+
+function publishRows(results: readonly Result[]): string[] {
+  return [
+    '| status | name | file | fingerprint | not after | id |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...results.map((r) => {
+      const where = `${r.file}${r.index === null ? '' : `:${r.line}`}`
+      return `| ${ICON[r.status]} ${r.status} | ${cell(r.name ?? '')} | \`${cell(where)}\` | ${r.fingerprint ? `\`${shortFingerprint(r.fingerprint)}\`` : ''} | ${r.not_after?.slice(0, 10) ?? ''} | ${r.id ? `\`${r.id}\`` : ''} |`
+    })
+  ]
+}
+
 function summaryOf(outcome: Outcome, results: readonly Result[], counts: string): string {
-  const rows = results.map((r) => {
-    const where = `${r.file}${r.index === null ? '' : `:${r.line}`}`
-    return `| ${ICON[r.status]} ${r.status} | ${cell(r.name ?? '')} | \`${cell(where)}\` | ${r.fingerprint ? `\`${shortFingerprint(r.fingerprint)}\`` : ''} | ${r.not_after?.slice(0, 10) ?? ''} | ${r.id ? `\`${r.id}\`` : ''} |`
-  })
   const parts = [
     `## OpenAI certificates: ${outcome.mode}`,
     '',
     counts,
     '',
     ...(outcome.failure ? [`> [!CAUTION]`, `> ${cell(outcome.failure)}`, ''] : []),
-    '| status | name | file | fingerprint | not after | id |',
-    '| --- | --- | --- | --- | --- | --- |',
-    ...rows
+    ...(outcome.mode === 'validate' ? validateRows(results) : publishRows(results))
   ]
   if (outcome.changes.length > 0) {
     parts.push('', '### Changes', '', '| change | certificate | scope | result |', '| --- | --- | --- | --- |')
@@ -149,7 +168,7 @@ function summaryOf(outcome: Outcome, results: readonly Result[], counts: string)
       parts.push(`| ${what} | ${cell(c.name ?? '')}${c.id ? ` \`${c.id}\`` : ''} | ${c.scope ?? ''} | ${result} |`)
     }
   }
-  if (outcome.problems.length > 0) {
+  if (outcome.problems.length > 0 && outcome.mode !== 'validate') {
     parts.push('', '### Problems', '')
     for (const p of outcome.problems) parts.push(`- ${p.severity === 'error' ? '❌' : '⚠️'} \`${cell(`${p.file}:${p.line}`)}\` ${cell(p.message)} \`${p.check}\``)
   }

@@ -21,6 +21,8 @@ export interface Runner {
   setOutput(name: string, value: string): void
   appendSummary(markdown: string): Promise<void>
   setFailed(message: string): void
+  /** Runs `task` with its log lines folded under `name`. */
+  group<T>(name: string, task: () => Promise<T>): Promise<T>
 }
 
 function annotation(place?: Place): core.AnnotationProperties | undefined {
@@ -42,5 +44,6 @@ export const actionsRunner: Runner = {
     if (!process.env.GITHUB_STEP_SUMMARY) return
     await core.summary.addRaw(markdown, true).write()
   },
-  setFailed: (message) => core.setFailed(message)
+  setFailed: (message) => core.setFailed(message),
+  group: (name, task) => core.group(name, task)
 }

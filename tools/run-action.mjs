@@ -74,8 +74,10 @@ export async function runAction({ workspace, inputs = {}, env = {} }) {
     RUNNER_TEMP: temp,
     ...env
   }
+  // The runner evaluates expressions in defaults; the only one action.yml uses is github.token.
+  const expression = (/** @type {string} */ value) => value.replace(/\$\{\{\s*github\.token\s*\}\}/g, env.GITHUB_TOKEN ?? '')
   for (const [name, spec] of Object.entries(await actionInputs())) {
-    variables[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = inputs[name] ?? spec.default ?? ''
+    variables[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = inputs[name] ?? expression(spec.default ?? '')
   }
   for (const name of Object.keys(inputs)) {
     if (!(`INPUT_${name.toUpperCase()}` in variables)) throw new Error(`action.yml has no input '${name}'`)

@@ -1,0 +1,65 @@
+import { messageOf } from './errors.js'
+
+/** Finds the action's own comment among a pull request's comments. */
+export const COMMENT_MARKER = '<!-- openai-certificates-action -->'
+/** GitHub refuses comments longer than this. */
+const COMMENT_LIMIT = 65_536
+
+export interface CommentOptions {
+  token: string
+  /** The report, as Markdown (the job summary). */
+  body: string
+  /** Whether the report has anything to say (problems, changes, a failure). */
+  worthSaying: boolean
+  /** `always`: comment even when there is nothing to say. */
+  always: boolean
+  log: (message: string) => void
+  warn: (message: string) => void
+}
+
+/** The comment's text: the marker, then the report, cut to what GitHub accepts. */
+export function commentBody(report: string): string {
+  const room = COMMENT_LIMIT - COMMENT_MARKER.length - 200
+  const text = report.length > room ? `${report.slice(0, room).replace(/\n[^\n]*$/, '')}\n\n… cut here: the job summary has the whole report.` : report
+  return `${COMMENT_MARKER}\n${text}`
+}
+
+/**
+ * Keeps one sticky comment on the pull request: the previous one (found by its hidden marker) is
+ * updated in place, so comments do not pile up. With nothing to say and no earlier comment, it
+ * writes none. A refusal (a fork's read-only token) is a warning, never a failed run.
+ */
+export async function commentOnPullRequest(options: CommentOptions): Promise<void> {
+  // Loaded only on this path: validate and publish runs without comments never load Octokit.
+  const github = await import('@actions/github')
+  const { context } = github
+  const number = context.payload.pull_request?.number
+  if (!context.eventName.startsWith('pull_request') || typeof number !== 'number') {
+    options.log(`comment-on-pr: not a pull_request event (${context.eventName || 'none'}); no comment.`)
+    return
+  }
+  if (!options.token) {
+    options.warn("comment-on-pr needs 'github-token' (with pull-requests: write); no comment was written.")
+    return
+  }
+  try {
+    const octokit = github.getOctokit(options.token)
+    const { owner, repo } = context.repo
+    const comments = await octokit.paginate(octokit.rest.issues.listComments, { owner, repo, issue_number: number, per_page: 100 })
+    const previous = comments.find((c) => c.body?.includes(COMMENT_MARKER))
+    if (!previous && !options.worthSaying && !options.always) {
+      options.log('comment-on-pr: nothing to report; no comment.')
+      return
+    }
+    const body = commentBody(options.body)
+    if (previous) {
+      await octokit.rest.issues.updateComment({ owner, repo, comment_id: previous.id, body })
+      options.log(`Updated the report comment on pull request #${number}.`)
+    } else {
+      await octokit.rest.issues.createComment({ owner, repo, issue_number: number, body })
+      options.log(`Commented the report on pull request #${number}.`)
+    }
+  } catch (error) {
+    options.warn(`Could not comment on pull request #${number}: ${messageOf(error)}. The job summary has the report; give the workflow 'pull-requests: write' for comments.`)
+  }
+}
