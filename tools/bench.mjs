@@ -18,9 +18,11 @@ const LATENCY_MS = 100
 const FETCH_CONCURRENCY = 8
 const WRITE_CONCURRENCY = 4
 
+// Counted back from one fixed instant: counting from Date.now() would let two windows meet.
+const BASE = Math.floor(Date.now() / 1000) * 1000 - DAY
 let serial = 0
 /** A CA with a validity window of its own, so that the count of content reads is known exactly. */
-const distinctCa = (/** @type {string} */ cn) => makeCa({ cn, notBefore: new Date(Date.now() - DAY - serial++ * 1000) })
+const distinctCa = (/** @type {string} */ cn) => makeCa({ cn, notBefore: new Date(BASE - serial++ * 1000) })
 
 /** @param {Record<string, string>} files */
 async function workspace(files) {
