@@ -42,7 +42,10 @@ async function scenario({ remoteOnly, present, fresh }: { remoteOnly: number; pr
 }
 
 const run = (root: string, inputs: Record<string, string> = {}) =>
-  runAction({ workspace: root, inputs: { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl, ...inputs } })
+  runAction({
+    workspace: root,
+    inputs: { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl, ...inputs }
+  })
 
 describe('API calls', () => {
   it('no-op rerun, 50 in the organization, 10 local all present: 1 list + 10 reads, no write', async () => {

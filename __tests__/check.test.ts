@@ -10,7 +10,8 @@ async function cert(options: Parameters<typeof makeCa>[0] = {}): Promise<Certifi
   return parseFile('certs/ca.pem', Buffer.from(made.pem)).certificates[0]
 }
 
-const checksOf = (c: Certificate, options = defaults): string[] => checkCertificate(c, options).map((p) => `${p.severity}:${p.check}`)
+const checksOf = (c: Certificate, options = defaults): string[] =>
+  checkCertificate(c, options).map((p) => `${p.severity}:${p.check}`)
 
 describe('checkCertificate', () => {
   it('passes a CA certificate that meets every OpenAI requirement', async () => {
@@ -34,14 +35,23 @@ describe('checkCertificate', () => {
   })
 
   it('fails an expired certificate and one that expires within a day', async () => {
-    const expired = await cert({ notBefore: new Date(now.getTime() - 30 * DAY), notAfter: new Date(now.getTime() - DAY) })
-    const lastDay = await cert({ notBefore: new Date(now.getTime() - 30 * DAY), notAfter: new Date(now.getTime() + DAY / 2) })
+    const expired = await cert({
+      notBefore: new Date(now.getTime() - 30 * DAY),
+      notAfter: new Date(now.getTime() - DAY)
+    })
+    const lastDay = await cert({
+      notBefore: new Date(now.getTime() - 30 * DAY),
+      notAfter: new Date(now.getTime() + DAY / 2)
+    })
     expect(checksOf(expired)).toEqual(['error:expired'])
     expect(checksOf(lastDay)).toEqual(['error:expires-within-a-day'])
   })
 
   it('warns about a certificate expiring within expiry-warning-days, and not before', async () => {
-    const soon = await cert({ notBefore: new Date(now.getTime() - 30 * DAY), notAfter: new Date(now.getTime() + 10 * DAY) })
+    const soon = await cert({
+      notBefore: new Date(now.getTime() - 30 * DAY),
+      notAfter: new Date(now.getTime() + 10 * DAY)
+    })
     expect(checksOf(soon)).toEqual(['warning:expires-soon'])
     expect(checksOf(soon, { ...defaults, expiryWarningDays: 5 })).toEqual([])
     const [problem] = checkCertificate(soon, defaults)
@@ -59,7 +69,17 @@ describe('checkCertificate', () => {
   })
 
   it('has stable, documented check ids', () => {
-    expect(CHECK_IDS).toEqual(['expired', 'expires-within-a-day', 'not-ca', 'no-ski', 'no-aki', 'key-usage', 'too-large', 'expires-soon', 'not-yet-valid'])
+    expect(CHECK_IDS).toEqual([
+      'expired',
+      'expires-within-a-day',
+      'not-ca',
+      'no-ski',
+      'no-aki',
+      'key-usage',
+      'too-large',
+      'expires-soon',
+      'not-yet-valid'
+    ])
   })
 
   it('names the check and the certificate in every message', async () => {

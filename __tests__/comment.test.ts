@@ -52,11 +52,20 @@ afterEach(() => new Promise((resolve) => server.close(resolve)))
 
 async function pullRequestRun(root: string, commentOnPr: string, event = 'pull_request') {
   const eventPath = join(root, '..', `event-${Math.random()}.json`)
-  await writeFile(eventPath, JSON.stringify({ pull_request: { number: 7 }, repository: { name: 'certs', owner: { login: 'acme' } } }))
+  await writeFile(
+    eventPath,
+    JSON.stringify({ pull_request: { number: 7 }, repository: { name: 'certs', owner: { login: 'acme' } } })
+  )
   return runAction({
     workspace: root,
     inputs: { files: 'certs/*.pem', mode: 'validate', 'comment-on-pr': commentOnPr },
-    env: { GITHUB_EVENT_NAME: event, GITHUB_EVENT_PATH: eventPath, GITHUB_REPOSITORY: 'acme/certs', GITHUB_API_URL: api, GITHUB_TOKEN: 'ghs_token_for_tests' }
+    env: {
+      GITHUB_EVENT_NAME: event,
+      GITHUB_EVENT_PATH: eventPath,
+      GITHUB_REPOSITORY: 'acme/certs',
+      GITHUB_API_URL: api,
+      GITHUB_TOKEN: 'ghs_token_for_tests'
+    }
   })
 }
 
@@ -110,6 +119,8 @@ describe('comment-on-pr', () => {
     const root = await workspace({ 'certs/ca.pem': (await makeCa()).pem })
     const run = await pullRequestRun(root, 'always')
     expect(run.code).toBe(0)
-    expect(commands(run, 'warning').at(-1)!.message).toMatch(/^Could not comment on pull request #7: Resource not accessible by integration.*pull-requests: write/)
+    expect(commands(run, 'warning').at(-1)!.message).toMatch(
+      /^Could not comment on pull request #7: Resource not accessible by integration.*pull-requests: write/
+    )
   })
 })

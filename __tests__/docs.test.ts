@@ -16,10 +16,15 @@ function table(readme: string, heading: string): Map<string, string> {
   const first = lines.findIndex((l) => l.startsWith('|'))
   const end = lines.findIndex((l, i) => i > first && !l.startsWith('|'))
   const rows = lines.slice(first, end).filter((l) => /^\| `/.test(l))
-  return new Map(rows.map((row) => {
-    const cells = row.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim())
-    return [cells[0].replace(/`/g, ''), cells[1].replace(/`/g, '')]
-  }))
+  return new Map(
+    rows.map((row) => {
+      const cells = row
+        .split(/(?<!\\)\|/)
+        .slice(1, -1)
+        .map((c) => c.trim())
+      return [cells[0].replace(/`/g, ''), cells[1].replace(/`/g, '')]
+    })
+  )
 }
 
 describe('README', () => {
@@ -29,7 +34,10 @@ describe('README', () => {
     const documented = table(readme, 'Inputs')
     expect([...documented.keys()]).toEqual(Object.keys(action.inputs))
     for (const [name, spec] of Object.entries(action.inputs)) {
-      expect([name, documented.get(name)]).toEqual([name, spec.required ? '(required)' : spec.default === '' ? "''" : spec.default])
+      expect([name, documented.get(name)]).toEqual([
+        name,
+        spec.required ? '(required)' : spec.default === '' ? "''" : spec.default
+      ])
     }
   })
 

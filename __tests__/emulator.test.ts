@@ -18,15 +18,26 @@ describe('emulator, driven by the official openai SDK', () => {
   it('uploads, lists across pages, reads content only when asked, renames and deletes', async () => {
     const made = await Promise.all([1, 2, 3, 4, 5].map((i) => makeCa({ cn: `CA ${i}` })))
     const uploaded = []
-    for (const [i, ca] of made.entries()) uploaded.push(await certificates().create({ certificate: ca.pem, name: `ca-${i}` }))
-    expect(uploaded[0]).toMatchObject({ object: 'certificate', name: 'ca-0', certificate_details: { valid_at: Math.floor(made[0].notBefore.getTime() / 1000), expires_at: Math.floor(made[0].notAfter.getTime() / 1000) } })
+    for (const [i, ca] of made.entries())
+      uploaded.push(await certificates().create({ certificate: ca.pem, name: `ca-${i}` }))
+    expect(uploaded[0]).toMatchObject({
+      object: 'certificate',
+      name: 'ca-0',
+      certificate_details: {
+        valid_at: Math.floor(made[0].notBefore.getTime() / 1000),
+        expires_at: Math.floor(made[0].notAfter.getTime() / 1000)
+      }
+    })
     expect(uploaded[0].certificate_details.content).toBeUndefined()
 
     const listed = []
     for await (const item of certificates().list({ limit: 100 })) listed.push(item)
     expect(listed.map((c) => c.name)).toEqual(['ca-4', 'ca-3', 'ca-2', 'ca-1', 'ca-0'])
     expect(listed.every((c) => c.object === 'organization.certificate' && c.active === false)).toBe(true)
-    expect(emulator.requests.filter((r) => r.method === 'GET').map((r) => r.query.after ?? null)).toEqual([null, listed[2].id])
+    expect(emulator.requests.filter((r) => r.method === 'GET').map((r) => r.query.after ?? null)).toEqual([
+      null,
+      listed[2].id
+    ])
 
     const plain = await certificates().retrieve(uploaded[1].id)
     expect(plain.certificate_details.content).toBeUndefined()
@@ -49,8 +60,11 @@ describe('emulator, driven by the official openai SDK', () => {
     const small = await startEmulator({ cap: 2 })
     const capped = new OpenAI({ adminAPIKey: small.adminKey, apiKey: null, baseURL: small.baseUrl, maxRetries: 0 })
     try {
-      for (const i of [1, 2]) await capped.admin.organization.certificates.create({ certificate: (await makeCa({ cn: `c${i}` })).pem })
-      const third = await capped.admin.organization.certificates.create({ certificate: (await makeCa()).pem }).catch((e: unknown) => e)
+      for (const i of [1, 2])
+        await capped.admin.organization.certificates.create({ certificate: (await makeCa({ cn: `c${i}` })).pem })
+      const third = await capped.admin.organization.certificates
+        .create({ certificate: (await makeCa()).pem })
+        .catch((e: unknown) => e)
       expect(third).toBeInstanceOf(OpenAI.BadRequestError)
       expect(small.certificates).toHaveLength(2)
     } finally {
@@ -59,8 +73,14 @@ describe('emulator, driven by the official openai SDK', () => {
     const full = await startEmulator()
     try {
       for (let i = 0; i < 50; i++) full.seed((await makeCa({ cn: `c${i}` })).pem)
-      const refused = await new OpenAI({ adminAPIKey: full.adminKey, apiKey: null, baseURL: full.baseUrl, maxRetries: 0 })
-        .admin.organization.certificates.create({ certificate: (await makeCa()).pem }).catch((e: unknown) => e)
+      const refused = await new OpenAI({
+        adminAPIKey: full.adminKey,
+        apiKey: null,
+        baseURL: full.baseUrl,
+        maxRetries: 0
+      }).admin.organization.certificates
+        .create({ certificate: (await makeCa()).pem })
+        .catch((e: unknown) => e)
       expect(refused).toBeInstanceOf(OpenAI.BadRequestError)
     } finally {
       await full.close()
@@ -68,7 +88,11 @@ describe('emulator, driven by the official openai SDK', () => {
   })
 
   it('refuses what OpenAI refuses: not a CA, expired, not a certificate', async () => {
-    for (const pem of [(await makeCa({ ca: false })).pem, (await makeCa({ notBefore: new Date(Date.now() - 9e9), notAfter: new Date(Date.now() - 1e6) })).pem, 'hello']) {
+    for (const pem of [
+      (await makeCa({ ca: false })).pem,
+      (await makeCa({ notBefore: new Date(Date.now() - 9e9), notAfter: new Date(Date.now() - 1e6) })).pem,
+      'hello'
+    ]) {
       await expect(certificates().create({ certificate: pem })).rejects.toBeInstanceOf(OpenAI.BadRequestError)
     }
     expect(emulator.certificates).toHaveLength(0)
@@ -76,10 +100,14 @@ describe('emulator, driven by the official openai SDK', () => {
 
   it('activates and deactivates at most 10 at a time, per organization and per project', async () => {
     const ids = []
-    for (let i = 0; i < 11; i++) ids.push((await certificates().create({ certificate: (await makeCa({ cn: `c${i}` })).pem })).id)
+    for (let i = 0; i < 11; i++)
+      ids.push((await certificates().create({ certificate: (await makeCa({ cn: `c${i}` })).pem })).id)
     await expect(certificates().activate({ certificate_ids: ids })).rejects.toBeInstanceOf(OpenAI.BadRequestError)
     const activated = await certificates().activate({ certificate_ids: ids.slice(0, 2) })
-    expect(activated.data.map((c) => [c.id, c.active])).toEqual([[ids[0], true], [ids[1], true]])
+    expect(activated.data.map((c) => [c.id, c.active])).toEqual([
+      [ids[0], true],
+      [ids[1], true]
+    ])
     await expect(certificates().delete(ids[0])).rejects.toMatchObject({ code: 'certificate_in_use' })
     await certificates().deactivate({ certificate_ids: [ids[0]] })
 

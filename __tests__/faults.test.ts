@@ -11,7 +11,8 @@ let emulator: Emulator
 afterEach(async () => emulator?.close())
 
 const LIST = '/organization/certificates'
-const envelope = (message: string): string => JSON.stringify({ error: { message, type: 'server_error', param: null, code: null } })
+const envelope = (message: string): string =>
+  JSON.stringify({ error: { message, type: 'server_error', param: null, code: null } })
 
 async function setUp(count = 1) {
   emulator = await startEmulator()
@@ -21,7 +22,10 @@ async function setUp(count = 1) {
 }
 
 const publish = (root: string, inputs: Record<string, string> = {}) =>
-  runAction({ workspace: root, inputs: { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl, ...inputs } })
+  runAction({
+    workspace: root,
+    inputs: { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl, ...inputs }
+  })
 
 const posts = () => emulator.requests.filter((r) => r.method === 'POST')
 const distinctContents = () => new Set(emulator.certificates.map((c) => c.content)).size
@@ -69,7 +73,12 @@ describe('faults', () => {
   it('treats a body that is not JSON as a failed attempt and retries the read', async () => {
     const { made, root } = await setUp()
     const stored = emulator.seed(made[0].pem, 'old')
-    emulator.faults.push({ method: 'GET', path: `${LIST}/${stored.id}`, status: 200, body: '<html>502 Bad Gateway</html>' })
+    emulator.faults.push({
+      method: 'GET',
+      path: `${LIST}/${stored.id}`,
+      status: 200,
+      body: '<html>502 Bad Gateway</html>'
+    })
     const run = await publish(root)
     expect(run.code).toBe(0)
     expect(ids(run, 'existing-ids')).toEqual([stored.id])
@@ -88,7 +97,14 @@ describe('faults', () => {
 
   it('stops cleanly when the API stays down, reports what it did, and a rerun completes the job without duplicates', async () => {
     const { made, root } = await setUp(3)
-    emulator.faults.push({ method: 'POST', path: LIST, skip: 1, status: 500, times: Infinity, body: envelope('The server had an error.') })
+    emulator.faults.push({
+      method: 'POST',
+      path: LIST,
+      skip: 1,
+      status: 500,
+      times: Infinity,
+      body: envelope('The server had an error.')
+    })
     const failed = await publish(root, { 'max-retries': '1' })
     expect(failed.code).toBe(1)
     expect(emulator.certificates).toHaveLength(1)
@@ -98,7 +114,11 @@ describe('faults', () => {
       /^The OpenAI API failed to upload certificate 'ca-\d' \(500: The server had an error\.\)\. 1 of 3 new certificates were uploaded; 2 were not\. Run the action again when the API is back: it skips the certificates already in the organization, so nothing is uploaded twice\.$/
     )
     expect(ids(failed, 'uploaded-ids')).toEqual([emulator.certificates[0].id])
-    expect(results(failed).map((r) => r.status).sort()).toEqual(['not-uploaded', 'not-uploaded', 'uploaded'])
+    expect(
+      results(failed)
+        .map((r) => r.status)
+        .sort()
+    ).toEqual(['not-uploaded', 'not-uploaded', 'uploaded'])
     expect(failed.summary).toMatch(/2 not-uploaded/)
     expect(failed.summary).toContain(`> ${message}`)
     expect(failed.stdout + failed.stderr).not.toMatch(/\n\s+at .*:\d+:\d+/)
@@ -116,18 +136,36 @@ describe('faults', () => {
   it('says so when another run filled the organization between the plan and the upload', async () => {
     const { root } = await setUp()
     emulator.faults.push({
-      method: 'POST', path: LIST, status: 400,
-      body: JSON.stringify({ error: { message: 'The organization already has the maximum of 50 certificates.', type: 'invalid_request_error', param: null, code: 'certificate_limit_exceeded' } })
+      method: 'POST',
+      path: LIST,
+      status: 400,
+      body: JSON.stringify({
+        error: {
+          message: 'The organization already has the maximum of 50 certificates.',
+          type: 'invalid_request_error',
+          param: null,
+          code: 'certificate_limit_exceeded'
+        }
+      })
     })
     const run = await publish(root)
     expect(run.code).toBe(1)
-    expect(commands(run, 'error').at(-1)!.message).toMatch(/^The organization reached its certificate cap during this run \(another workflow or person may have uploaded at the same time\)/)
+    expect(commands(run, 'error').at(-1)!.message).toMatch(
+      /^The organization reached its certificate cap during this run \(another workflow or person may have uploaded at the same time\)/
+    )
     expect(posts()).toHaveLength(1)
   })
 
   it('does not retry what cannot succeed: 401, 403, 404, 400', async () => {
     const { root } = await setUp()
-    emulator.faults.push({ method: 'GET', path: LIST, status: 403, body: JSON.stringify({ error: { message: 'Missing scope.', type: 'invalid_request_error', param: null, code: null } }) })
+    emulator.faults.push({
+      method: 'GET',
+      path: LIST,
+      status: 403,
+      body: JSON.stringify({
+        error: { message: 'Missing scope.', type: 'invalid_request_error', param: null, code: null }
+      })
+    })
     const run = await publish(root)
     expect(run.code).toBe(1)
     expect(emulator.requests).toHaveLength(1)
@@ -148,7 +186,9 @@ describe('faults', () => {
       const run = await publish(root)
       expect(run.code).toBe(1)
       expect(seen).toEqual([])
-      expect(commands(run, 'error').at(-1)!.message).toMatch(/^The OpenAI API failed to list the organization certificates \(307/)
+      expect(commands(run, 'error').at(-1)!.message).toMatch(
+        /^The OpenAI API failed to list the organization certificates \(307/
+      )
     } finally {
       await new Promise((resolve) => elsewhere.close(resolve))
     }

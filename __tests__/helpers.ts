@@ -43,5 +43,7 @@ export function commands(run: ActionRun, command: string): { properties: string;
 export const visibleLog = (run: ActionRun): string =>
   run.stdout
     .split('\n')
-    .filter((line) => !line.startsWith('::debug::') && !line.startsWith('::set-output') && !line.startsWith('::add-mask::'))
+    .filter(
+      (line) => !line.startsWith('::debug::') && !line.startsWith('::set-output') && !line.startsWith('::add-mask::')
+    )
     .join('\n')

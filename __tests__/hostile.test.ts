@@ -20,7 +20,11 @@ beforeEach(() => {
 })
 
 const block = (label: string, body: string): string => `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`
-const base64Lines = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64').match(/.{1,64}/g)!.join('\n')
+const base64Lines = (bytes: Uint8Array): string =>
+  Buffer.from(bytes)
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n')
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
 
@@ -34,46 +38,235 @@ interface Case {
   secret?: (content: string) => string
 }
 
-const lineOf = (marker: string) => (content: string): number => content.split('\n').findIndex((l) => l.startsWith(marker)) + 1
-const keyBody = (content: string): string => content.split('\n').find((l) => /^[A-Za-z0-9+/]{40,}/.test(l))!.slice(0, 40)
+const lineOf =
+  (marker: string) =>
+  (content: string): number =>
+    content.split('\n').findIndex((l) => l.startsWith(marker)) + 1
+const keyBody = (content: string): string =>
+  content
+    .split('\n')
+    .find((l) => /^[A-Za-z0-9+/]{40,}/.test(l))!
+    .slice(0, 40)
 
 const cases: Case[] = [
   { name: 'an empty file', content: async () => '', check: 'no-certificate', line: 1 },
   { name: 'whitespace only', content: async () => ' \n\t\n  \r\n', check: 'no-certificate', line: 1 },
   { name: 'text only', content: async () => 'Our CA lives in the vault.\n', check: 'no-certificate', line: 1 },
-  { name: 'truncated base64', content: async () => { const lines = (await makeCa()).pem.split('\n'); return [...lines.slice(0, -4), lines.at(-2)!, ''].join('\n') }, check: 'bad-der', line: 1 },
-  { name: 'bad base64 characters', content: async () => (await makeCa()).pem.replace(/\n(.{10})/, '\n$1!'), check: 'pem-syntax', line: 2 },
-  { name: 'padding in the middle', content: async () => block('CERTIFICATE', 'MIIB==MIIB'), check: 'pem-syntax', line: 2 },
-  { name: 'a header in a certificate block', content: async () => `\n${block('CERTIFICATE', 'Proc-Type: 4,ENCRYPTED\nMIIB')}`, check: 'pem-syntax', line: 3 },
-  { name: 'a missing END', content: async () => (await makeCa()).pem.replace('-----END CERTIFICATE-----', ''), check: 'pem-syntax', line: 1 },
-  { name: 'an END without BEGIN', content: async () => `notes\n${(await makeCa()).pem.replace('-----BEGIN CERTIFICATE-----\n', '')}`, check: 'pem-syntax', line: lineOf('-----END') },
-  { name: 'mismatched BEGIN/END labels', content: async () => (await makeCa()).pem.replace('END CERTIFICATE', 'END X509 CRL'), check: 'pem-syntax', line: 1 },
-  { name: 'a nested BEGIN', content: async () => { const pem = (await makeCa()).pem; return pem.replace('-----END CERTIFICATE-----\n', '') + pem }, check: 'pem-syntax', line: 1 },
+  {
+    name: 'truncated base64',
+    content: async () => {
+      const lines = (await makeCa()).pem.split('\n')
+      return [...lines.slice(0, -4), lines.at(-2)!, ''].join('\n')
+    },
+    check: 'bad-der',
+    line: 1
+  },
+  {
+    name: 'bad base64 characters',
+    content: async () => (await makeCa()).pem.replace(/\n(.{10})/, '\n$1!'),
+    check: 'pem-syntax',
+    line: 2
+  },
+  {
+    name: 'padding in the middle',
+    content: async () => block('CERTIFICATE', 'MIIB==MIIB'),
+    check: 'pem-syntax',
+    line: 2
+  },
+  {
+    name: 'a header in a certificate block',
+    content: async () => `\n${block('CERTIFICATE', 'Proc-Type: 4,ENCRYPTED\nMIIB')}`,
+    check: 'pem-syntax',
+    line: 3
+  },
+  {
+    name: 'a missing END',
+    content: async () => (await makeCa()).pem.replace('-----END CERTIFICATE-----', ''),
+    check: 'pem-syntax',
+    line: 1
+  },
+  {
+    name: 'an END without BEGIN',
+    content: async () => `notes\n${(await makeCa()).pem.replace('-----BEGIN CERTIFICATE-----\n', '')}`,
+    check: 'pem-syntax',
+    line: lineOf('-----END')
+  },
+  {
+    name: 'mismatched BEGIN/END labels',
+    content: async () => (await makeCa()).pem.replace('END CERTIFICATE', 'END X509 CRL'),
+    check: 'pem-syntax',
+    line: 1
+  },
+  {
+    name: 'a nested BEGIN',
+    content: async () => {
+      const pem = (await makeCa()).pem
+      return pem.replace('-----END CERTIFICATE-----\n', '') + pem
+    },
+    check: 'pem-syntax',
+    line: 1
+  },
   { name: 'an empty certificate block', content: async () => block('CERTIFICATE', ''), check: 'pem-syntax', line: 1 },
-  { name: 'valid base64 of bytes that are not DER', content: async () => block('CERTIFICATE', base64Lines(randomBytes(300).fill(0x41, 0, 1))), check: 'bad-der', line: 1 },
-  { name: 'DER of something that is not a certificate', content: async () => block('CERTIFICATE', base64Lines(Buffer.from([0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02]))), check: 'bad-der', line: 1 },
-  { name: 'DER with trailing bytes', content: async () => toPem(Buffer.concat([Buffer.from((await makeCa()).der), Buffer.from('trailing')])), check: 'bad-der', line: 1 },
-  { name: 'a certificate with absurd dates', content: async () => (await makeCa({ notBefore: new Date('2099-01-01T00:00:00Z'), notAfter: new Date('2000-01-01T00:00:00Z') })).pem, check: 'expired', line: 1 },
-  { name: 'an expired certificate', content: async () => (await makeCa({ notBefore: new Date(Date.now() - 400 * DAY), notAfter: new Date(Date.now() - 30 * DAY) })).pem, check: 'expired', line: 1 },
-  { name: 'a certificate that is not a CA', content: async () => (await makeCa({ ca: false })).pem, check: 'not-ca', line: 1 },
-  { name: 'a CA without Subject Key Identifier', content: async () => (await makeCa({ ski: false })).pem, check: 'no-ski', line: 1 },
-  { name: 'a CA without Authority Key Identifier', content: async () => (await makeCa({ aki: false })).pem, check: 'no-aki', line: 1 },
-  { name: 'a CA whose key usage cannot sign CRLs', content: async () => (await makeCa({ keyUsage: 32 })).pem, check: 'key-usage', line: 1 },
-  { name: 'a CA of 16 KB or more', content: async () => (await makeCa({ padding: 'x'.repeat(13000) })).pem, check: 'too-large', line: 1 },
-  { name: 'an RSA private key (PKCS#1)', content: async () => rsa.privateKey.export({ type: 'pkcs1', format: 'pem' }) as string, check: 'private-key', line: 1, secret: keyBody },
-  { name: 'an encrypted RSA private key with PEM headers', content: async () => rsa.privateKey.export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }) as string, check: 'private-key', line: 1, secret: keyBody },
-  { name: 'an EC private key (SEC1)', content: async () => ec.privateKey.export({ type: 'sec1', format: 'pem' }) as string, check: 'private-key', line: 1, secret: keyBody },
-  { name: 'a PKCS#8 private key', content: async () => ec.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, check: 'private-key', line: 1, secret: keyBody },
-  { name: 'an encrypted PKCS#8 private key', content: async () => rsa.privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }) as string, check: 'private-key', line: 1, secret: keyBody },
-  { name: 'an OpenSSH private key', content: async () => block('OPENSSH PRIVATE KEY', base64Lines(Buffer.concat([Buffer.from('openssh-key-v1\0'), randomBytes(200)]))), check: 'private-key', line: 1, secret: keyBody },
-  { name: 'a CA followed by its private key', content: async () => { const ca = await makeCa(); return ca.pem + (ec.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string) }, check: 'private-key', line: lineOf('-----BEGIN PRIVATE KEY'), secret: keyBody },
-  { name: 'a certificate request', content: async () => block('CERTIFICATE REQUEST', base64Lines(randomBytes(200))), check: 'not-a-certificate', line: 1 },
-  { name: 'a CRL', content: async () => block('X509 CRL', base64Lines(randomBytes(200))), check: 'not-a-certificate', line: 1 },
-  { name: 'a PKCS#7 bundle', content: async () => block('PKCS7', base64Lines(randomBytes(200))), check: 'not-a-certificate', line: 1 },
-  { name: "OpenSSL's TRUSTED CERTIFICATE", content: async () => block('TRUSTED CERTIFICATE', base64Lines(randomBytes(200))), check: 'not-a-certificate', line: 1 },
-  { name: 'a public key', content: async () => ec.publicKey.export({ type: 'spki', format: 'pem' }) as string, check: 'not-a-certificate', line: 1 },
-  { name: 'a binary DER file', content: async () => Buffer.from((await makeCa()).der), check: 'no-certificate', line: 1 },
-  { name: 'a file that is not UTF-8', content: async () => Buffer.from([0x2d, 0x2d, 0xc3, 0x28, 0xff, 0xfe, 0x0a]), check: 'no-certificate', line: 1 },
+  {
+    name: 'valid base64 of bytes that are not DER',
+    content: async () => block('CERTIFICATE', base64Lines(randomBytes(300).fill(0x41, 0, 1))),
+    check: 'bad-der',
+    line: 1
+  },
+  {
+    name: 'DER of something that is not a certificate',
+    content: async () =>
+      block('CERTIFICATE', base64Lines(Buffer.from([0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02]))),
+    check: 'bad-der',
+    line: 1
+  },
+  {
+    name: 'DER with trailing bytes',
+    content: async () => toPem(Buffer.concat([Buffer.from((await makeCa()).der), Buffer.from('trailing')])),
+    check: 'bad-der',
+    line: 1
+  },
+  {
+    name: 'a certificate with absurd dates',
+    content: async () =>
+      (await makeCa({ notBefore: new Date('2099-01-01T00:00:00Z'), notAfter: new Date('2000-01-01T00:00:00Z') })).pem,
+    check: 'expired',
+    line: 1
+  },
+  {
+    name: 'an expired certificate',
+    content: async () =>
+      (await makeCa({ notBefore: new Date(Date.now() - 400 * DAY), notAfter: new Date(Date.now() - 30 * DAY) })).pem,
+    check: 'expired',
+    line: 1
+  },
+  {
+    name: 'a certificate that is not a CA',
+    content: async () => (await makeCa({ ca: false })).pem,
+    check: 'not-ca',
+    line: 1
+  },
+  {
+    name: 'a CA without Subject Key Identifier',
+    content: async () => (await makeCa({ ski: false })).pem,
+    check: 'no-ski',
+    line: 1
+  },
+  {
+    name: 'a CA without Authority Key Identifier',
+    content: async () => (await makeCa({ aki: false })).pem,
+    check: 'no-aki',
+    line: 1
+  },
+  {
+    name: 'a CA whose key usage cannot sign CRLs',
+    content: async () => (await makeCa({ keyUsage: 32 })).pem,
+    check: 'key-usage',
+    line: 1
+  },
+  {
+    name: 'a CA of 16 KB or more',
+    content: async () => (await makeCa({ padding: 'x'.repeat(13000) })).pem,
+    check: 'too-large',
+    line: 1
+  },
+  {
+    name: 'an RSA private key (PKCS#1)',
+    content: async () => rsa.privateKey.export({ type: 'pkcs1', format: 'pem' }) as string,
+    check: 'private-key',
+    line: 1,
+    secret: keyBody
+  },
+  {
+    name: 'an encrypted RSA private key with PEM headers',
+    content: async () =>
+      rsa.privateKey.export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }) as string,
+    check: 'private-key',
+    line: 1,
+    secret: keyBody
+  },
+  {
+    name: 'an EC private key (SEC1)',
+    content: async () => ec.privateKey.export({ type: 'sec1', format: 'pem' }) as string,
+    check: 'private-key',
+    line: 1,
+    secret: keyBody
+  },
+  {
+    name: 'a PKCS#8 private key',
+    content: async () => ec.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    check: 'private-key',
+    line: 1,
+    secret: keyBody
+  },
+  {
+    name: 'an encrypted PKCS#8 private key',
+    content: async () =>
+      rsa.privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }) as string,
+    check: 'private-key',
+    line: 1,
+    secret: keyBody
+  },
+  {
+    name: 'an OpenSSH private key',
+    content: async () =>
+      block('OPENSSH PRIVATE KEY', base64Lines(Buffer.concat([Buffer.from('openssh-key-v1\0'), randomBytes(200)]))),
+    check: 'private-key',
+    line: 1,
+    secret: keyBody
+  },
+  {
+    name: 'a CA followed by its private key',
+    content: async () => {
+      const ca = await makeCa()
+      return ca.pem + (ec.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string)
+    },
+    check: 'private-key',
+    line: lineOf('-----BEGIN PRIVATE KEY'),
+    secret: keyBody
+  },
+  {
+    name: 'a certificate request',
+    content: async () => block('CERTIFICATE REQUEST', base64Lines(randomBytes(200))),
+    check: 'not-a-certificate',
+    line: 1
+  },
+  {
+    name: 'a CRL',
+    content: async () => block('X509 CRL', base64Lines(randomBytes(200))),
+    check: 'not-a-certificate',
+    line: 1
+  },
+  {
+    name: 'a PKCS#7 bundle',
+    content: async () => block('PKCS7', base64Lines(randomBytes(200))),
+    check: 'not-a-certificate',
+    line: 1
+  },
+  {
+    name: "OpenSSL's TRUSTED CERTIFICATE",
+    content: async () => block('TRUSTED CERTIFICATE', base64Lines(randomBytes(200))),
+    check: 'not-a-certificate',
+    line: 1
+  },
+  {
+    name: 'a public key',
+    content: async () => ec.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    check: 'not-a-certificate',
+    line: 1
+  },
+  {
+    name: 'a binary DER file',
+    content: async () => Buffer.from((await makeCa()).der),
+    check: 'no-certificate',
+    line: 1
+  },
+  {
+    name: 'a file that is not UTF-8',
+    content: async () => Buffer.from([0x2d, 0x2d, 0xc3, 0x28, 0xff, 0xfe, 0x0a]),
+    check: 'no-certificate',
+    line: 1
+  },
   { name: 'a 5 MB file', content: async () => Buffer.alloc(5 * 1024 * 1024, 'A'), check: 'file-too-large', line: 1 }
 ]
 
@@ -93,7 +286,10 @@ describe('hostile and broken input, through the bundled action', () => {
     expect(run.code).toBe(1)
     expect(emulator.requests).toEqual([])
     const errors = commands(run, 'error')
-    expect(errors[0]).toEqual({ properties: `file=certs/bad.pem,line=${line}`, message: expect.stringMatching(new RegExp(`^certs/bad\\.pem:${line}: .*\\[${testCase.check}\\]$`)) })
+    expect(errors[0]).toEqual({
+      properties: `file=certs/bad.pem,line=${line}`,
+      message: expect.stringMatching(new RegExp(`^certs/bad\\.pem:${line}: .*\\[${testCase.check}\\]$`))
+    })
     expect(errors.at(-1)!.message).toMatch(/^1 error in 1 file, so nothing was changed/)
     const bad = results(run).filter((r) => r.file === 'certs/bad.pem')
     expect(bad.flatMap((r) => r.problems.map((p) => p.check))).toContain(testCase.check)
@@ -105,7 +301,8 @@ describe('hostile and broken input, through the bundled action', () => {
 })
 
 describe('awkward files and patterns', () => {
-  const validate = (root: string, files = 'certs/**') => runAction({ workspace: root, inputs: { files, mode: 'validate' } })
+  const validate = (root: string, files = 'certs/**') =>
+    runAction({ workspace: root, inputs: { files, mode: 'validate' } })
 
   it('reads a file whose name has spaces and unicode, and annotates it by that name', async () => {
     const root = await workspace({ 'certs/Zertifikat für München.pem': (await makeCa({ ca: false })).pem })
@@ -116,7 +313,10 @@ describe('awkward files and patterns', () => {
   })
 
   it('goes into a directory that matches the pattern instead of failing on it', async () => {
-    const root = await workspace({ 'certs/team.pem/ca.pem': (await makeCa()).pem, 'certs/root.pem': (await makeCa()).pem })
+    const root = await workspace({
+      'certs/team.pem/ca.pem': (await makeCa()).pem,
+      'certs/root.pem': (await makeCa()).pem
+    })
     const run = await validate(root, 'certs/*.pem')
     expect(run.code).toBe(0)
     expect(results(run).map((r) => r.file)).toEqual(['certs/root.pem', 'certs/team.pem/ca.pem'])
@@ -127,7 +327,9 @@ describe('awkward files and patterns', () => {
     await symlink(join(root, 'nowhere.pem'), join(root, 'certs', 'gone.pem'))
     const run = await validate(root)
     expect(run.code).toBe(1)
-    expect(commands(run, 'error').at(-1)!.message).toBe("certs/gone.pem is a broken symbolic link: fix or remove it, or exclude it with a '!' pattern.")
+    expect(commands(run, 'error').at(-1)!.message).toBe(
+      "certs/gone.pem is a broken symbolic link: fix or remove it, or exclude it with a '!' pattern."
+    )
   })
 
   it('refuses files outside the workspace', async () => {
@@ -136,14 +338,20 @@ describe('awkward files and patterns', () => {
     await mkdir(join(root, 'certs'), { recursive: true })
     const run = await validate(root, '../outside/*.pem')
     expect(run.code).toBe(1)
-    expect(commands(run, 'error').at(-1)!.message).toMatch(/^Input 'files' matched 1 file outside the workspace \(.*outside\/ca\.pem\): keep certificates inside the repository\.$/)
+    expect(commands(run, 'error').at(-1)!.message).toMatch(
+      /^Input 'files' matched 1 file outside the workspace \(.*outside\/ca\.pem\): keep certificates inside the repository\.$/
+    )
   })
 
   it('handles thousands of files', async () => {
     const distinct = await Promise.all(Array.from({ length: 20 }, (_, i) => makeCa({ cn: `CA ${i}` })))
     const root = await workspace({})
     await mkdir(join(root, 'certs'))
-    await Promise.all(Array.from({ length: 2000 }, (_, i) => writeFile(join(root, 'certs', `ca-${String(i).padStart(4, '0')}.pem`), distinct[i % 20].pem)))
+    await Promise.all(
+      Array.from({ length: 2000 }, (_, i) =>
+        writeFile(join(root, 'certs', `ca-${String(i).padStart(4, '0')}.pem`), distinct[i % 20].pem)
+      )
+    )
     const run = await validate(root)
     expect(run.code).toBe(0)
     expect(results(run)).toHaveLength(2000)
@@ -160,7 +368,23 @@ describe('parseFile on mutated PEM (property)', () => {
     const mutation = fc.oneof(
       fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.string({ maxLength: 8 }) }),
       fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 40 }) }),
-      fc.record({ kind: fc.constant('replace' as const), at: fc.nat(), text: fc.constantFrom('-', '=', '\n', '\r', ' ', '*', '-----BEGIN CERTIFICATE-----\n', '-----END CERTIFICATE-----\n', '\u0000', '\ufeff', 'é') })
+      fc.record({
+        kind: fc.constant('replace' as const),
+        at: fc.nat(),
+        text: fc.constantFrom(
+          '-',
+          '=',
+          '\n',
+          '\r',
+          ' ',
+          '*',
+          '-----BEGIN CERTIFICATE-----\n',
+          '-----END CERTIFICATE-----\n',
+          '\u0000',
+          '\ufeff',
+          'é'
+        )
+      })
     )
     fc.assert(
       fc.property(fc.array(mutation, { minLength: 1, maxLength: 6 }), (mutations) => {

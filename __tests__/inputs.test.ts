@@ -2,7 +2,10 @@ import { getSettings, parseBaseUrl } from '../src/inputs.js'
 import { parseNameTemplate, renderName } from '../src/name-template.js'
 import type { Runner } from '../src/runner.js'
 
-function runnerWith(inputs: Record<string, string>, env: Record<string, string> = {}): Runner & { secrets: string[]; calls: string[] } {
+function runnerWith(
+  inputs: Record<string, string>,
+  env: Record<string, string> = {}
+): Runner & { secrets: string[]; calls: string[] } {
   const calls: string[] = []
   const secrets: string[] = []
   return {
@@ -17,14 +20,23 @@ function runnerWith(inputs: Record<string, string>, env: Record<string, string> 
       calls.push('setSecret')
       secrets.push(value)
     },
-    info: () => {}, debug: () => {}, warning: () => {}, error: () => {}, setOutput: () => {},
-    appendSummary: async () => {}, setFailed: () => {}, group: (_, task) => task()
+    info: () => {},
+    debug: () => {},
+    warning: () => {},
+    error: () => {},
+    setOutput: () => {},
+    appendSummary: async () => {},
+    setFailed: () => {},
+    group: (_, task) => task()
   }
 }
 
 describe('getSettings', () => {
   it('masks the admin key before reading any other input, even when another input is wrong', () => {
-    const runner = runnerWith({ files: 'a.pem', 'admin-api-key': 'sk-admin-secret', mode: 'bogus' }, { OPENAI_ADMIN_KEY: 'sk-admin-env' })
+    const runner = runnerWith(
+      { files: 'a.pem', 'admin-api-key': 'sk-admin-secret', mode: 'bogus' },
+      { OPENAI_ADMIN_KEY: 'sk-admin-env' }
+    )
     expect(() => getSettings(runner)).toThrow("Input 'mode' is 'bogus': use one of publish, plan, validate.")
     expect(runner.secrets).toEqual(['sk-admin-secret', 'sk-admin-env'])
     expect(runner.calls.slice(0, 4)).toEqual(['input:admin-api-key', 'input:github-token', 'setSecret', 'setSecret'])
@@ -45,16 +57,25 @@ describe('getSettings', () => {
     expect(() => getSettings(runnerWith({ files: 'x', mode: 'validate', 'skip-checks': 'no-aki\nno-such' }))).toThrow(
       "Input 'skip-checks' names unknown check no-such: the checks that can be skipped are expired, expires-within-a-day, not-ca, no-ski, no-aki, key-usage, too-large, expires-soon, not-yet-valid."
     )
-    expect(() => getSettings(runnerWith({ files: 'x', mode: 'validate', 'expiry-warning-days': '-3' }))).toThrow(/expiry-warning-days/)
-    expect(() => getSettings(runnerWith({ files: 'x', mode: 'validate', 'if-no-files-found': 'maybe' }))).toThrow(/error, warn, ignore/)
+    expect(() => getSettings(runnerWith({ files: 'x', mode: 'validate', 'expiry-warning-days': '-3' }))).toThrow(
+      /expiry-warning-days/
+    )
+    expect(() => getSettings(runnerWith({ files: 'x', mode: 'validate', 'if-no-files-found': 'maybe' }))).toThrow(
+      /error, warn, ignore/
+    )
     expect(() => getSettings(runnerWith({ files: '\n  \n', mode: 'validate' }))).toThrow(/Input 'files' is empty/)
   })
 
   it('picks the base URL from the input, then OPENAI_BASE_URL, then the public API', () => {
     const base = { files: 'x', mode: 'plan', 'admin-api-key': 'k' }
     expect(getSettings(runnerWith(base)).baseUrl).toBe('https://api.openai.com/v1')
-    expect(getSettings(runnerWith(base, { OPENAI_BASE_URL: 'https://proxy.example/v1/' })).baseUrl).toBe('https://proxy.example/v1')
-    expect(getSettings(runnerWith({ ...base, 'base-url': 'http://127.0.0.1:8080/v1' }, { OPENAI_BASE_URL: 'https://x' })).baseUrl).toBe('http://127.0.0.1:8080/v1')
+    expect(getSettings(runnerWith(base, { OPENAI_BASE_URL: 'https://proxy.example/v1/' })).baseUrl).toBe(
+      'https://proxy.example/v1'
+    )
+    expect(
+      getSettings(runnerWith({ ...base, 'base-url': 'http://127.0.0.1:8080/v1' }, { OPENAI_BASE_URL: 'https://x' }))
+        .baseUrl
+    ).toBe('http://127.0.0.1:8080/v1')
   })
 })
 
@@ -68,7 +89,15 @@ describe('parseBaseUrl', () => {
 })
 
 describe('name template', () => {
-  const values = { stem: 'root', file: 'certs/root.pem', cn: 'Root CA', fingerprint: '0123456789abcdef', index: '2', ref: 'v1.2.0', sha: 'abc1234' }
+  const values = {
+    stem: 'root',
+    file: 'certs/root.pem',
+    cn: 'Root CA',
+    fingerprint: '0123456789abcdef',
+    index: '2',
+    ref: 'v1.2.0',
+    sha: 'abc1234'
+  }
 
   it('fills every token', () => {
     const template = parseNameTemplate('{cn} {stem} {file} {fingerprint} #{index} {ref}@{sha}')
@@ -82,6 +111,8 @@ describe('name template', () => {
   })
 
   it('refuses unknown tokens', () => {
-    expect(() => parseNameTemplate('{stem}-{date}-{sh}')).toThrow("Input 'name' has unknown tokens {date}, {sh}: use {stem}, {file}, {cn}, {fingerprint}, {index}, {ref}, {sha}.")
+    expect(() => parseNameTemplate('{stem}-{date}-{sh}')).toThrow(
+      "Input 'name' has unknown tokens {date}, {sh}: use {stem}, {file}, {cn}, {fingerprint}, {index}, {ref}, {sha}."
+    )
   })
 })

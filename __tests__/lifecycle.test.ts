@@ -8,7 +8,10 @@ let emulator: Emulator
 afterEach(async () => emulator?.close())
 
 const publish = (root: string, inputs: Record<string, string> = {}) =>
-  runAction({ workspace: root, inputs: { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl, ...inputs } })
+  runAction({
+    workspace: root,
+    inputs: { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl, ...inputs }
+  })
 
 const writes = () => emulator.requests.filter((r) => r.method !== 'GET')
 const activations = (verb = 'activate') => writes().filter((r) => r.path.endsWith(`/${verb}`))
@@ -16,7 +19,10 @@ const idsSent = (r: { body: unknown }) => (r.body as { certificate_ids: string[]
 
 async function files(count: number, prefix = 'ca') {
   const made = await Promise.all(Array.from({ length: count }, (_, i) => makeCa({ cn: `${prefix} ${i}` })))
-  return { made, files: Object.fromEntries(made.map((m, i) => [`certs/${prefix}-${String(i).padStart(2, '0')}.pem`, m.pem])) }
+  return {
+    made,
+    files: Object.fromEntries(made.map((m, i) => [`certs/${prefix}-${String(i).padStart(2, '0')}.pem`, m.pem]))
+  }
 }
 
 /** Seeds a certificate that has expired since it was uploaded. */
@@ -32,11 +38,17 @@ describe('activate', () => {
     const { files: certs } = await files(12)
     const run = await publish(await workspace(certs), { activate: 'true' })
     expect(run.code).toBe(0)
-    expect(activations().map((r) => idsSent(r).length).sort()).toEqual([10, 2])
+    expect(
+      activations()
+        .map((r) => idsSent(r).length)
+        .sort()
+    ).toEqual([10, 2])
     expect(emulator.certificates.every((c) => c.active)).toBe(true)
     expect(ids(run, 'activated-ids').sort()).toEqual(emulator.certificates.map((c) => c.id).sort())
     const warning = commands(run, 'warning')[0].message
-    expect(warning).toMatch(/^Activating certificates for the organization makes every request to it, Admin API calls included, need a client certificate/)
+    expect(warning).toMatch(
+      /^Activating certificates for the organization makes every request to it, Admin API calls included, need a client certificate/
+    )
     expect(run.stdout.indexOf(warning)).toBeLessThan(run.stdout.indexOf('Activated '))
   })
 
@@ -51,7 +63,9 @@ describe('activate', () => {
     expect(run.code).toBe(0)
     expect(activations().map(idsSent)).toEqual([[stored[1].id]])
     expect(ids(run, 'activated-ids')).toEqual([stored[1].id])
-    expect(results(run)[1].changes).toEqual([expect.objectContaining({ action: 'activate', id: stored[1].id, scope: 'organization', done: true })])
+    expect(results(run)[1].changes).toEqual([
+      expect.objectContaining({ action: 'activate', id: stored[1].id, scope: 'organization', done: true })
+    ])
 
     emulator.requests.length = 0
     const rerun = await publish(root, { activate: 'true' })
@@ -67,7 +81,11 @@ describe('activate', () => {
     const run = await publish(await workspace(certs), { activate: 'true', 'project-ids': 'proj_a\nproj_b' })
     expect(run.code).toBe(0)
     const uploaded = emulator.certificates.find((c) => c.id !== present.id)!
-    expect(activations().map((r) => [r.path, idsSent(r).sort()]).sort()).toEqual([
+    expect(
+      activations()
+        .map((r) => [r.path, idsSent(r).sort()])
+        .sort()
+    ).toEqual([
       ['/organization/projects/proj_a/certificates/activate', [present.id, uploaded.id].sort()],
       ['/organization/projects/proj_b/certificates/activate', [uploaded.id]]
     ])
@@ -94,7 +112,9 @@ describe('rotation', () => {
     expect([fresh.active, old.active]).toEqual([true, false])
     expect(ids(run, 'deactivated-ids')).toEqual([old.id])
     const log = visibleLog(run)
-    expect(log.indexOf(`Activated 'new-00' (${fresh.id}) for the organization.`)).toBeLessThan(log.indexOf(`Deactivated 'old' (${old.id}) for the organization.`))
+    expect(log.indexOf(`Activated 'new-00' (${fresh.id}) for the organization.`)).toBeLessThan(
+      log.indexOf(`Deactivated 'old' (${old.id}) for the organization.`)
+    )
   })
 })
 
@@ -106,7 +126,9 @@ describe('sync-names', () => {
     const right = emulator.seed(made[1].pem, 'ca-01')
     const run = await publish(await workspace(certs), { 'sync-names': 'true' })
     expect(run.code).toBe(0)
-    expect(writes().map((r) => [r.path, r.body])).toEqual([[`/organization/certificates/${wrong.id}`, { name: 'ca-00' }]])
+    expect(writes().map((r) => [r.path, r.body])).toEqual([
+      [`/organization/certificates/${wrong.id}`, { name: 'ca-00' }]
+    ])
     expect(ids(run, 'renamed-ids')).toEqual([wrong.id])
     expect([wrong.name, right.name]).toEqual(['ca-00', 'ca-01'])
     expect(visibleLog(run)).toContain(`Renamed 'ca-00' (${wrong.id}) from 'uploaded by hand'.`)
@@ -141,12 +163,17 @@ describe('prune-expired', () => {
     const { files: certs } = await files(1)
     const run = await publish(await workspace(certs), { 'prune-expired': 'true' })
     expect(run.code).toBe(0)
-    expect(writes().filter((r) => r.method === 'DELETE').map((r) => r.path)).toEqual([
-      `/organization/certificates/${activeInProject.id}`,
-      `/organization/certificates/${free.id}`
-    ])
+    expect(
+      writes()
+        .filter((r) => r.method === 'DELETE')
+        .map((r) => r.path)
+    ).toEqual([`/organization/certificates/${activeInProject.id}`, `/organization/certificates/${free.id}`])
     expect(ids(run, 'deleted-ids')).toEqual([free.id])
-    expect(commands(run, 'warning')[0].message).toMatch(new RegExp(`^Could not delete expired certificate 'active in a project' \\(${activeInProject.id}\\): .*deactivate it`))
+    expect(commands(run, 'warning')[0].message).toMatch(
+      new RegExp(
+        `^Could not delete expired certificate 'active in a project' \\(${activeInProject.id}\\): .*deactivate it`
+      )
+    )
     expect(emulator.certificates.map((c) => c.id)).toEqual(expect.arrayContaining([activeHere.id, activeInProject.id]))
     expect(emulator.certificates).toHaveLength(50)
   })
@@ -159,7 +186,9 @@ describe('prune-expired', () => {
     const run = await publish(await workspace(certs), { 'prune-expired': 'true' })
     expect(run.code).toBe(1)
     expect(writes()).toEqual([])
-    expect(commands(run, 'error').at(-1)!.message).toMatch(/but 0 are free, even after deleting 1 expired inactive certificate, so nothing was changed/)
+    expect(commands(run, 'error').at(-1)!.message).toMatch(
+      /but 0 are free, even after deleting 1 expired inactive certificate, so nothing was changed/
+    )
   })
 })
 
@@ -191,8 +220,11 @@ describe('plan', () => {
     expect(run.summary).toContain('### Changes')
     expect(run.summary).toContain(`| deactivate | old \`${old.id}\` | organization | 📝 planned |`)
     expect(visibleLog(run)).toContain(`Would deactivate 'old' (${old.id}) for the organization.`)
-    expect(commands(run, 'warning').map((w) => w.message)).toEqual([expect.stringMatching(/^Activating certificates for the organization/)])
-    for (const name of ['activated-ids', 'deactivated-ids', 'renamed-ids', 'deleted-ids', 'uploaded-ids']) expect(run.outputs[name]).toBe('[]')
+    expect(commands(run, 'warning').map((w) => w.message)).toEqual([
+      expect.stringMatching(/^Activating certificates for the organization/)
+    ])
+    for (const name of ['activated-ids', 'deactivated-ids', 'renamed-ids', 'deleted-ids', 'uploaded-ids'])
+      expect(run.outputs[name]).toBe('[]')
   })
 })
 
@@ -202,8 +234,9 @@ describe('inputs', () => {
     const { files: certs } = await files(1)
     const run = await publish(await workspace(certs), { exclusive: 'true' })
     expect(run.code).toBe(1)
-    expect(commands(run, 'error').at(-1)!.message).toBe("Input 'exclusive' only has a meaning with 'activate: true': set it, or remove the input.")
+    expect(commands(run, 'error').at(-1)!.message).toBe(
+      "Input 'exclusive' only has a meaning with 'activate: true': set it, or remove the input."
+    )
     expect(emulator.requests).toEqual([])
   })
 })
-

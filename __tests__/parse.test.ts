@@ -37,37 +37,34 @@ describe('parseFile', () => {
     const a = await makeCa()
     const key = await privateKeyPem(a.keys)
     const parsed = parseFile('certs/ca.pem', bytes(`${a.pem}${key}`))
-    expect(parsed.problems).toEqual([expect.objectContaining({ check: 'private-key', severity: 'error', line: a.pem.split('\n').length })])
+    expect(parsed.problems).toEqual([
+      expect.objectContaining({ check: 'private-key', severity: 'error', line: a.pem.split('\n').length })
+    ])
     const body = key.split('\n')[1]
     expect(JSON.stringify(parsed.problems)).not.toContain(body.slice(0, 20))
     expect(parsed.rejected).toEqual([expect.objectContaining({ index: 2, label: 'PRIVATE KEY' })])
   })
 
-  it.each([
-    ['RSA PRIVATE KEY'],
-    ['EC PRIVATE KEY'],
-    ['ENCRYPTED PRIVATE KEY'],
-    ['OPENSSH PRIVATE KEY']
-  ])('refuses a %s block', (label) => {
-    const parsed = parseFile('k.pem', bytes(`-----BEGIN ${label}-----\nAAAA\n-----END ${label}-----\n`))
-    expect(parsed.problems.map((p) => p.check)).toEqual(['private-key'])
-  })
+  it.each([['RSA PRIVATE KEY'], ['EC PRIVATE KEY'], ['ENCRYPTED PRIVATE KEY'], ['OPENSSH PRIVATE KEY']])(
+    'refuses a %s block',
+    (label) => {
+      const parsed = parseFile('k.pem', bytes(`-----BEGIN ${label}-----\nAAAA\n-----END ${label}-----\n`))
+      expect(parsed.problems.map((p) => p.check)).toEqual(['private-key'])
+    }
+  )
 
   it('refuses a private key even in a broken block', () => {
     const parsed = parseFile('k.pem', bytes('-----BEGIN PRIVATE KEY-----\nAAAA\n'))
     expect(parsed.problems.map((p) => p.check)).toEqual(['private-key'])
   })
 
-  it.each([
-    ['CERTIFICATE REQUEST'],
-    ['X509 CRL'],
-    ['PKCS7'],
-    ['TRUSTED CERTIFICATE'],
-    ['PUBLIC KEY']
-  ])('refuses a %s block as not a certificate', (label) => {
-    const parsed = parseFile('x.pem', bytes(`text\n-----BEGIN ${label}-----\nAAAA\n-----END ${label}-----\n`))
-    expect(parsed.problems).toEqual([expect.objectContaining({ check: 'not-a-certificate', line: 2 })])
-  })
+  it.each([['CERTIFICATE REQUEST'], ['X509 CRL'], ['PKCS7'], ['TRUSTED CERTIFICATE'], ['PUBLIC KEY']])(
+    'refuses a %s block as not a certificate',
+    (label) => {
+      const parsed = parseFile('x.pem', bytes(`text\n-----BEGIN ${label}-----\nAAAA\n-----END ${label}-----\n`))
+      expect(parsed.problems).toEqual([expect.objectContaining({ check: 'not-a-certificate', line: 2 })])
+    }
+  )
 
   it.each([
     ['empty', '', 'no-certificate', 1],
@@ -75,13 +72,28 @@ describe('parseFile', () => {
     ['text only', 'just some notes\n', 'no-certificate', 1],
     ['missing END', 'x\n-----BEGIN CERTIFICATE-----\nAAAA\n', 'pem-syntax', 2],
     ['mismatched labels', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END X509 CRL-----\n', 'pem-syntax', 1],
-    ['nested BEGIN', '-----BEGIN CERTIFICATE-----\nAAAA\n-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', 'pem-syntax', 1],
+    [
+      'nested BEGIN',
+      '-----BEGIN CERTIFICATE-----\nAAAA\n-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
+      'pem-syntax',
+      1
+    ],
     ['END without BEGIN', 'AAAA\n-----END CERTIFICATE-----\n', 'pem-syntax', 2],
     ['bad base64 characters', '-----BEGIN CERTIFICATE-----\nMIIB\nMI*B\n-----END CERTIFICATE-----\n', 'pem-syntax', 3],
     ['truncated base64', '-----BEGIN CERTIFICATE-----\nMIIBz\n-----END CERTIFICATE-----\n', 'pem-syntax', 1],
     ['an empty block', '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n', 'pem-syntax', 1],
-    ['base64 of bytes that are not DER', `-----BEGIN CERTIFICATE-----\n${Buffer.from('hello world, not DER').toString('base64')}\n-----END CERTIFICATE-----\n`, 'bad-der', 1],
-    ['DER of something else', `-----BEGIN CERTIFICATE-----\n${Buffer.from([0x30, 0x03, 0x02, 0x01, 0x05]).toString('base64')}\n-----END CERTIFICATE-----\n`, 'bad-der', 1]
+    [
+      'base64 of bytes that are not DER',
+      `-----BEGIN CERTIFICATE-----\n${Buffer.from('hello world, not DER').toString('base64')}\n-----END CERTIFICATE-----\n`,
+      'bad-der',
+      1
+    ],
+    [
+      'DER of something else',
+      `-----BEGIN CERTIFICATE-----\n${Buffer.from([0x30, 0x03, 0x02, 0x01, 0x05]).toString('base64')}\n-----END CERTIFICATE-----\n`,
+      'bad-der',
+      1
+    ]
   ])('reports %s as a problem, first at the right line', (_, text, check, line) => {
     const parsed = parseFile('f.pem', bytes(text))
     expect(parsed.certificates).toEqual([])
@@ -94,13 +106,20 @@ describe('parseFile', () => {
     const a = await makeCa()
     const der = Buffer.concat([Buffer.from(a.der), Buffer.from([0, 0, 0, 0])])
     const parsed = parseFile('f.pem', bytes(toPem(der)))
-    expect(parsed.problems).toEqual([expect.objectContaining({ check: 'bad-der', message: expect.stringContaining('4 bytes after the end') })])
+    expect(parsed.problems).toEqual([
+      expect.objectContaining({ check: 'bad-der', message: expect.stringContaining('4 bytes after the end') })
+    ])
   })
 
   it('reports a binary DER file and a file that is not UTF-8 with advice', async () => {
     const a = await makeCa()
-    expect(parseFile('ca.der', Buffer.from(a.der)).problems[0].message).toMatch(/DER: convert it to PEM \(openssl x509 -inform der/)
-    expect(parseFile('x.pem', Buffer.from([0xff, 0xfe, 0x41, 0x00])).problems[0]).toMatchObject({ check: 'no-certificate', message: expect.stringMatching(/not UTF-8/) })
+    expect(parseFile('ca.der', Buffer.from(a.der)).problems[0].message).toMatch(
+      /DER: convert it to PEM \(openssl x509 -inform der/
+    )
+    expect(parseFile('x.pem', Buffer.from([0xff, 0xfe, 0x41, 0x00])).problems[0]).toMatchObject({
+      check: 'no-certificate',
+      message: expect.stringMatching(/not UTF-8/)
+    })
   })
 
   it('keeps good certificates apart from a broken block in the same file', async () => {

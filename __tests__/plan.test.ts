@@ -13,17 +13,32 @@ async function local(count: number): Promise<Certificate[]> {
 }
 
 const remoteFor = (cert: Certificate, id: string, extra: Partial<RemoteCertificate> = {}): RemoteCertificate => ({
-  id, name: null, createdAt: 1, validAt: seconds(cert.notBefore), expiresAt: seconds(cert.notAfter), ...extra
+  id,
+  name: null,
+  createdAt: 1,
+  validAt: seconds(cert.notBefore),
+  expiresAt: seconds(cert.notAfter),
+  ...extra
 })
 const others = (n: number, extra: Partial<RemoteCertificate> = {}): RemoteCertificate[] =>
-  Array.from({ length: n }, (_, i) => ({ id: `cert_other${i}`, name: `other ${i}`, createdAt: i, validAt: 1, expiresAt: 2_000_000_000, ...extra }))
+  Array.from({ length: n }, (_, i) => ({
+    id: `cert_other${i}`,
+    name: `other ${i}`,
+    createdAt: i,
+    validAt: 1,
+    expiresAt: 2_000_000_000,
+    ...extra
+  }))
 const named = (certs: Certificate[]): NamedCertificate[] => certs.map((cert, i) => ({ cert, name: `n${i}` }))
 
 describe('makePlan', () => {
   it('skips certificates already in the organization and uploads each new one once', async () => {
     const [a, b, c] = await local(3)
     const remoteA = remoteFor(a, 'cert_a')
-    const inventory: Inventory = { certificates: [remoteA, ...others(2)], byFingerprint: new Map([[a.fingerprint, remoteA]]) }
+    const inventory: Inventory = {
+      certificates: [remoteA, ...others(2)],
+      byFingerprint: new Map([[a.fingerprint, remoteA]])
+    }
     const plan = makePlan(named([a, b, c, b]), inventory, now)
     expect([...plan.existing.values()].map((r) => r.id)).toEqual(['cert_a'])
     expect(plan.uploads.map((u) => u.name)).toEqual(['n1', 'n2'])
@@ -51,7 +66,11 @@ describe('makePlan', () => {
   it('does not count certificates already present against the cap', async () => {
     const [a] = await local(1)
     const remoteA = remoteFor(a, 'cert_a')
-    const plan = makePlan(named([a]), { certificates: [remoteA, ...others(49)], byFingerprint: new Map([[a.fingerprint, remoteA]]) }, now)
+    const plan = makePlan(
+      named([a]),
+      { certificates: [remoteA, ...others(49)], byFingerprint: new Map([[a.fingerprint, remoteA]]) },
+      now
+    )
     expect(plan.uploads).toEqual([])
     expect(capProblem(plan)).toBeUndefined()
   })

@@ -18,7 +18,9 @@ const COMMENT_LIMIT = 65_536;
 /** The comment's text: the marker, then the report, cut to what GitHub accepts. */
 function commentBody(report) {
     const room = COMMENT_LIMIT - COMMENT_MARKER.length - 200;
-    const text = report.length > room ? `${report.slice(0, room).replace(/\n[^\n]*$/, '')}\n\n… cut here: the job summary has the whole report.` : report;
+    const text = report.length > room
+        ? `${report.slice(0, room).replace(/\n[^\n]*$/, '')}\n\n… cut here: the job summary has the whole report.`
+        : report;
     return `${COMMENT_MARKER}\n${text}`;
 }
 /**
@@ -42,7 +44,12 @@ async function commentOnPullRequest(options) {
     try {
         const octokit = github.getOctokit(options.token);
         const { owner, repo } = context.repo;
-        const comments = await octokit.paginate(octokit.rest.issues.listComments, { owner, repo, issue_number: number, per_page: 100 });
+        const comments = await octokit.paginate(octokit.rest.issues.listComments, {
+            owner,
+            repo,
+            issue_number: number,
+            per_page: 100
+        });
         const previous = comments.find((c) => c.body?.includes(COMMENT_MARKER));
         if (!previous && !options.worthSaying && !options.always) {
             options.log('comment-on-pr: nothing to report; no comment.');

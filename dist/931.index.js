@@ -137,7 +137,9 @@ class CertificatesApi {
             await this.send('DELETE', `/organization/certificates/${encodeURIComponent(id)}`, undefined, `delete certificate ${id}`, isObject, true);
         }
         catch (error) {
-            if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD && error.status === 404 && this.calls.filter((c) => c === `DELETE /organization/certificates/${encodeURIComponent(id)}`).length > 1)
+            if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD &&
+                error.status === 404 &&
+                this.calls.filter((c) => c === `DELETE /organization/certificates/${encodeURIComponent(id)}`).length > 1)
                 return;
             throw error;
         }
@@ -147,7 +149,9 @@ class CertificatesApi {
      * The API makes these calls atomic and idempotent, so they are retried.
      */
     async setActive(ids, active, projectId) {
-        const scope = projectId ? `/organization/projects/${encodeURIComponent(projectId)}/certificates` : '/organization/certificates';
+        const scope = projectId
+            ? `/organization/projects/${encodeURIComponent(projectId)}/certificates`
+            : '/organization/certificates';
         const verb = active ? 'activate' : 'deactivate';
         const where = projectId ? `in project ${projectId}` : 'for the organization';
         await this.send('POST', `${scope}/${verb}`, { certificate_ids: ids }, `${verb} ${ids.join(', ')} ${where}`, isList, true);
@@ -191,8 +195,7 @@ class CertificatesApi {
                 else {
                     failure = describeFailure(what, status, text);
                     const should = headers['x-should-retry'];
-                    retryable =
-                        should === 'true' ? true : should === 'false' ? false : RETRYABLE_STATUS(status);
+                    retryable = should === 'true' ? true : should === 'false' ? false : RETRYABLE_STATUS(status);
                     // A write refused by rate limiting was not carried out; any other failed write may have been.
                     if (!idempotent && status !== 429)
                         retryable = false;

@@ -152,7 +152,9 @@ export class CertificatesApi {
       if (!page.has_more) return all
       const next = page.last_id ?? page.data.at(-1)?.id ?? null
       if (!next || next === after) {
-        throw new ApiError(`The OpenAI API said more certificates follow but gave no cursor to ask for them, while trying to ${what}: try again later.`)
+        throw new ApiError(
+          `The OpenAI API said more certificates follow but gave no cursor to ask for them, while trying to ${what}: try again later.`
+        )
       }
       after = next
     }
@@ -184,15 +186,34 @@ export class CertificatesApi {
 
   /** Renames a certificate: the same name however often it is sent, so it is retried. */
   async rename(id: string, name: string): Promise<void> {
-    await this.send('POST', `/organization/certificates/${encodeURIComponent(id)}`, { name }, `rename certificate ${id}`, isCertificate, true)
+    await this.send(
+      'POST',
+      `/organization/certificates/${encodeURIComponent(id)}`,
+      { name },
+      `rename certificate ${id}`,
+      isCertificate,
+      true
+    )
   }
 
   /** Deletes a certificate; one already gone (a retried delete that had worked) counts as deleted. */
   async delete(id: string): Promise<void> {
     try {
-      await this.send('DELETE', `/organization/certificates/${encodeURIComponent(id)}`, undefined, `delete certificate ${id}`, isObject, true)
+      await this.send(
+        'DELETE',
+        `/organization/certificates/${encodeURIComponent(id)}`,
+        undefined,
+        `delete certificate ${id}`,
+        isObject,
+        true
+      )
     } catch (error) {
-      if (error instanceof ApiError && error.status === 404 && this.calls.filter((c) => c === `DELETE /organization/certificates/${encodeURIComponent(id)}`).length > 1) return
+      if (
+        error instanceof ApiError &&
+        error.status === 404 &&
+        this.calls.filter((c) => c === `DELETE /organization/certificates/${encodeURIComponent(id)}`).length > 1
+      )
+        return
       throw error
     }
   }
@@ -202,10 +223,19 @@ export class CertificatesApi {
    * The API makes these calls atomic and idempotent, so they are retried.
    */
   async setActive(ids: readonly string[], active: boolean, projectId?: string): Promise<void> {
-    const scope = projectId ? `/organization/projects/${encodeURIComponent(projectId)}/certificates` : '/organization/certificates'
+    const scope = projectId
+      ? `/organization/projects/${encodeURIComponent(projectId)}/certificates`
+      : '/organization/certificates'
     const verb = active ? 'activate' : 'deactivate'
     const where = projectId ? `in project ${projectId}` : 'for the organization'
-    await this.send('POST', `${scope}/${verb}`, { certificate_ids: ids }, `${verb} ${ids.join(', ')} ${where}`, isList, true)
+    await this.send(
+      'POST',
+      `${scope}/${verb}`,
+      { certificate_ids: ids },
+      `${verb} ${ids.join(', ')} ${where}`,
+      isList,
+      true
+    )
   }
 
   /**
@@ -246,18 +276,22 @@ export class CertificatesApi {
             parsed = undefined
           }
           if (isExpected(parsed)) return parsed
-          failure = new ApiError(`The OpenAI API answered an unexpected body while trying to ${what} (status ${status}, not the JSON it should be).`, status)
+          failure = new ApiError(
+            `The OpenAI API answered an unexpected body while trying to ${what} (status ${status}, not the JSON it should be).`,
+            status
+          )
           retryable = idempotent
         } else {
           failure = describeFailure(what, status, text)
           const should = headers['x-should-retry']
-          retryable =
-            should === 'true' ? true : should === 'false' ? false : RETRYABLE_STATUS(status)
+          retryable = should === 'true' ? true : should === 'false' ? false : RETRYABLE_STATUS(status)
           // A write refused by rate limiting was not carried out; any other failed write may have been.
           if (!idempotent && status !== 429) retryable = false
         }
       } catch (error) {
-        failure = new ApiError(`Could not reach the OpenAI API at ${new URL(url).origin} to ${what}: ${messageOf(error)}.`)
+        failure = new ApiError(
+          `Could not reach the OpenAI API at ${new URL(url).origin} to ${what}: ${messageOf(error)}.`
+        )
         retryable = idempotent
       }
       if (!retryable || last) throw failure

@@ -69,7 +69,10 @@ export class Applier {
     try {
       await this.prune()
       await this.uploads()
-      await this.writeEach(this.changes.filter((c) => c.action === 'rename'), (c) => this.api.rename(c.id!, c.name!))
+      await this.writeEach(
+        this.changes.filter((c) => c.action === 'rename'),
+        (c) => this.api.rename(c.id!, c.name!)
+      )
       await this.activation('activate')
       await this.activation('deactivate')
     } catch (error) {
@@ -103,10 +106,13 @@ export class Applier {
       } catch (error) {
         if (!(error instanceof ApiError) || error.status === undefined || error.status >= 500) throw error
         change.error = error.message
-        this.options.warn(`Could not delete expired certificate ${label(change)}: ${error.message} It was left in place.`)
+        this.options.warn(
+          `Could not delete expired certificate ${label(change)}: ${error.message} It was left in place.`
+        )
       }
     }
-    for (const change of planned) if (!change.done && !change.error) this.changes.splice(this.changes.indexOf(change), 1)
+    for (const change of planned)
+      if (!change.done && !change.error) this.changes.splice(this.changes.indexOf(change), 1)
     if (freed < needed) {
       throw new ActionError(
         `Only ${freed} of the ${needed} expired certificates needed to make room could be deleted, so nothing was uploaded: deactivate or delete certificates you no longer use, then run the action again.`
@@ -137,14 +143,18 @@ export class Applier {
         return (await this.api.upload(named.cert.pem, named.name)).id
       } catch (error) {
         if (!isAmbiguous(error) || attempt > this.options.maxRetries) throw error
-        this.options.log(`Upload of '${named.name}' got no clear answer (${messageOf(error)}); looking whether it was stored.`)
+        this.options.log(
+          `Upload of '${named.name}' got no clear answer (${messageOf(error)}); looking whether it was stored.`
+        )
         const stored = await this.findStored(named, checked)
         if (stored) {
           this.options.log(`'${named.name}' was stored as ${stored.id} before the answer was lost; using it.`)
           return stored.id
         }
         const wait = retryDelayMs(attempt, {})
-        this.options.log(`'${named.name}' was not stored; upload retry ${attempt} of ${this.options.maxRetries} in ${(wait / 1000).toFixed(1)} s.`)
+        this.options.log(
+          `'${named.name}' was not stored; upload retry ${attempt} of ${this.options.maxRetries} in ${(wait / 1000).toFixed(1)} s.`
+        )
         await sleep(wait)
       }
     }
@@ -155,7 +165,9 @@ export class Applier {
    * its validity dates and have not been read already are fetched.
    */
   private async findStored(named: NamedCertificate, checked: Set<string>): Promise<RemoteCertificate | undefined> {
-    const fresh = candidates(await this.api.listAll(), [named.cert]).filter((r) => !this.options.knownIds.has(r.id) && !checked.has(r.id))
+    const fresh = candidates(await this.api.listAll(), [named.cert]).filter(
+      (r) => !this.options.knownIds.has(r.id) && !checked.has(r.id)
+    )
     for (const remote of fresh.sort((a, b) => a.createdAt - b.createdAt)) {
       const pem = await this.api.getContent(remote.id)
       const fingerprint = pem === undefined ? undefined : fingerprintOfPem(pem)
@@ -176,7 +188,8 @@ export class Applier {
   /** Activations (or deactivations), per scope, in calls of at most 10 ids. */
   private async activation(action: 'activate' | 'deactivate'): Promise<void> {
     const changes = this.changes.filter((c) => c.action === action)
-    for (const change of changes) if (change.id === null && change.fingerprint) change.id = this.uploaded.get(change.fingerprint) ?? null
+    for (const change of changes)
+      if (change.id === null && change.fingerprint) change.id = this.uploaded.get(change.fingerprint) ?? null
     const byScope = new Map<string, Change[]>()
     for (const change of changes) byScope.set(change.scope ?? '', [...(byScope.get(change.scope ?? '') ?? []), change])
     const calls = [...byScope.values()].flatMap((inScope) => batches(inScope))
@@ -186,7 +199,11 @@ export class Applier {
     await mapLimit(calls, WRITE_CONCURRENCY, async (batch) => {
       const scope = batch[0].scope ?? ''
       const projectId = scope.startsWith('project ') ? scope.slice('project '.length) : undefined
-      await this.api.setActive(batch.map((c) => c.id!), action === 'activate', projectId)
+      await this.api.setActive(
+        batch.map((c) => c.id!),
+        action === 'activate',
+        projectId
+      )
       for (const change of batch) this.done(change)
     })
   }

@@ -44,13 +44,17 @@ export const CHECKS: readonly Check[] = [
     id: 'not-ca',
     severity: 'error',
     test: (c) =>
-      c.isCa ? undefined : 'is not a CA certificate (basicConstraints CA:TRUE is missing): upload the CA that signs your client certificates'
+      c.isCa
+        ? undefined
+        : 'is not a CA certificate (basicConstraints CA:TRUE is missing): upload the CA that signs your client certificates'
   },
   {
     id: 'no-ski',
     severity: 'error',
     test: (c) =>
-      c.hasSubjectKeyId ? undefined : 'has no Subject Key Identifier extension, which OpenAI requires: reissue it with subjectKeyIdentifier=hash'
+      c.hasSubjectKeyId
+        ? undefined
+        : 'has no Subject Key Identifier extension, which OpenAI requires: reissue it with subjectKeyIdentifier=hash'
   },
   {
     id: 'no-aki',

@@ -20,7 +20,10 @@ export interface CommentOptions {
 /** The comment's text: the marker, then the report, cut to what GitHub accepts. */
 export function commentBody(report: string): string {
   const room = COMMENT_LIMIT - COMMENT_MARKER.length - 200
-  const text = report.length > room ? `${report.slice(0, room).replace(/\n[^\n]*$/, '')}\n\n… cut here: the job summary has the whole report.` : report
+  const text =
+    report.length > room
+      ? `${report.slice(0, room).replace(/\n[^\n]*$/, '')}\n\n… cut here: the job summary has the whole report.`
+      : report
   return `${COMMENT_MARKER}\n${text}`
 }
 
@@ -45,7 +48,12 @@ export async function commentOnPullRequest(options: CommentOptions): Promise<voi
   try {
     const octokit = github.getOctokit(options.token)
     const { owner, repo } = context.repo
-    const comments = await octokit.paginate(octokit.rest.issues.listComments, { owner, repo, issue_number: number, per_page: 100 })
+    const comments = await octokit.paginate(octokit.rest.issues.listComments, {
+      owner,
+      repo,
+      issue_number: number,
+      per_page: 100
+    })
     const previous = comments.find((c) => c.body?.includes(COMMENT_MARKER))
     if (!previous && !options.worthSaying && !options.always) {
       options.log('comment-on-pr: nothing to report; no comment.')
@@ -60,6 +68,8 @@ export async function commentOnPullRequest(options: CommentOptions): Promise<voi
       options.log(`Commented the report on pull request #${number}.`)
     }
   } catch (error) {
-    options.warn(`Could not comment on pull request #${number}: ${messageOf(error)}. The job summary has the report; give the workflow 'pull-requests: write' for comments.`)
+    options.warn(
+      `Could not comment on pull request #${number}: ${messageOf(error)}. The job summary has the report; give the workflow 'pull-requests: write' for comments.`
+    )
   }
 }

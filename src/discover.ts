@@ -63,17 +63,17 @@ export const MAX_FILE_BYTES = 1024 * 1024
 /** Reads and parses every file, refusing ones too large to be certificates without reading them. */
 export async function readFiles(files: readonly FoundFile[]): Promise<ParsedFile[]> {
   return mapLimit(files, 16, async ({ path: absolute, file }) => {
-      const { size } = await stat(absolute)
-      if (size > MAX_FILE_BYTES) {
-        const problem: Problem = {
-          check: 'file-too-large',
-          severity: 'error',
-          message: `The file is ${(size / 1024 / 1024).toFixed(1)} MiB; a certificate file may be at most 1 MiB: check the pattern that matched it.`,
-          file,
-          line: 1
-        }
-        return { file, certificates: [], rejected: [], problems: [problem], blocks: 0 }
+    const { size } = await stat(absolute)
+    if (size > MAX_FILE_BYTES) {
+      const problem: Problem = {
+        check: 'file-too-large',
+        severity: 'error',
+        message: `The file is ${(size / 1024 / 1024).toFixed(1)} MiB; a certificate file may be at most 1 MiB: check the pattern that matched it.`,
+        file,
+        line: 1
       }
-      return parseFile(file, await readFile(absolute))
+      return { file, certificates: [], rejected: [], problems: [problem], blocks: 0 }
+    }
+    return parseFile(file, await readFile(absolute))
   })
 }

@@ -136,7 +136,8 @@ export function getSettings(runner: Runner): Settings {
     )
   }
   const badProject = lifecycle.projectIds.find((id) => !/^[A-Za-z0-9_-]+$/.test(id))
-  if (badProject !== undefined) throw new ActionError(`Input 'project-ids' has '${badProject}', which is not a project id (like proj_abc123).`)
+  if (badProject !== undefined)
+    throw new ActionError(`Input 'project-ids' has '${badProject}', which is not a project id (like proj_abc123).`)
 
   return {
     mode,
@@ -147,7 +148,9 @@ export function getSettings(runner: Runner): Settings {
     patterns,
     workspace: runner.env('GITHUB_WORKSPACE') || process.cwd(),
     adminKey,
-    baseUrl: parseBaseUrl(runner.getInput('base-url').trim() || runner.env('OPENAI_BASE_URL')?.trim() || DEFAULT_BASE_URL),
+    baseUrl: parseBaseUrl(
+      runner.getInput('base-url').trim() || runner.env('OPENAI_BASE_URL')?.trim() || DEFAULT_BASE_URL
+    ),
     name: parseNameTemplate(runner.getInput('name')),
     expiryWarningDays: wholeNumber('expiry-warning-days', runner.getInput('expiry-warning-days') || '30', 0),
     skipChecks,

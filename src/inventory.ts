@@ -10,9 +10,14 @@ export interface Inventory {
 }
 
 /** Which certificates are active in each of `projectIds`, from the project listings. */
-export async function projectStates(api: CertificatesApi, projectIds: readonly string[]): Promise<Map<string, Set<string>>> {
+export async function projectStates(
+  api: CertificatesApi,
+  projectIds: readonly string[]
+): Promise<Map<string, Set<string>>> {
   const listings = await Promise.all(projectIds.map((id) => api.listProject(id)))
-  return new Map(projectIds.map((id, i) => [id, new Set(listings[i].filter((r) => r.active === true).map((r) => r.id))]))
+  return new Map(
+    projectIds.map((id, i) => [id, new Set(listings[i].filter((r) => r.active === true).map((r) => r.id))])
+  )
 }
 
 /** How many certificate contents are fetched at once. */
@@ -45,7 +50,9 @@ export async function takeInventory(
 ): Promise<Inventory> {
   const certificates = await api.listAll()
   const toFetch = candidates(certificates, local)
-  log(`The organization holds ${certificates.length} certificate${certificates.length === 1 ? '' : 's'}; ${toFetch.length} may match a local one by validity dates.`)
+  log(
+    `The organization holds ${certificates.length} certificate${certificates.length === 1 ? '' : 's'}; ${toFetch.length} may match a local one by validity dates.`
+  )
   let fetched = 0
   const contents = await mapLimit(toFetch, FETCH_CONCURRENCY, async (remote) => {
     const content = await api.getContent(remote.id)

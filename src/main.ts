@@ -6,14 +6,17 @@ import { renderName } from './name-template.js'
 import type { Certificate, ParsedFile } from './parse.js'
 import { capProblem, makePlan, type NamedCertificate, planChanges } from './plan.js'
 import { annotate, buildReport, type Outcome, writeReport } from './report.js'
-import type { Runner } from './runner.js'
+import { actionsRunner, type Runner } from './runner.js'
 
 /** Each certificate's name; a certificate met again keeps the name of its first appearance. */
 function names(files: readonly ParsedFile[], settings: Settings): Map<Certificate, string> {
   const named = new Map<Certificate, string>()
   const first = new Map<string, string>()
   for (const file of files) {
-    const stem = file.file.split('/').pop()!.replace(/\.[^.]*$/, '')
+    const stem = file.file
+      .split('/')
+      .pop()!
+      .replace(/\.[^.]*$/, '')
     for (const cert of file.certificates) {
       const values = {
         stem,
@@ -54,7 +57,10 @@ async function check(runner: Runner, settings: Settings, outcome: Outcome, now: 
     outcome.files = await readFiles(found)
     const certificates = outcome.files.flatMap((f) => f.certificates)
     const checks = { now, expiryWarningDays: settings.expiryWarningDays, skip: settings.skipChecks }
-    outcome.problems = [...outcome.files.flatMap((f) => f.problems), ...certificates.flatMap((c) => checkCertificate(c, checks))]
+    outcome.problems = [
+      ...outcome.files.flatMap((f) => f.problems),
+      ...certificates.flatMap((c) => checkCertificate(c, checks))
+    ]
     outcome.problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line))
     outcome.names = names(outcome.files, settings)
     runner.info(`Read ${plural(certificates.length, 'certificate')} in ${Math.round(performance.now() - started)} ms.`)
@@ -66,10 +72,14 @@ async function check(runner: Runner, settings: Settings, outcome: Outcome, now: 
   const nothingWritten = settings.mode === 'validate' ? '' : ', so nothing was changed'
   if (errors.length > 0) {
     const files = new Set(errors.map((p) => p.file)).size
-    throw new ActionError(`${plural(errors.length, 'error')} in ${plural(files, 'file')}${nothingWritten}: fix the certificates annotated above (the job summary lists every problem).`)
+    throw new ActionError(
+      `${plural(errors.length, 'error')} in ${plural(files, 'file')}${nothingWritten}: fix the certificates annotated above (the job summary lists every problem).`
+    )
   }
   if (warnings > 0 && settings.failOn === 'warning') {
-    throw new ActionError(`${plural(warnings, 'warning')} and 'fail-on: warning'${nothingWritten}: fix the certificates annotated above, or set 'fail-on: error'.`)
+    throw new ActionError(
+      `${plural(warnings, 'warning')} and 'fail-on: warning'${nothingWritten}: fix the certificates annotated above, or set 'fail-on: error'.`
+    )
   }
   return settings.mode !== 'validate'
 }
@@ -105,7 +115,8 @@ async function publish(runner: Runner, settings: Settings, outcome: Outcome, now
       if (refused) throw new ActionError(refused)
       for (const change of outcome.changes) runner.info(describeChange(change, true))
       if (outcome.changes.length === 0) runner.info('Nothing to change: the organization already matches the files.')
-      if (outcome.changes.some((c) => c.action === 'activate' && c.scope === 'organization')) runner.warning(ORGANIZATION_ACTIVATION_WARNING)
+      if (outcome.changes.some((c) => c.action === 'activate' && c.scope === 'organization'))
+        runner.warning(ORGANIZATION_ACTIVATION_WARNING)
       return plan
     })
     if (settings.mode === 'plan' || outcome.changes.length === 0) return
@@ -127,7 +138,7 @@ async function publish(runner: Runner, settings: Settings, outcome: Outcome, now
  * Runs the action. Outputs and the summary are written however far the run got; an expected
  * failure is one line, an unexpected one says so and keeps its stack for debug logging only.
  */
-export async function run(runner: Runner, now: Date = new Date()): Promise<void> {
+export async function run(runner: Runner = actionsRunner, now: Date = new Date()): Promise<void> {
   let outcome: Outcome | undefined
   let settings: Settings | undefined
   let failure: string | undefined

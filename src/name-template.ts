@@ -30,8 +30,7 @@ export function parseNameTemplate(source: string): NameTemplate {
  * `{index}`, ` ({index})` is appended so that the names stay distinct.
  */
 export function renderName(template: NameTemplate, values: NameValues, certificatesInFile: number): string {
-  const source =
-    certificatesInFile > 1 && !template.hasIndex ? `${template.source} ({index})` : template.source
+  const source = certificatesInFile > 1 && !template.hasIndex ? `${template.source} ({index})` : template.source
   const name = source.replace(TOKEN, (_, token: NameToken) => values[token]).trim()
   return name === '' ? values.stem : name
 }

@@ -93,9 +93,17 @@ export function parseFile(file: string, bytes: Uint8Array): ParsedFile {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
   } catch {
     if (bytes[0] === 0x30) {
-      fail('no-certificate', 1, `The file is binary, perhaps DER: convert it to PEM (openssl x509 -inform der -in ${file} -out ${file}.pem) and match that file instead.`)
+      fail(
+        'no-certificate',
+        1,
+        `The file is binary, perhaps DER: convert it to PEM (openssl x509 -inform der -in ${file} -out ${file}.pem) and match that file instead.`
+      )
     } else {
-      fail('no-certificate', 1, `The file is not UTF-8 text, so it holds no PEM certificate: check the pattern that matched it.`)
+      fail(
+        'no-certificate',
+        1,
+        `The file is not UTF-8 text, so it holds no PEM certificate: check the pattern that matched it.`
+      )
     }
     return parsed
   }
@@ -119,7 +127,11 @@ export function parseFile(file: string, bytes: Uint8Array): ParsedFile {
     }
     if (end) {
       if (!open) {
-        fail('pem-syntax', lineNumber, `END ${end[1]} at line ${lineNumber} has no BEGIN line: restore the block's -----BEGIN ${end[1]}----- line.`)
+        fail(
+          'pem-syntax',
+          lineNumber,
+          `END ${end[1]} at line ${lineNumber} has no BEGIN line: restore the block's -----BEGIN ${end[1]}----- line.`
+        )
         return
       }
       if (end[1] !== open.label) {
@@ -141,7 +153,11 @@ export function parseFile(file: string, bytes: Uint8Array): ParsedFile {
 
   if (parsed.blocks === 0 && parsed.problems.length === 0) {
     const what = text.trim() === '' ? 'is empty' : 'holds no PEM block'
-    fail('no-certificate', 1, `The file ${what}: a matched file must hold at least one -----BEGIN CERTIFICATE----- block.`)
+    fail(
+      'no-certificate',
+      1,
+      `The file ${what}: a matched file must hold at least one -----BEGIN CERTIFICATE----- block.`
+    )
   }
   parsed.problems.sort((a, b) => a.line - b.line)
   return parsed
@@ -161,7 +177,11 @@ function readBlock(
   // A private key is refused even in a broken block, and never shown.
   if (/PRIVATE KEY/.test(block.label)) {
     reject()
-    fail('private-key', block.line, `${block.label} block at line ${block.line}: a private key must never be published. Remove it from ${file} and treat the key as leaked.`)
+    fail(
+      'private-key',
+      block.line,
+      `${block.label} block at line ${block.line}: a private key must never be published. Remove it from ${file} and treat the key as leaked.`
+    )
     return
   }
   if (block.broken) {
@@ -171,28 +191,44 @@ function readBlock(
   }
   if (block.label !== 'CERTIFICATE') {
     reject()
-    fail('not-a-certificate', block.line, `${block.label} block at line ${block.line} is not a certificate: only CERTIFICATE blocks can be uploaded; move it out of the matched files.`)
+    fail(
+      'not-a-certificate',
+      block.line,
+      `${block.label} block at line ${block.line} is not a certificate: only CERTIFICATE blocks can be uploaded; move it out of the matched files.`
+    )
     return
   }
   const badLine = block.body.find((l) => !BASE64_LINE.test(l.text))
   if (badLine) {
     reject()
     const what = badLine.text.includes(':') ? 'a header line' : 'characters that are not base64'
-    fail('pem-syntax', badLine.line, `CERTIFICATE block at line ${block.line} has ${what} at line ${badLine.line}: the body must be base64 only.`)
+    fail(
+      'pem-syntax',
+      badLine.line,
+      `CERTIFICATE block at line ${block.line} has ${what} at line ${badLine.line}: the body must be base64 only.`
+    )
     return
   }
   const base64 = block.body.map((l) => l.text).join('')
   if (base64 === '' || base64.length % 4 !== 0 || /=[^=]/.test(base64)) {
     reject()
     const what = base64 === '' ? 'is empty' : 'has truncated or misplaced base64'
-    fail('pem-syntax', block.line, `CERTIFICATE block at line ${block.line} ${what}: copy the certificate again from its source.`)
+    fail(
+      'pem-syntax',
+      block.line,
+      `CERTIFICATE block at line ${block.line} ${what}: copy the certificate again from its source.`
+    )
     return
   }
   const der = Buffer.from(base64, 'base64')
   const certificate = readCertificate(file, index, block.line, der)
   if (typeof certificate === 'string') {
     reject()
-    fail('bad-der', block.line, `CERTIFICATE block at line ${block.line} ${certificate}: copy the certificate again from its source.`)
+    fail(
+      'bad-der',
+      block.line,
+      `CERTIFICATE block at line ${block.line} ${certificate}: copy the certificate again from its source.`
+    )
     return
   }
   parsed.certificates.push(certificate)
@@ -224,7 +260,7 @@ function element(der: Uint8Array, at: number, limit = der.length): Element {
 
 function children(der: Uint8Array, parent: Element): Element[] {
   const out: Element[] = []
-  for (let at = parent.start; at < parent.end; ) {
+  for (let at = parent.start; at < parent.end;) {
     const child = element(der, at, parent.end)
     out.push(child)
     at = child.end
@@ -252,7 +288,10 @@ function extensions(der: Uint8Array): Map<string, Element> {
     const parts = children(der, ext)
     const value = parts.at(-1)!
     if (parts[0].tag !== 0x06 || value.tag !== 0x04) throw new RangeError('bad extension')
-    found.set(Buffer.from(der.subarray(parts[0].start, parts[0].end)).toString('hex'), element(der, value.start, value.end))
+    found.set(
+      Buffer.from(der.subarray(parts[0].start, parts[0].end)).toString('hex'),
+      element(der, value.start, value.end)
+    )
   }
   return found
 }
@@ -287,7 +326,8 @@ function readCertificate(file: string, index: number, line: number, der: Buffer)
     const found = extensions(der)
     const keyUsage = found.get(KEY_USAGE)
     // BIT STRING: one byte of unused bits, then bit 0 (digitalSignature) as the first byte's top bit.
-    const usageBits = keyUsage && keyUsage.tag === 0x03 && keyUsage.end - keyUsage.start > 1 ? der[keyUsage.start + 1] : 0
+    const usageBits =
+      keyUsage && keyUsage.tag === 0x03 && keyUsage.end - keyUsage.start > 1 ? der[keyUsage.start + 1] : 0
     // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, … }. Read here rather than from
     // Node's `ca`, which OpenSSL also turns false when Key Usage lacks keyCertSign.
     const basic = found.get(BASIC_CONSTRAINTS)

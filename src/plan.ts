@@ -16,7 +16,8 @@ export interface NamedCertificate {
 /** Where a certificate is active: the organization, or one project. */
 export type Scope = { kind: 'organization' } | { kind: 'project'; id: string }
 
-export const scopeName = (scope: Scope): string => (scope.kind === 'organization' ? 'organization' : `project ${scope.id}`)
+export const scopeName = (scope: Scope): string =>
+  scope.kind === 'organization' ? 'organization' : `project ${scope.id}`
 
 /** What the action should do beyond uploading (the lifecycle inputs). */
 export interface LifecycleOptions {
@@ -29,7 +30,13 @@ export interface LifecycleOptions {
   pruneExpired: boolean
 }
 
-export const NO_LIFECYCLE: LifecycleOptions = { activate: false, projectIds: [], exclusive: false, syncNames: false, pruneExpired: false }
+export const NO_LIFECYCLE: LifecycleOptions = {
+  activate: false,
+  projectIds: [],
+  exclusive: false,
+  syncNames: false,
+  pruneExpired: false
+}
 
 /** Which certificates are active in a project: the project listing's `active` flags. */
 export type ProjectStates = Map<string, Set<string>>
@@ -115,7 +122,9 @@ export function makePlan(
   const activeSomewhere = (r: RemoteCertificate): boolean =>
     r.active === true || [...projects.values()].some((active) => active.has(r.id))
   const prunable = options.pruneExpired
-    ? expired.filter((r) => !matched.has(r.id) && !activeSomewhere(r)).sort((a, b) => (a.expiresAt ?? 0) - (b.expiresAt ?? 0))
+    ? expired
+        .filter((r) => !matched.has(r.id) && !activeSomewhere(r))
+        .sort((a, b) => (a.expiresAt ?? 0) - (b.expiresAt ?? 0))
     : []
   const over = inventory.certificates.length + uploads.length - cap
   const deletions = Math.min(Math.max(over, 0), prunable.length)
@@ -139,7 +148,10 @@ export function capProblem(plan: Plan): string | undefined {
           .slice(0, 10)
           .map((r) => `${r.id}${r.name ? ` (${r.name})` : ''}`)
           .join(', ')}${plan.expired.length > 10 ? `, and ${plan.expired.length - 10} more` : ''}`
-  const pruning = plan.prunable.length > 0 ? `, even after deleting ${plan.prunable.length} expired inactive certificate${plan.prunable.length === 1 ? '' : 's'}` : ''
+  const pruning =
+    plan.prunable.length > 0
+      ? `, even after deleting ${plan.prunable.length} expired inactive certificate${plan.prunable.length === 1 ? '' : 's'}`
+      : ''
   return `The organization holds ${plan.total} of at most ${plan.cap} certificates: ${needed} new certificate${needed === 1 ? '' : 's'} need${needed === 1 ? 's' : ''} ${needed} slot${needed === 1 ? '' : 's'}, but ${free} ${free === 1 ? 'is' : 'are'} free${pruning}, so nothing was changed. Free slots first (${expired}).`
 }
 
@@ -176,21 +188,39 @@ export interface Change {
 export function planChanges(plan: Plan): Change[] {
   const change = (c: Omit<Change, 'done'>): Change => ({ ...c, done: false })
   const changes: Change[] = []
-  for (const r of plan.prunable.slice(0, plan.deletions)) changes.push(change({ action: 'delete', id: r.id, name: r.name, scope: null, fingerprint: null }))
-  for (const u of plan.uploads) changes.push(change({ action: 'upload', id: null, name: u.name, scope: null, fingerprint: u.cert.fingerprint }))
+  for (const r of plan.prunable.slice(0, plan.deletions))
+    changes.push(change({ action: 'delete', id: r.id, name: r.name, scope: null, fingerprint: null }))
+  for (const u of plan.uploads)
+    changes.push(change({ action: 'upload', id: null, name: u.name, scope: null, fingerprint: u.cert.fingerprint }))
   const fingerprintOf = new Map([...plan.existing].map(([fingerprint, r]) => [r.id, fingerprint]))
   for (const { remote, name } of plan.renames) {
-    changes.push(change({ action: 'rename', id: remote.id, name, from: remote.name, scope: null, fingerprint: fingerprintOf.get(remote.id) ?? null }))
+    changes.push(
+      change({
+        action: 'rename',
+        id: remote.id,
+        name,
+        from: remote.name,
+        scope: null,
+        fingerprint: fingerprintOf.get(remote.id) ?? null
+      })
+    )
   }
   for (const s of plan.scopes) {
     const scope = scopeName(s.scope)
-    for (const r of s.activate) changes.push(change({ action: 'activate', id: r.id, name: r.name, scope, fingerprint: fingerprintOf.get(r.id) ?? null }))
+    for (const r of s.activate)
+      changes.push(
+        change({ action: 'activate', id: r.id, name: r.name, scope, fingerprint: fingerprintOf.get(r.id) ?? null })
+      )
     if (s.activateUploads) {
-      for (const u of plan.uploads) changes.push(change({ action: 'activate', id: null, name: u.name, scope, fingerprint: u.cert.fingerprint }))
+      for (const u of plan.uploads)
+        changes.push(change({ action: 'activate', id: null, name: u.name, scope, fingerprint: u.cert.fingerprint }))
     }
   }
   for (const s of plan.scopes) {
-    for (const r of s.deactivate) changes.push(change({ action: 'deactivate', id: r.id, name: r.name, scope: scopeName(s.scope), fingerprint: null }))
+    for (const r of s.deactivate)
+      changes.push(
+        change({ action: 'deactivate', id: r.id, name: r.name, scope: scopeName(s.scope), fingerprint: null })
+      )
   }
   return changes
 }

@@ -2,7 +2,11 @@
  * Maps `items` through `task` with at most `limit` tasks under way, keeping results in input order.
  * The first failure is thrown once the tasks under way have settled; no new task starts after it.
  */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T, index: number) => Promise<R>
+): Promise<R[]> {
   const results: R[] = new Array(items.length)
   let next = 0
   let failed = false

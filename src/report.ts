@@ -4,14 +4,7 @@ import { type Change, type Plan, slotsAfter } from './plan.js'
 import type { Runner } from './runner.js'
 
 export type Status =
-  | 'uploaded'
-  | 'existing'
-  | 'would-upload'
-  | 'would-rename'
-  | 'would-activate'
-  | 'not-uploaded'
-  | 'valid'
-  | 'invalid'
+  'uploaded' | 'existing' | 'would-upload' | 'would-rename' | 'would-activate' | 'not-uploaded' | 'valid' | 'invalid'
 
 /** One entry of the `results` output: a certificate found, or a block or file that is not one. */
 export interface Result {
@@ -87,26 +80,57 @@ export function buildResults(outcome: Outcome): Result[] {
     const loose = problemsOf(undefined)
     if (loose.length > 0) {
       results.push({
-        file: file.file, index: null, line: loose[0].line, name: null, fingerprint: null, id: null,
-        status: 'invalid', not_before: null, not_after: null, subject: null, problems: loose, changes: []
+        file: file.file,
+        index: null,
+        line: loose[0].line,
+        name: null,
+        fingerprint: null,
+        id: null,
+        status: 'invalid',
+        not_before: null,
+        not_after: null,
+        subject: null,
+        problems: loose,
+        changes: []
       })
     }
     const entries: Result[] = []
     for (const cert of file.certificates) {
       const problems = problemsOf(cert.index)
-      const { status, id } = statusOf(cert, problems.some((p) => p.severity === 'error'), outcome)
+      const { status, id } = statusOf(
+        cert,
+        problems.some((p) => p.severity === 'error'),
+        outcome
+      )
       entries.push({
-        file: file.file, index: cert.index, line: cert.line, name: outcome.names.get(cert) ?? null,
-        fingerprint: cert.fingerprint, id, status,
-        not_before: cert.notBefore.toISOString(), not_after: cert.notAfter.toISOString(),
-        subject: cert.subject, problems,
+        file: file.file,
+        index: cert.index,
+        line: cert.line,
+        name: outcome.names.get(cert) ?? null,
+        fingerprint: cert.fingerprint,
+        id,
+        status,
+        not_before: cert.notBefore.toISOString(),
+        not_after: cert.notAfter.toISOString(),
+        subject: cert.subject,
+        problems,
         changes: outcome.changes.filter((c) => c.action !== 'upload' && c.fingerprint === cert.fingerprint)
       })
     }
     for (const block of file.rejected) {
       entries.push({
-        file: file.file, index: block.index, line: block.line, name: null, fingerprint: null, id: null,
-        status: 'invalid', not_before: null, not_after: null, subject: null, problems: problemsOf(block.index), changes: []
+        file: file.file,
+        index: block.index,
+        line: block.line,
+        name: null,
+        fingerprint: null,
+        id: null,
+        status: 'invalid',
+        not_before: null,
+        not_after: null,
+        subject: null,
+        problems: problemsOf(block.index),
+        changes: []
       })
     }
     results.push(...entries.sort((a, b) => (a.index ?? 0) - (b.index ?? 0)))
@@ -120,8 +144,14 @@ function distinctIds(results: readonly Result[], statuses: readonly Status[]): s
 }
 
 const ICON: Record<Status, string> = {
-  uploaded: '🆕', existing: '✅', 'would-upload': '📝', 'would-rename': '📝', 'would-activate': '📝',
-  'not-uploaded': '⏸️', valid: '✅', invalid: '❌'
+  uploaded: '🆕',
+  existing: '✅',
+  'would-upload': '📝',
+  'would-rename': '📝',
+  'would-activate': '📝',
+  'not-uploaded': '⏸️',
+  valid: '✅',
+  invalid: '❌'
 }
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
@@ -163,18 +193,29 @@ function summaryOf(outcome: Outcome, results: readonly Result[], counts: string)
   if (outcome.changes.length > 0) {
     parts.push('', '### Changes', '', '| change | certificate | scope | result |', '| --- | --- | --- | --- |')
     for (const c of outcome.changes) {
-      const result = c.done ? '✅ done' : c.error ? `❌ ${cell(c.error)}` : outcome.mode === 'plan' ? '📝 planned' : '⏸️ not made'
+      const result = c.done
+        ? '✅ done'
+        : c.error
+          ? `❌ ${cell(c.error)}`
+          : outcome.mode === 'plan'
+            ? '📝 planned'
+            : '⏸️ not made'
       const what = c.action === 'rename' ? `rename from ${cell(c.from ?? '')}` : c.action
       parts.push(`| ${what} | ${cell(c.name ?? '')}${c.id ? ` \`${c.id}\`` : ''} | ${c.scope ?? ''} | ${result} |`)
     }
   }
   if (outcome.problems.length > 0 && outcome.mode !== 'validate') {
     parts.push('', '### Problems', '')
-    for (const p of outcome.problems) parts.push(`- ${p.severity === 'error' ? '❌' : '⚠️'} \`${cell(`${p.file}:${p.line}`)}\` ${cell(p.message)} \`${p.check}\``)
+    for (const p of outcome.problems)
+      parts.push(
+        `- ${p.severity === 'error' ? '❌' : '⚠️'} \`${cell(`${p.file}:${p.line}`)}\` ${cell(p.message)} \`${p.check}\``
+      )
   }
   let summary = parts.join('\n') + '\n'
   if (summary.length > SUMMARY_LIMIT) {
-    summary = summary.slice(0, SUMMARY_LIMIT).replace(/\n[^\n]*$/, '\n') + '\n… cut here: the job summary is limited to 1 MiB; the `results` output has every entry.\n'
+    summary =
+      summary.slice(0, SUMMARY_LIMIT).replace(/\n[^\n]*$/, '\n') +
+      '\n… cut here: the job summary is limited to 1 MiB; the `results` output has every entry.\n'
   }
   return summary
 }
@@ -251,7 +292,10 @@ export function annotate(runner: Runner, problems: readonly Problem[]): void {
   }
   for (const severity of ['error', 'warning'] as const) {
     const more = shown[severity] - ANNOTATION_LIMIT
-    if (more > 0) runner.info(`${more} more ${severity}s are not annotated (GitHub shows ${ANNOTATION_LIMIT} a step); the job summary lists them all.`)
+    if (more > 0)
+      runner.info(
+        `${more} more ${severity}s are not annotated (GitHub shows ${ANNOTATION_LIMIT} a step); the job summary lists them all.`
+      )
   }
 }
 

@@ -40,10 +40,15 @@ function byKind(requests) {
   const tally = { list: 0, get: 0, upload: 0, activation: 0 }
   for (const r of requests) {
     const kind =
-      r.method === 'GET' && r.path === '/organization/certificates' ? 'list'
-        : r.method === 'GET' ? 'get'
-          : r.path === '/organization/certificates' ? 'upload'
-            : /activate$/.test(r.path) ? 'activation' : `${r.method} ${r.path}`
+      r.method === 'GET' && r.path === '/organization/certificates'
+        ? 'list'
+        : r.method === 'GET'
+          ? 'get'
+          : r.path === '/organization/certificates'
+            ? 'upload'
+            : /activate$/.test(r.path)
+              ? 'activation'
+              : `${r.method} ${r.path}`
     tally[kind] = (tally[kind] ?? 0) + 1
   }
   return tally
@@ -79,7 +84,12 @@ async function measure(s, latencyMs) {
     }
     for (let i = 0; i < s.fresh; i++) files[`certs/new-${i}.pem`] = (await distinctCa(`new ${i}`)).pem
     const root = await workspace(files)
-    const inputs = { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl, activate: s.activate ? 'true' : 'false' }
+    const inputs = {
+      files: 'certs/*.pem',
+      'admin-api-key': emulator.adminKey,
+      'base-url': emulator.baseUrl,
+      activate: s.activate ? 'true' : 'false'
+    }
     const started = performance.now()
     const run = await runAction({ workspace: root, inputs })
     const wall = performance.now() - started
@@ -100,7 +110,11 @@ function bounds(s) {
   const activations = Math.ceil(a / 10)
   return {
     calls: lists + c + k + activations,
-    rounds: lists + Math.ceil(c / FETCH_CONCURRENCY) + Math.ceil(k / WRITE_CONCURRENCY) + Math.ceil(activations / WRITE_CONCURRENCY)
+    rounds:
+      lists +
+      Math.ceil(c / FETCH_CONCURRENCY) +
+      Math.ceil(k / WRITE_CONCURRENCY) +
+      Math.ceil(activations / WRITE_CONCURRENCY)
   }
 }
 
@@ -126,7 +140,12 @@ for (const s of scenarios) {
 }
 
 // Validate at scale: 1,000 certificates in 100 files, against a one-file validate.
-const many = await Promise.all(Array.from({ length: 100 }, async (_, f) => [`certs/bundle-${String(f).padStart(3, '0')}.pem`, (await Promise.all(Array.from({ length: 10 }, (_, i) => distinctCa(`bulk ${f}-${i}`)))).map((c) => c.pem).join('')]))
+const many = await Promise.all(
+  Array.from({ length: 100 }, async (_, f) => [
+    `certs/bundle-${String(f).padStart(3, '0')}.pem`,
+    (await Promise.all(Array.from({ length: 10 }, (_, i) => distinctCa(`bulk ${f}-${i}`)))).map((c) => c.pem).join('')
+  ])
+)
 const bulkRoot = await workspace(Object.fromEntries(many))
 const oneRoot = await workspace({ 'certs/one.pem': (await distinctCa('one')).pem })
 /** @param {string} root */
@@ -161,19 +180,34 @@ const validate = {
 }
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`
-console.log(`Benchmark: the bundled action against the emulator, ${LATENCY_MS} ms added to every API answer (${machine})\n`)
-console.log('| scenario | API calls (list/get/upload/activation) | lower bound | wall | start-up | critical path | ratio |')
+console.log(
+  `Benchmark: the bundled action against the emulator, ${LATENCY_MS} ms added to every API answer (${machine})\n`
+)
+console.log(
+  '| scenario | API calls (list/get/upload/activation) | lower bound | wall | start-up | critical path | ratio |'
+)
 console.log('| --- | --- | --- | --- | --- | --- | --- |')
 for (const r of results) {
   const c = r.calls
-  console.log(`| ${r.scenario} | ${r.total_calls} (${c.list}/${c.get}/${c.upload}/${c.activation}) | ${r.lower_bound_calls} | ${r.wall_ms} ms | ${r.startup_ms} ms | ${r.critical_path_rounds} × ${LATENCY_MS} ms | ${r.ratio} |`)
+  console.log(
+    `| ${r.scenario} | ${r.total_calls} (${c.list}/${c.get}/${c.upload}/${c.activation}) | ${r.lower_bound_calls} | ${r.wall_ms} ms | ${r.startup_ms} ms | ${r.critical_path_rounds} × ${LATENCY_MS} ms | ${r.ratio} |`
+  )
 }
-console.log(`\nValidate: ${validate.certificates} certificates in ${validate.files} files in ${validate.wall_ms} ms, of which ${validate.processing_ms} ms beyond a one-file run (${validate.certificates_per_second} certificates/s).`)
-console.log(`Cold start of a one-file validate: ${validate.cold_start_one_file_ms} ms (node -e 0: ${validate.node_e_0_ms} ms). Bundle: ${(validate.bundle_bytes / 1024).toFixed(0)} KiB.`)
-console.log('\nratio = (wall − start-up) / critical path; start-up is the same run with no added latency. Target: ≤ 1.25.')
+console.log(
+  `\nValidate: ${validate.certificates} certificates in ${validate.files} files in ${validate.wall_ms} ms, of which ${validate.processing_ms} ms beyond a one-file run (${validate.certificates_per_second} certificates/s).`
+)
+console.log(
+  `Cold start of a one-file validate: ${validate.cold_start_one_file_ms} ms (node -e 0: ${validate.node_e_0_ms} ms). Bundle: ${(validate.bundle_bytes / 1024).toFixed(0)} KiB.`
+)
+console.log(
+  '\nratio = (wall − start-up) / critical path; start-up is the same run with no added latency. Target: ≤ 1.25.'
+)
 
 await mkdir(join(ROOT, 'bench'), { recursive: true })
-await writeFile(join(ROOT, 'bench', 'results.json'), JSON.stringify({ machine, latency_ms: LATENCY_MS, scenarios: results, validate }, null, 2) + '\n')
+await writeFile(
+  join(ROOT, 'bench', 'results.json'),
+  JSON.stringify({ machine, latency_ms: LATENCY_MS, scenarios: results, validate }, null, 2) + '\n'
+)
 const slow = results.filter((r) => r.ratio > 1.25 || r.total_calls > r.lower_bound_calls)
 if (slow.length) {
   console.error(`\nOver target: ${slow.map((r) => r.scenario).join('; ')}`)

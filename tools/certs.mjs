@@ -45,7 +45,8 @@ export async function makeCa(options = {}) {
   const keys = /** @type {CryptoKeyPair} */ (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']))
   const notBefore = wholeSeconds(options.notBefore ?? new Date(Date.now() - DAY))
   const notAfter = wholeSeconds(options.notAfter ?? new Date(notBefore.getTime() + 365 * DAY))
-  const keyUsage = options.keyUsage === undefined ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign : options.keyUsage
+  const keyUsage =
+    options.keyUsage === undefined ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign : options.keyUsage
   /** @type {x509.Extension[]} */
   const extensions = []
   if (options.ca !== false) extensions.push(new x509.BasicConstraintsExtension(true, undefined, true))
@@ -55,7 +56,14 @@ export async function makeCa(options = {}) {
   if (options.padding) {
     const value = new TextEncoder().encode(options.padding)
     // An OCTET STRING in a private extension: any size, no meaning.
-    const der = new Uint8Array([0x04, 0x83, (value.length >> 16) & 0xff, (value.length >> 8) & 0xff, value.length & 0xff, ...value])
+    const der = new Uint8Array([
+      0x04,
+      0x83,
+      (value.length >> 16) & 0xff,
+      (value.length >> 8) & 0xff,
+      value.length & 0xff,
+      ...value
+    ])
     extensions.push(new x509.Extension('1.3.6.1.4.1.55555.1', false, der))
   }
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -89,3 +97,19 @@ export async function privateKeyPem(keys) {
 }
 
 export { DAY }
+
+// `node tools/certs.mjs DIR [COUNT]`: writes COUNT (default 2) sample CA certificates to DIR.
+if (import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1] ?? '').href) {
+  const { mkdir, writeFile } = await import('node:fs/promises')
+  const { join } = await import('node:path')
+  const [dir, count = '2'] = process.argv.slice(2)
+  if (!dir) {
+    console.error('usage: node tools/certs.mjs DIR [COUNT]')
+    process.exit(2)
+  }
+  await mkdir(dir, { recursive: true })
+  for (let i = 1; i <= Number(count); i++) {
+    await writeFile(join(dir, `sample-ca-${i}.pem`), (await makeCa({ cn: `Sample CA ${i}` })).pem)
+  }
+  console.log(`Wrote ${count} sample CA certificates to ${dir}.`)
+}

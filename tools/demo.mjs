@@ -58,7 +58,10 @@ try {
   console.log(`    exit code ${second.code}; API calls: ${calls.length} (${[...new Set(calls)].join(', ')})\n`)
 
   console.log(bold('5. A pull request that adds a private key by mistake (mode: validate, no key, no network)'))
-  await writeFile(join(workspace, 'certs', 'new-ca.pem'), `${(await makeCa({ cn: 'New CA' })).pem}${await privateKeyPem(root.keys)}`)
+  await writeFile(
+    join(workspace, 'certs', 'new-ca.pem'),
+    `${(await makeCa({ cn: 'New CA' })).pem}${await privateKeyPem(root.keys)}`
+  )
   const check = await runAction({ workspace, inputs: { files: 'certs/*.pem', mode: 'validate' } })
   show(check.stdout)
   console.log(`    exit code ${check.code}; nothing was sent anywhere\n`)

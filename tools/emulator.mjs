@@ -115,13 +115,30 @@ export async function startEmulator(options = {}) {
     try {
       x = new X509Certificate(content)
     } catch {
-      throw new HttpError(400, 'The certificate could not be parsed as a PEM-encoded X.509 certificate.', 'mtls_certificate_invalid', 'certificate')
+      throw new HttpError(
+        400,
+        'The certificate could not be parsed as a PEM-encoded X.509 certificate.',
+        'mtls_certificate_invalid',
+        'certificate'
+      )
     }
-    if (!x.ca) throw new HttpError(400, 'The certificate is not a CA certificate.', 'mtls_certificate_invalid', 'certificate')
-    if (seconds(x.validTo) < now() + 86400) throw new HttpError(400, 'The certificate has expired or expires within a day.', 'expired_certificate', 'certificate')
-    if (content.length >= 16 * 1024) throw new HttpError(400, 'The certificate must be smaller than 16 KB.', 'mtls_certificate_invalid', 'certificate')
+    if (!x.ca)
+      throw new HttpError(400, 'The certificate is not a CA certificate.', 'mtls_certificate_invalid', 'certificate')
+    if (seconds(x.validTo) < now() + 86400)
+      throw new HttpError(
+        400,
+        'The certificate has expired or expires within a day.',
+        'expired_certificate',
+        'certificate'
+      )
+    if (content.length >= 16 * 1024)
+      throw new HttpError(400, 'The certificate must be smaller than 16 KB.', 'mtls_certificate_invalid', 'certificate')
     if (certificates.length >= cap) {
-      throw new HttpError(400, `The organization already has the maximum of ${cap} certificates. Delete one to upload another.`, 'certificate_limit_exceeded')
+      throw new HttpError(
+        400,
+        `The organization already has the maximum of ${cap} certificates. Delete one to upload another.`,
+        'certificate_limit_exceeded'
+      )
     }
     clock = Math.max(clock + 1, now())
     /** @type {StoredCertificate} */
@@ -150,7 +167,12 @@ export async function startEmulator(options = {}) {
   function idsOf(body) {
     const ids = /** @type {{certificate_ids?: unknown}} */ (body)?.certificate_ids
     if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === 'string')) {
-      throw new HttpError(400, "'certificate_ids' must be a non-empty array of certificate ids.", null, 'certificate_ids')
+      throw new HttpError(
+        400,
+        "'certificate_ids' must be a non-empty array of certificate ids.",
+        null,
+        'certificate_ids'
+      )
     }
     if (ids.length > 10) throw new HttpError(400, "'certificate_ids' may hold at most 10 ids.", null, 'certificate_ids')
     return ids.map(find)
@@ -163,10 +185,13 @@ export async function startEmulator(options = {}) {
    */
   function page(items, query, render) {
     const limit = Number(query.get('limit') ?? 20)
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new HttpError(400, "'limit' must be an integer from 1 to 100.", null, 'limit')
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+      throw new HttpError(400, "'limit' must be an integer from 1 to 100.", null, 'limit')
     const order = query.get('order') ?? 'desc'
     if (order !== 'asc' && order !== 'desc') throw new HttpError(400, "'order' must be 'asc' or 'desc'.", null, 'order')
-    const sorted = [...items].sort((a, b) => (order === 'asc' ? a.created_at - b.created_at : b.created_at - a.created_at))
+    const sorted = [...items].sort((a, b) =>
+      order === 'asc' ? a.created_at - b.created_at : b.created_at - a.created_at
+    )
     const after = query.get('after')
     let start = 0
     if (after) {
@@ -199,9 +224,15 @@ export async function startEmulator(options = {}) {
     if (path === '/organization/certificates' && method === 'POST') {
       const { certificate, name } = /** @type {{certificate?: unknown, name?: unknown}} */ (body ?? {})
       if (typeof certificate !== 'string' || certificate.trim() === '') {
-        throw new HttpError(400, "Missing required parameter: 'certificate'.", 'missing_required_parameter', 'certificate')
+        throw new HttpError(
+          400,
+          "Missing required parameter: 'certificate'.",
+          'missing_required_parameter',
+          'certificate'
+        )
       }
-      if (name !== undefined && name !== null && typeof name !== 'string') throw new HttpError(400, "'name' must be a string.", null, 'name')
+      if (name !== undefined && name !== null && typeof name !== 'string')
+        throw new HttpError(400, "'name' must be a string.", null, 'name')
       return view(store(certificate, /** @type {string | null} */ (name ?? null)), 'certificate', undefined)
     }
     if ((m = /^\/organization\/certificates\/(activate|deactivate)$/.exec(path)) && method === 'POST') {
@@ -227,7 +258,11 @@ export async function startEmulator(options = {}) {
       }
       if (method === 'DELETE') {
         if (cert.active || cert.projects.size > 0) {
-          throw new HttpError(400, 'The certificate is active; deactivate it for the organization and every project before deleting it.', 'certificate_in_use')
+          throw new HttpError(
+            400,
+            'The certificate is active; deactivate it for the organization and every project before deleting it.',
+            'certificate_in_use'
+          )
         }
         certificates.splice(certificates.indexOf(cert), 1)
         return { id: cert.id, object: 'certificate.deleted' }
@@ -237,7 +272,10 @@ export async function startEmulator(options = {}) {
       const project = decodeURIComponent(m[1])
       return page(certificates, query, (c) => view(c, 'organization.project.certificate', c.projects.has(project)))
     }
-    if ((m = /^\/organization\/projects\/([^/]+)\/certificates\/(activate|deactivate)$/.exec(path)) && method === 'POST') {
+    if (
+      (m = /^\/organization\/projects\/([^/]+)\/certificates\/(activate|deactivate)$/.exec(path)) &&
+      method === 'POST'
+    ) {
       const project = decodeURIComponent(m[1])
       const targets = idsOf(body)
       for (const c of targets) {
@@ -296,16 +334,35 @@ export async function startEmulator(options = {}) {
       }
       /** @param {HttpError} e */
       const sendError = (e) =>
-        send(e.status, { error: { message: e.message, type: 'invalid_request_error', param: e.param ?? null, code: e.code ?? null } })
+        send(e.status, {
+          error: { message: e.message, type: 'invalid_request_error', param: e.param ?? null, code: e.code ?? null }
+        })
 
       if (fault?.action === 'hang') return
       if (fault?.action === 'reset') return void req.socket.destroy()
       const failure = () =>
-        send(fault?.status ?? 500, fault?.body ?? { error: { message: `Scripted failure ${fault?.status ?? 500}.`, type: 'server_error', param: null, code: null } }, fault?.headers)
+        send(
+          fault?.status ?? 500,
+          fault?.body ?? {
+            error: {
+              message: `Scripted failure ${fault?.status ?? 500}.`,
+              type: 'server_error',
+              param: null,
+              code: null
+            }
+          },
+          fault?.headers
+        )
       if (fault?.status && !fault.action) return failure()
       if (req.headers.authorization !== `Bearer ${adminKey}`) {
         return send(401, {
-          error: { message: 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' }
+          error: {
+            message:
+              'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.',
+            type: 'invalid_request_error',
+            param: null,
+            code: 'invalid_api_key'
+          }
         })
       }
       if (badJson) return sendError(new HttpError(400, 'We could not parse the JSON body of your request.'))

@@ -75,7 +75,8 @@ export async function runAction({ workspace, inputs = {}, env = {} }) {
     ...env
   }
   // The runner evaluates expressions in defaults; the only one action.yml uses is github.token.
-  const expression = (/** @type {string} */ value) => value.replace(/\$\{\{\s*github\.token\s*\}\}/g, env.GITHUB_TOKEN ?? '')
+  const expression = (/** @type {string} */ value) =>
+    value.replace(/\$\{\{\s*github\.token\s*\}\}/g, env.GITHUB_TOKEN ?? '')
   for (const [name, spec] of Object.entries(await actionInputs())) {
     variables[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = inputs[name] ?? expression(spec.default ?? '')
   }
