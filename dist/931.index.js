@@ -62,6 +62,9 @@ function describeFailure(what, status, body) {
     catch {
         // not JSON: keep the start of the body
     }
+    if ((status === 401 || status === 403) && /mtls|mutual tls|client certificate/i.test(`${code ?? ''} ${message}`)) {
+        return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD(`The OpenAI API requires mutual TLS for this organization (${status}: ${message}) while trying to ${what}: set client-certificate and client-key from secrets (base-url then defaults to https://mtls.api.openai.com/v1).`, status, code);
+    }
     if (status === 401) {
         return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD(`The OpenAI API refused the admin key (401: ${message}) while trying to ${what}: check that admin-api-key holds a current admin key (sk-admin-…) of the organization.`, status, code);
     }
@@ -88,6 +91,13 @@ class CertificatesApi {
             allowRedirects: false,
             keepAlive: true
         });
+        if (options.clientTls) {
+            // @actions/http-client has no option for a client certificate; its agent (which also
+            // carries the runner's proxy settings) takes one in its TLS options, as it takes
+            // rejectUnauthorized for ignoreSslError.
+            const agent = this.http.getAgent(options.baseUrl);
+            Object.assign(agent.options, { cert: options.clientTls.cert, key: options.clientTls.key });
+        }
         this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     }
     dispose() {

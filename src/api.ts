@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
+import type { Agent as HttpsAgent } from 'node:https'
 import { HttpClient } from '@actions/http-client'
 import { ApiError, messageOf } from './errors.js'
 
@@ -16,6 +17,8 @@ export interface RemoteCertificate {
 export interface ApiOptions {
   baseUrl: string
   adminKey: string
+  /** A client certificate and key, for an organization that requires mutual TLS. */
+  clientTls?: { cert: string; key: string }
   timeoutSeconds: number
   /** Retries after the first attempt, for answers that are safe to try again. */
   maxRetries: number
@@ -88,6 +91,13 @@ function describeFailure(what: string, status: number, body: string): ApiError {
   } catch {
     // not JSON: keep the start of the body
   }
+  if ((status === 401 || status === 403) && /mtls|mutual tls|client certificate/i.test(`${code ?? ''} ${message}`)) {
+    return new ApiError(
+      `The OpenAI API requires mutual TLS for this organization (${status}: ${message}) while trying to ${what}: set client-certificate and client-key from secrets (base-url then defaults to https://mtls.api.openai.com/v1).`,
+      status,
+      code
+    )
+  }
   if (status === 401) {
     return new ApiError(
       `The OpenAI API refused the admin key (401: ${message}) while trying to ${what}: check that admin-api-key holds a current admin key (sk-admin-…) of the organization.`,
@@ -122,6 +132,13 @@ export class CertificatesApi {
       allowRedirects: false,
       keepAlive: true
     })
+    if (options.clientTls) {
+      // @actions/http-client has no option for a client certificate; its agent (which also
+      // carries the runner's proxy settings) takes one in its TLS options, as it takes
+      // rejectUnauthorized for ignoreSslError.
+      const agent = this.http.getAgent(options.baseUrl) as HttpsAgent
+      Object.assign(agent.options, { cert: options.clientTls.cert, key: options.clientTls.key })
+    }
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)))
   }
 

@@ -1,3 +1,4 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto'
 import { CHECK_IDS } from './check.js'
 import { ActionError } from './errors.js'
 import { type NameTemplate, parseNameTemplate } from './name-template.js'
@@ -15,6 +16,14 @@ export const COMMENT_ON_PR = ['false', 'true', 'always'] as const
 export type CommentOnPr = (typeof COMMENT_ON_PR)[number]
 
 export const DEFAULT_BASE_URL = 'https://api.openai.com/v1'
+/** Where API calls go once the organization requires mutual TLS. */
+export const MTLS_BASE_URL = 'https://mtls.api.openai.com/v1'
+
+/** A client certificate and its key, for an organization that requires mutual TLS. */
+export interface ClientTls {
+  cert: string
+  key: string
+}
 
 /** Everything the action was asked to do, validated in one place. */
 export interface Settings {
@@ -26,6 +35,7 @@ export interface Settings {
   /** Empty in validate mode, where no request is made. */
   adminKey: string
   baseUrl: string
+  clientTls?: ClientTls
   name: NameTemplate
   expiryWarningDays: number
   skipChecks: Set<string>
@@ -93,6 +103,38 @@ export function parseBaseUrl(value: string): string {
   return url.href.replace(/\/+$/, '')
 }
 
+/** Both or neither; readable; and the key must belong to the certificate. Never shows the key. */
+export function parseClientTls(cert: string, key: string): ClientTls | undefined {
+  if (!cert && !key) return undefined
+  if (!cert || !key) {
+    throw new ActionError(
+      `Input '${cert ? 'client-key' : 'client-certificate'}' is empty: mutual TLS needs both the client certificate and its private key.`
+    )
+  }
+  let certificate: X509Certificate
+  try {
+    certificate = new X509Certificate(cert)
+  } catch {
+    throw new ActionError(
+      "Input 'client-certificate' is not a PEM certificate: pass the client certificate, e.g. from a secret."
+    )
+  }
+  let privateKey: ReturnType<typeof createPrivateKey>
+  try {
+    privateKey = createPrivateKey(key)
+  } catch {
+    throw new ActionError(
+      "Input 'client-key' is not a readable PEM private key (PKCS#8, PKCS#1 or SEC1, not encrypted)."
+    )
+  }
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new ActionError(
+      "Input 'client-key' is not the private key of 'client-certificate': pass the key the certificate was issued for."
+    )
+  }
+  return { cert, key }
+}
+
 /**
  * Reads and checks every input. The admin key is masked before anything else can print it, and
  * before any other input can fail.
@@ -101,7 +143,10 @@ export function getSettings(runner: Runner): Settings {
   const inputKey = runner.getInput('admin-api-key').trim()
   const envKey = (runner.env('OPENAI_ADMIN_KEY') ?? '').trim()
   const githubToken = runner.getInput('github-token').trim()
-  for (const secret of [inputKey, envKey, githubToken]) if (secret) runner.setSecret(secret)
+  const clientKey = runner.getInput('client-key').trim()
+  // A multi-line secret is masked line by line too, so that no line of it can show on its own.
+  const keyLines = clientKey.split(/\r?\n/).filter((line) => line.trim() !== '' && !line.startsWith('-----'))
+  for (const secret of [inputKey, envKey, githubToken, clientKey, ...keyLines]) if (secret) runner.setSecret(secret)
 
   const mode = oneOf('mode', runner.getInput('mode') || 'publish', MODES)
   const patterns = lines(runner.getInput('files'))
@@ -139,6 +184,9 @@ export function getSettings(runner: Runner): Settings {
   if (badProject !== undefined)
     throw new ActionError(`Input 'project-ids' has '${badProject}', which is not a project id (like proj_abc123).`)
 
+  const clientTls =
+    mode === 'validate' ? undefined : parseClientTls(runner.getInput('client-certificate').trim(), clientKey)
+
   return {
     mode,
     lifecycle,
@@ -149,8 +197,11 @@ export function getSettings(runner: Runner): Settings {
     workspace: runner.env('GITHUB_WORKSPACE') || process.cwd(),
     adminKey,
     baseUrl: parseBaseUrl(
-      runner.getInput('base-url').trim() || runner.env('OPENAI_BASE_URL')?.trim() || DEFAULT_BASE_URL
+      runner.getInput('base-url').trim() ||
+        runner.env('OPENAI_BASE_URL')?.trim() ||
+        (clientTls ? MTLS_BASE_URL : DEFAULT_BASE_URL)
     ),
+    clientTls,
     name: parseNameTemplate(runner.getInput('name')),
     expiryWarningDays: wholeNumber('expiry-warning-days', runner.getInput('expiry-warning-days') || '30', 0),
     skipChecks,

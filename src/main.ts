@@ -93,6 +93,7 @@ async function publish(runner: Runner, settings: Settings, outcome: Outcome, now
   const api = new CertificatesApi({
     baseUrl: settings.baseUrl,
     adminKey: settings.adminKey,
+    clientTls: settings.clientTls,
     timeoutSeconds: settings.timeoutSeconds,
     maxRetries: settings.maxRetries,
     log: (message) => runner.info(message)

@@ -88,6 +88,40 @@ export async function makeCa(options = {}) {
 }
 
 /**
+ * A certificate signed by `issuer`: a TLS server certificate for 127.0.0.1, or a client
+ * certificate. With its PKCS#8 private key, ready for node:https / tls options.
+ * @param {GeneratedCertificate} issuer
+ * @param {{ cn: string, server?: boolean }} options
+ */
+export async function makeLeaf(issuer, options) {
+  const keys = /** @type {CryptoKeyPair} */ (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']))
+  const issuerCert = new x509.X509Certificate(issuer.pem)
+  const notBefore = wholeSeconds(new Date(Date.now() - DAY))
+  /** @type {x509.Extension[]} */
+  const extensions = [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+    new x509.ExtendedKeyUsageExtension([
+      options.server ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth
+    ]),
+    await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey)
+  ]
+  if (options.server) extensions.push(new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }]))
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: (serial++).toString(16).padStart(2, '0') + Date.now().toString(16),
+    subject: `CN=${options.cn}`,
+    issuer: issuerCert.subject,
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + 30 * DAY),
+    publicKey: keys.publicKey,
+    signingKey: issuer.keys.privateKey,
+    signingAlgorithm: ALGORITHM,
+    extensions
+  })
+  return { pem: cert.toString('pem') + '\n', key: await privateKeyPem(keys) }
+}
+
+/**
  * The PKCS#8 PEM of a generated key pair's private key: for tests that a key is refused.
  * @param {CryptoKeyPair} keys
  */

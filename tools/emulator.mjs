@@ -10,6 +10,7 @@
  */
 import { X509Certificate, randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import { pathToFileURL } from 'node:url'
 
 export const EMULATOR_ADMIN_KEY = 'sk-admin-emulator-0000000000000000'
@@ -57,6 +58,8 @@ export const EMULATOR_ADMIN_KEY = 'sk-admin-emulator-0000000000000000'
  * @property {number} [latencyMs]     added to every answer
  * @property {number} [port]          0 (default) for a random free port
  * @property {() => number} [now]     unix seconds, for tests of time
+ * @property {{ key: string, cert: string, clientCa: string }} [mtls]  serve HTTPS, as
+ *   mtls.api.openai.com does, and refuse requests without a client certificate signed by clientCa
  */
 
 class HttpError extends Error {
@@ -303,7 +306,8 @@ export async function startEmulator(options = {}) {
     return fault
   }
 
-  const server = createServer((req, res) => {
+  /** @type {import('node:http').RequestListener} */
+  const handler = (req, res) => {
     const chunks = /** @type {Buffer[]} */ ([])
     req.on('data', (chunk) => chunks.push(chunk))
     req.on('end', () => {
@@ -338,6 +342,17 @@ export async function startEmulator(options = {}) {
           error: { message: e.message, type: 'invalid_request_error', param: e.param ?? null, code: e.code ?? null }
         })
 
+      const socket = /** @type {import('node:tls').TLSSocket} */ (req.socket)
+      if (options.mtls && !socket.authorized) {
+        return send(401, {
+          error: {
+            message: 'This organization requires mutual TLS: send a client certificate signed by an active CA.',
+            type: 'invalid_request_error',
+            param: null,
+            code: 'mtls_required'
+          }
+        })
+      }
       if (fault?.action === 'hang') return
       if (fault?.action === 'reset') return void req.socket.destroy()
       const failure = () =>
@@ -376,7 +391,19 @@ export async function startEmulator(options = {}) {
         send(500, { error: { message: `Emulator failure: ${error}`, type: 'server_error', param: null, code: null } })
       }
     })
-  })
+  }
+  const server = options.mtls
+    ? createTlsServer(
+        {
+          key: options.mtls.key,
+          cert: options.mtls.cert,
+          ca: options.mtls.clientCa,
+          requestCert: true,
+          rejectUnauthorized: false
+        },
+        handler
+      )
+    : createServer(handler)
   server.on('connection', (socket) => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
@@ -385,7 +412,7 @@ export async function startEmulator(options = {}) {
   const address = /** @type {import('node:net').AddressInfo} */ (server.address())
 
   return {
-    baseUrl: `http://127.0.0.1:${address.port}/v1`,
+    baseUrl: `${options.mtls ? 'https' : 'http'}://127.0.0.1:${address.port}/v1`,
     adminKey,
     certificates,
     requests,
