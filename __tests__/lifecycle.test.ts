@@ -228,6 +228,34 @@ describe('plan', () => {
   })
 })
 
+describe('failure part way', () => {
+  it('reports which changes were made before the API stopped answering', async () => {
+    emulator = await startEmulator()
+    emulator.faults.push({ method: 'POST', path: '/organization/certificates/activate', status: 503, times: Infinity })
+    const { files: certs } = await files(2)
+    const run = await publish(await workspace(certs), { activate: 'true', 'max-retries': '1' })
+    expect(run.code).toBe(1)
+    expect(commands(run, 'error').at(-1)!.message).toMatch(
+      /^The OpenAI API failed to activate .* for the organization \(503: Scripted failure 503\.\)\. 2 of 4 changes were made before it stopped \(2 activations not made\)\. Run the action again/
+    )
+    const changes = JSON.parse(run.outputs.changes) as { action: string; done: boolean }[]
+    expect(changes.map((c) => [c.action, c.done])).toEqual([
+      ['upload', true],
+      ['upload', true],
+      ['activate', false],
+      ['activate', false]
+    ])
+    expect(ids(run, 'uploaded-ids')).toHaveLength(2)
+    expect(run.summary).toContain('⏸️ not made')
+
+    emulator.faults.length = 0
+    const rerun = await publish(await workspace(certs), { activate: 'true' })
+    expect(rerun.code).toBe(0)
+    expect(emulator.certificates).toHaveLength(2)
+    expect(emulator.certificates.every((c) => c.active)).toBe(true)
+  })
+})
+
 describe('inputs', () => {
   it('refuses exclusive without activate', async () => {
     emulator = await startEmulator()

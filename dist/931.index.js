@@ -443,11 +443,19 @@ class Applier {
         return error;
     }
 }
+const NOUN = {
+    delete: 'deletion',
+    upload: 'upload',
+    rename: 'rename',
+    activate: 'activation',
+    deactivate: 'deactivation'
+};
+/** `2 activations, 1 deactivation`. */
 function countByAction(changes) {
     const counts = new Map();
     for (const c of changes)
         counts.set(c.action, (counts.get(c.action) ?? 0) + 1);
-    return [...counts].map(([action, n]) => `${n} ${action}`).join(', ');
+    return [...counts].map(([action, n]) => `${n} ${NOUN[action]}${n === 1 ? '' : 's'}`).join(', ');
 }
 const ORGANIZATION_ACTIVATION_WARNING = 'Activating certificates for the organization makes every request to it, Admin API calls included, need a client certificate signed by an active CA (sent to https://mtls.api.openai.com). Make sure your clients, and the key this action uses, are ready for that.';
 

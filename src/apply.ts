@@ -231,10 +231,19 @@ export class Applier {
   }
 }
 
+const NOUN: Record<Change['action'], string> = {
+  delete: 'deletion',
+  upload: 'upload',
+  rename: 'rename',
+  activate: 'activation',
+  deactivate: 'deactivation'
+}
+
+/** `2 activations, 1 deactivation`. */
 function countByAction(changes: readonly Change[]): string {
-  const counts = new Map<string, number>()
+  const counts = new Map<Change['action'], number>()
   for (const c of changes) counts.set(c.action, (counts.get(c.action) ?? 0) + 1)
-  return [...counts].map(([action, n]) => `${n} ${action}`).join(', ')
+  return [...counts].map(([action, n]) => `${n} ${NOUN[action]}${n === 1 ? '' : 's'}`).join(', ')
 }
 
 export const ORGANIZATION_ACTIVATION_WARNING =
