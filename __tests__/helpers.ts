@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import type { Result } from '../src/report.js'
 import type { ActionRun } from '../tools/run-action.mjs'
 
 /** A fresh workspace holding `files` (path relative to it → content). */
@@ -13,20 +14,8 @@ export async function workspace(files: Record<string, string | Uint8Array>): Pro
   return root
 }
 
-export interface ResultEntry {
-  file: string
-  index: number | null
-  line: number
-  name: string | null
-  fingerprint: string | null
-  id: string | null
-  status: string
-  not_before: string | null
-  not_after: string | null
-  subject: string | null
-  problems: { check: string; severity: string; line: number; message: string }[]
-  changes: { action: string; id: string | null; name: string | null; scope: string | null; done: boolean }[]
-}
+/** An entry of the `results` output, as the action writes it. */
+export type ResultEntry = Result
 
 export const results = (run: ActionRun): ResultEntry[] => JSON.parse(run.outputs.results) as ResultEntry[]
 export const ids = (run: ActionRun, output: string): string[] => JSON.parse(run.outputs[output]) as string[]

@@ -4,7 +4,6 @@ import { ActionError, messageOf } from './errors.js'
 import { getSettings, type Settings } from './inputs.js'
 import { renderName } from './name-template.js'
 import type { Certificate, ParsedFile } from './parse.js'
-import { capProblem, makePlan, type NamedCertificate, planChanges } from './plan.js'
 import { annotate, buildReport, type Outcome, writeReport } from './report.js'
 import { actionsRunner, type Runner } from './runner.js'
 
@@ -84,57 +83,6 @@ async function check(runner: Runner, settings: Settings, outcome: Outcome, now: 
   return settings.mode !== 'validate'
 }
 
-/** inventory → plan → apply: the part that talks to the API. */
-async function publish(runner: Runner, settings: Settings, outcome: Outcome, now: Date): Promise<void> {
-  // Only publish and plan talk to the API: validate runs never load the API client.
-  const { CertificatesApi } = await import('./api.js')
-  const { takeInventory, projectStates } = await import('./inventory.js')
-  const { Applier, describeChange, ORGANIZATION_ACTIVATION_WARNING } = await import('./apply.js')
-  const api = new CertificatesApi({
-    baseUrl: settings.baseUrl,
-    adminKey: settings.adminKey,
-    clientTls: settings.clientTls,
-    timeoutSeconds: settings.timeoutSeconds,
-    maxRetries: settings.maxRetries,
-    log: (message) => runner.info(message)
-  })
-  try {
-    const { lifecycle } = settings
-    const certificates = outcome.files.flatMap((f) => f.certificates)
-    const [inventory, projects] = await runner.group('Inventory', () =>
-      Promise.all([
-        takeInventory(api, certificates, (message) => runner.info(message)),
-        projectStates(api, lifecycle.activate ? lifecycle.projectIds : [])
-      ])
-    )
-    const plan = await runner.group('Plan', async () => {
-      const local: NamedCertificate[] = certificates.map((cert) => ({ cert, name: outcome.names.get(cert)! }))
-      const plan = makePlan(local, inventory, now, lifecycle, projects)
-      outcome.plan = plan
-      outcome.changes = planChanges(plan)
-      const refused = capProblem(plan)
-      if (refused) throw new ActionError(refused)
-      for (const change of outcome.changes) runner.info(describeChange(change, true))
-      if (outcome.changes.length === 0) runner.info('Nothing to change: the organization already matches the files.')
-      if (outcome.changes.some((c) => c.action === 'activate' && c.scope === 'organization'))
-        runner.warning(ORGANIZATION_ACTIVATION_WARNING)
-      return plan
-    })
-    if (settings.mode === 'plan' || outcome.changes.length === 0) return
-    await runner.group('Apply', () =>
-      new Applier(api, plan, outcome.changes, outcome.uploaded, {
-        maxRetries: settings.maxRetries,
-        knownIds: new Set(inventory.certificates.map((r) => r.id)),
-        log: (message) => runner.info(message),
-        warn: (message) => runner.warning(message)
-      }).run()
-    )
-  } finally {
-    runner.debug(`API calls: ${api.calls.length} (${api.calls.join(', ')})`)
-    api.dispose()
-  }
-}
-
 /**
  * Runs the action. Outputs and the summary are written however far the run got; an expected
  * failure is one line, an unexpected one says so and keeps its stack for debug logging only.
@@ -146,7 +94,11 @@ export async function run(runner: Runner = actionsRunner, now: Date = new Date()
   try {
     settings = getSettings(runner)
     outcome = { mode: settings.mode, files: [], problems: [], names: new Map(), uploaded: new Map(), changes: [] }
-    if (await check(runner, settings, outcome, now)) await publish(runner, settings, outcome, now)
+    if (await check(runner, settings, outcome, now)) {
+      // Only publish and plan talk to the API: validate runs never load the API client.
+      const { publish } = await import('./publish.js')
+      await publish(runner, settings, outcome, now)
+    }
   } catch (error) {
     if (error instanceof ActionError) {
       failure = error.message

@@ -69,6 +69,24 @@ function statusOf(cert: Certificate, hasErrors: boolean, outcome: Outcome): { st
   return { status: 'valid', id: null }
 }
 
+/** The entry of a block that is not a certificate, or of a file as a whole (index null). */
+function invalidEntry(file: string, index: number | null, line: number, problems: Result['problems']): Result {
+  return {
+    file,
+    index,
+    line,
+    name: null,
+    fingerprint: null,
+    id: null,
+    status: 'invalid',
+    not_before: null,
+    not_after: null,
+    subject: null,
+    problems,
+    changes: []
+  }
+}
+
 /** One entry per certificate or rejected block, files in sorted order, blocks in file order. */
 export function buildResults(outcome: Outcome): Result[] {
   const results: Result[] = []
@@ -78,22 +96,7 @@ export function buildResults(outcome: Outcome): Result[] {
         .filter((p) => p.file === file.file && p.index === index)
         .map((p) => ({ check: p.check, severity: p.severity, line: p.line, message: p.message }))
     const loose = problemsOf(undefined)
-    if (loose.length > 0) {
-      results.push({
-        file: file.file,
-        index: null,
-        line: loose[0].line,
-        name: null,
-        fingerprint: null,
-        id: null,
-        status: 'invalid',
-        not_before: null,
-        not_after: null,
-        subject: null,
-        problems: loose,
-        changes: []
-      })
-    }
+    if (loose.length > 0) results.push(invalidEntry(file.file, null, loose[0].line, loose))
     const entries: Result[] = []
     for (const cert of file.certificates) {
       const problems = problemsOf(cert.index)
@@ -118,20 +121,7 @@ export function buildResults(outcome: Outcome): Result[] {
       })
     }
     for (const block of file.rejected) {
-      entries.push({
-        file: file.file,
-        index: block.index,
-        line: block.line,
-        name: null,
-        fingerprint: null,
-        id: null,
-        status: 'invalid',
-        not_before: null,
-        not_after: null,
-        subject: null,
-        problems: problemsOf(block.index),
-        changes: []
-      })
+      entries.push(invalidEntry(file.file, block.index, block.line, problemsOf(block.index)))
     }
     results.push(...entries.sort((a, b) => (a.index ?? 0) - (b.index ?? 0)))
   }

@@ -1,16 +1,21 @@
-export const id = 931;
-export const ids = [931,879,255];
+export const id = 273;
+export const ids = [273];
 export const modules = {
 
-/***/ 6879:
+/***/ 7273:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   CertificatesApi: () => (/* binding */ CertificatesApi),
-/* harmony export */   q: () => (/* binding */ retryDelayMs)
-/* harmony export */ });
-/* harmony import */ var _actions_http_client__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(4942);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(3916);
+
+// EXPORTS
+__webpack_require__.d(__webpack_exports__, {
+  publish: () => (/* binding */ publish)
+});
+
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
+var lib = __webpack_require__(4942);
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __webpack_require__(3916);
+;// CONCATENATED MODULE: ./src/api.ts
 
 
 const RETRYABLE_STATUS = (status) => status === 408 || status === 409 || status === 429 || status >= 500;
@@ -63,15 +68,15 @@ function describeFailure(what, status, body) {
         // not JSON: keep the start of the body
     }
     if ((status === 401 || status === 403) && /mtls|mutual tls|client certificate/i.test(`${code ?? ''} ${message}`)) {
-        return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD(`The OpenAI API requires mutual TLS for this organization (${status}: ${message}) while trying to ${what}: set client-certificate and client-key from secrets (base-url then defaults to https://mtls.api.openai.com/v1).`, status, code);
+        return new errors/* ApiError */.hD(`The OpenAI API requires mutual TLS for this organization (${status}: ${message}) while trying to ${what}: set client-certificate and client-key from secrets (base-url then defaults to https://mtls.api.openai.com/v1).`, status, code);
     }
     if (status === 401) {
-        return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD(`The OpenAI API refused the admin key (401: ${message}) while trying to ${what}: check that admin-api-key holds a current admin key (sk-admin-…) of the organization.`, status, code);
+        return new errors/* ApiError */.hD(`The OpenAI API refused the admin key (401: ${message}) while trying to ${what}: check that admin-api-key holds a current admin key (sk-admin-…) of the organization.`, status, code);
     }
     if (status === 403) {
-        return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD(`The OpenAI API denied access (403: ${message}) while trying to ${what}: the admin key needs permission to manage the organization's certificates.`, status, code);
+        return new errors/* ApiError */.hD(`The OpenAI API denied access (403: ${message}) while trying to ${what}: the admin key needs permission to manage the organization's certificates.`, status, code);
     }
-    return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD(`The OpenAI API failed to ${what} (${status}: ${message}).`, status, code);
+    return new errors/* ApiError */.hD(`The OpenAI API failed to ${what} (${status}: ${message}).`, status, code);
 }
 /**
  * The organization certificates endpoints, over @actions/http-client (which honours the runner's
@@ -86,7 +91,7 @@ class CertificatesApi {
     calls = [];
     constructor(options) {
         this.options = options;
-        this.http = new _actions_http_client__WEBPACK_IMPORTED_MODULE_0__/* .HttpClient */ .Qq('openai-certificates-action', [], {
+        this.http = new lib/* HttpClient */.Qq('openai-certificates-action', [], {
             socketTimeout: options.timeoutSeconds * 1000,
             allowRedirects: false,
             keepAlive: true
@@ -122,7 +127,7 @@ class CertificatesApi {
                 return all;
             const next = page.last_id ?? page.data.at(-1)?.id ?? null;
             if (!next || next === after) {
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD(`The OpenAI API said more certificates follow but gave no cursor to ask for them, while trying to ${what}: try again later.`);
+                throw new errors/* ApiError */.hD(`The OpenAI API said more certificates follow but gave no cursor to ask for them, while trying to ${what}: try again later.`);
             }
             after = next;
         }
@@ -147,7 +152,7 @@ class CertificatesApi {
             await this.send('DELETE', `/organization/certificates/${encodeURIComponent(id)}`, undefined, `delete certificate ${id}`, isObject, true);
         }
         catch (error) {
-            if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD &&
+            if (error instanceof errors/* ApiError */.hD &&
                 error.status === 404 &&
                 this.calls.filter((c) => c === `DELETE /organization/certificates/${encodeURIComponent(id)}`).length > 1)
                 return;
@@ -199,7 +204,7 @@ class CertificatesApi {
                     }
                     if (isExpected(parsed))
                         return parsed;
-                    failure = new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD(`The OpenAI API answered an unexpected body while trying to ${what} (status ${status}, not the JSON it should be).`, status);
+                    failure = new errors/* ApiError */.hD(`The OpenAI API answered an unexpected body while trying to ${what} (status ${status}, not the JSON it should be).`, status);
                     retryable = idempotent;
                 }
                 else {
@@ -212,7 +217,7 @@ class CertificatesApi {
                 }
             }
             catch (error) {
-                failure = new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD(`Could not reach the OpenAI API at ${new URL(url).origin} to ${what}: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .messageOf */ .bD)(error)}.`);
+                failure = new errors/* ApiError */.hD(`Could not reach the OpenAI API at ${new URL(url).origin} to ${what}: ${(0,errors/* messageOf */.bD)(error)}.`);
                 retryable = idempotent;
             }
             if (!retryable || last)
@@ -224,23 +229,69 @@ class CertificatesApi {
     }
 }
 
+// EXTERNAL MODULE: ./src/parse.ts
+var parse = __webpack_require__(2828);
+// EXTERNAL MODULE: ./src/pool.ts
+var pool = __webpack_require__(9537);
+;// CONCATENATED MODULE: ./src/inventory.ts
 
-/***/ }),
 
-/***/ 8931:
-/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+/** Which certificates are active in each of `projectIds`, from the project listings. */
+async function projectStates(api, projectIds) {
+    const listings = await Promise.all(projectIds.map((id) => api.listProject(id)));
+    return new Map(projectIds.map((id, i) => [id, new Set(listings[i].filter((r) => r.active === true).map((r) => r.id))]));
+}
+/** How many certificate contents are fetched at once. */
+const FETCH_CONCURRENCY = 8;
+const seconds = (date) => Math.floor(date.getTime() / 1000);
+/**
+ * The remote certificates that may be the same as a local one: those whose validity window equals
+ * a local certificate's, to the second. Any other cannot be, so its content is never fetched.
+ */
+function candidates(remote, local) {
+    const windows = new Set(local.map((c) => `${seconds(c.notBefore)}/${seconds(c.notAfter)}`));
+    return remote.filter((r) => windows.has(`${r.validAt}/${r.expiresAt}`));
+}
+/** The fingerprint of a PEM the API sent, or undefined when it holds no readable certificate. */
+function fingerprintOfPem(pem) {
+    return (0,parse/* parseFile */.CJ)('remote', Buffer.from(pem, 'utf8')).certificates[0]?.fingerprint;
+}
+/**
+ * Lists the organization and fingerprints the candidates. Where the API holds the same certificate
+ * more than once, the oldest copy stands for it.
+ */
+async function takeInventory(api, local, log) {
+    const certificates = await api.listAll();
+    const toFetch = candidates(certificates, local);
+    log(`The organization holds ${certificates.length} certificate${certificates.length === 1 ? '' : 's'}; ${toFetch.length} may match a local one by validity dates.`);
+    let fetched = 0;
+    const contents = await (0,pool/* mapLimit */.s)(toFetch, FETCH_CONCURRENCY, async (remote) => {
+        const content = await api.getContent(remote.id);
+        // A progress line per round of reads, for organizations with many look-alikes.
+        if (++fetched % FETCH_CONCURRENCY === 0 || (fetched === toFetch.length && toFetch.length > FETCH_CONCURRENCY)) {
+            log(`Fetched ${fetched}/${toFetch.length} certificates.`);
+        }
+        return content;
+    });
+    const byFingerprint = new Map();
+    const oldestFirst = toFetch
+        .map((remote, i) => ({ remote, pem: contents[i] }))
+        .sort((a, b) => a.remote.createdAt - b.remote.createdAt);
+    for (const { remote, pem } of oldestFirst) {
+        const fingerprint = pem === undefined ? undefined : fingerprintOfPem(pem);
+        if (fingerprint === undefined) {
+            log(`Certificate ${remote.id}: the API sent no readable content; it is not compared.`);
+            continue;
+        }
+        if (!byFingerprint.has(fingerprint))
+            byFingerprint.set(fingerprint, remote);
+    }
+    return { certificates, byFingerprint };
+}
 
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   Applier: () => (/* binding */ Applier),
-/* harmony export */   ORGANIZATION_ACTIVATION_WARNING: () => (/* binding */ ORGANIZATION_ACTIVATION_WARNING),
-/* harmony export */   describeChange: () => (/* binding */ describeChange)
-/* harmony export */ });
-/* unused harmony exports WRITE_CONCURRENCY, isAmbiguous */
-/* harmony import */ var _api_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(6879);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(3916);
-/* harmony import */ var _inventory_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(4255);
-/* harmony import */ var _plan_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(2464);
-/* harmony import */ var _pool_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(9537);
+// EXTERNAL MODULE: ./src/plan.ts
+var src_plan = __webpack_require__(2464);
+;// CONCATENATED MODULE: ./src/apply.ts
 
 
 
@@ -250,12 +301,12 @@ class CertificatesApi {
 const WRITE_CONCURRENCY = 4;
 /** A failure after which the certificate may or may not have been stored. */
 function isAmbiguous(error) {
-    return (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD &&
+    return (error instanceof errors/* ApiError */.hD &&
         (error.status === undefined || error.status === 408 || error.status === 409 || error.status >= 500));
 }
 /** A refusal because the organization is full, which another run may have caused since the plan. */
 function isCapRefusal(error) {
-    return (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD &&
+    return (error instanceof errors/* ApiError */.hD &&
         error.status !== undefined &&
         error.status >= 400 &&
         error.status < 500 &&
@@ -331,7 +382,7 @@ class Applier {
                 freed++;
             }
             catch (error) {
-                if (!(error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ApiError */ .hD) || error.status === undefined || error.status >= 500)
+                if (!(error instanceof errors/* ApiError */.hD) || error.status === undefined || error.status >= 500)
                     throw error;
                 change.error = error.message;
                 this.options.warn(`Could not delete expired certificate ${label(change)}: ${error.message} It was left in place.`);
@@ -341,13 +392,13 @@ class Applier {
             if (!change.done && !change.error)
                 this.changes.splice(this.changes.indexOf(change), 1);
         if (freed < needed) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`Only ${freed} of the ${needed} expired certificates needed to make room could be deleted, so nothing was uploaded: deactivate or delete certificates you no longer use, then run the action again.`);
+            throw new errors/* ActionError */.lZ(`Only ${freed} of the ${needed} expired certificates needed to make room could be deleted, so nothing was uploaded: deactivate or delete certificates you no longer use, then run the action again.`);
         }
     }
     async uploads() {
         const byFingerprint = new Map(this.changes.filter((c) => c.action === 'upload').map((c) => [c.fingerprint, c]));
         const checked = new Set();
-        await (0,_pool_js__WEBPACK_IMPORTED_MODULE_4__/* .mapLimit */ .s)(this.plan.uploads, WRITE_CONCURRENCY, async (named) => {
+        await (0,pool/* mapLimit */.s)(this.plan.uploads, WRITE_CONCURRENCY, async (named) => {
             const id = await this.uploadOne(named, checked);
             this.uploaded.set(named.cert.fingerprint, id);
             const change = byFingerprint.get(named.cert.fingerprint);
@@ -368,13 +419,13 @@ class Applier {
             catch (error) {
                 if (!isAmbiguous(error) || attempt > this.options.maxRetries)
                     throw error;
-                this.options.log(`Upload of '${named.name}' got no clear answer (${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .messageOf */ .bD)(error)}); looking whether it was stored.`);
+                this.options.log(`Upload of '${named.name}' got no clear answer (${(0,errors/* messageOf */.bD)(error)}); looking whether it was stored.`);
                 const stored = await this.findStored(named, checked);
                 if (stored) {
                     this.options.log(`'${named.name}' was stored as ${stored.id} before the answer was lost; using it.`);
                     return stored.id;
                 }
-                const wait = (0,_api_js__WEBPACK_IMPORTED_MODULE_0__/* .retryDelayMs */ .q)(attempt, {});
+                const wait = retryDelayMs(attempt, {});
                 this.options.log(`'${named.name}' was not stored; upload retry ${attempt} of ${this.options.maxRetries} in ${(wait / 1000).toFixed(1)} s.`);
                 await sleep(wait);
             }
@@ -385,10 +436,10 @@ class Applier {
      * its validity dates and have not been read already are fetched.
      */
     async findStored(named, checked) {
-        const fresh = (0,_inventory_js__WEBPACK_IMPORTED_MODULE_2__/* .candidates */ .Xi)(await this.api.listAll(), [named.cert]).filter((r) => !this.options.knownIds.has(r.id) && !checked.has(r.id));
+        const fresh = candidates(await this.api.listAll(), [named.cert]).filter((r) => !this.options.knownIds.has(r.id) && !checked.has(r.id));
         for (const remote of fresh.sort((a, b) => a.createdAt - b.createdAt)) {
             const pem = await this.api.getContent(remote.id);
-            const fingerprint = pem === undefined ? undefined : (0,_inventory_js__WEBPACK_IMPORTED_MODULE_2__/* .fingerprintOfPem */ .C_)(pem);
+            const fingerprint = pem === undefined ? undefined : fingerprintOfPem(pem);
             if (fingerprint === named.cert.fingerprint)
                 return remote;
             // Another certificate of this run may be this one; only an unreadable one is never read again.
@@ -398,7 +449,7 @@ class Applier {
         return undefined;
     }
     async writeEach(changes, write) {
-        await (0,_pool_js__WEBPACK_IMPORTED_MODULE_4__/* .mapLimit */ .s)(changes, WRITE_CONCURRENCY, async (change) => {
+        await (0,pool/* mapLimit */.s)(changes, WRITE_CONCURRENCY, async (change) => {
             await write(change);
             this.done(change);
         });
@@ -412,11 +463,11 @@ class Applier {
         const byScope = new Map();
         for (const change of changes)
             byScope.set(change.scope ?? '', [...(byScope.get(change.scope ?? '') ?? []), change]);
-        const calls = [...byScope.values()].flatMap((inScope) => (0,_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .batches */ .Xy)(inScope));
+        const calls = [...byScope.values()].flatMap((inScope) => (0,src_plan/* batches */.Xy)(inScope));
         if (action === 'activate' && changes.some((c) => c.scope === 'organization')) {
             this.options.warn(ORGANIZATION_ACTIVATION_WARNING);
         }
-        await (0,_pool_js__WEBPACK_IMPORTED_MODULE_4__/* .mapLimit */ .s)(calls, WRITE_CONCURRENCY, async (batch) => {
+        await (0,pool/* mapLimit */.s)(calls, WRITE_CONCURRENCY, async (batch) => {
             const scope = batch[0].scope ?? '';
             const projectId = scope.startsWith('project ') ? scope.slice('project '.length) : undefined;
             await this.api.setActive(batch.map((c) => c.id), action === 'activate', projectId);
@@ -433,13 +484,13 @@ class Applier {
         const uploadsDone = `${this.uploaded.size} of ${uploads} new certificate${uploads === 1 ? ' was' : 's were'} uploaded; ${uploads - this.uploaded.size} ${uploads - this.uploaded.size === 1 ? 'was' : 'were'} not`;
         const what = uploads > 0 && this.changes.every((c) => c.action === 'upload') ? uploadsDone : done;
         if (isCapRefusal(error)) {
-            return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`The organization reached its certificate cap during this run (another workflow or person may have uploaded at the same time): ${error.message} ${what}. Free slots, then run the action again.`);
+            return new errors/* ActionError */.lZ(`The organization reached its certificate cap during this run (another workflow or person may have uploaded at the same time): ${error.message} ${what}. Free slots, then run the action again.`);
         }
         if (isAmbiguous(error)) {
-            return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`${error.message} ${what}. Run the action again when the API is back: it skips the certificates already in the organization, so nothing is uploaded twice.`);
+            return new errors/* ActionError */.lZ(`${error.message} ${what}. Run the action again when the API is back: it skips the certificates already in the organization, so nothing is uploaded twice.`);
         }
-        if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ)
-            return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`${error.message} ${what}.`);
+        if (error instanceof errors/* ActionError */.lZ)
+            return new errors/* ActionError */.lZ(`${error.message} ${what}.`);
         return error;
     }
 }
@@ -459,74 +510,58 @@ function countByAction(changes) {
 }
 const ORGANIZATION_ACTIVATION_WARNING = 'Activating certificates for the organization makes every request to it, Admin API calls included, need a client certificate signed by an active CA (sent to https://mtls.api.openai.com). Make sure your clients, and the key this action uses, are ready for that.';
 
-
-/***/ }),
-
-/***/ 4255:
-/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
-
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   C_: () => (/* binding */ fingerprintOfPem),
-/* harmony export */   Xi: () => (/* binding */ candidates),
-/* harmony export */   projectStates: () => (/* binding */ projectStates),
-/* harmony export */   takeInventory: () => (/* binding */ takeInventory)
-/* harmony export */ });
-/* unused harmony export FETCH_CONCURRENCY */
-/* harmony import */ var _parse_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(2828);
-/* harmony import */ var _pool_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(9537);
+;// CONCATENATED MODULE: ./src/publish.ts
 
 
-/** Which certificates are active in each of `projectIds`, from the project listings. */
-async function projectStates(api, projectIds) {
-    const listings = await Promise.all(projectIds.map((id) => api.listProject(id)));
-    return new Map(projectIds.map((id, i) => [id, new Set(listings[i].filter((r) => r.active === true).map((r) => r.id))]));
-}
-/** How many certificate contents are fetched at once. */
-const FETCH_CONCURRENCY = 8;
-const seconds = (date) => Math.floor(date.getTime() / 1000);
-/**
- * The remote certificates that may be the same as a local one: those whose validity window equals
- * a local certificate's, to the second. Any other cannot be, so its content is never fetched.
- */
-function candidates(remote, local) {
-    const windows = new Set(local.map((c) => `${seconds(c.notBefore)}/${seconds(c.notAfter)}`));
-    return remote.filter((r) => windows.has(`${r.validAt}/${r.expiresAt}`));
-}
-/** The fingerprint of a PEM the API sent, or undefined when it holds no readable certificate. */
-function fingerprintOfPem(pem) {
-    return (0,_parse_js__WEBPACK_IMPORTED_MODULE_0__/* .parseFile */ .CJ)('remote', Buffer.from(pem, 'utf8')).certificates[0]?.fingerprint;
-}
-/**
- * Lists the organization and fingerprints the candidates. Where the API holds the same certificate
- * more than once, the oldest copy stands for it.
- */
-async function takeInventory(api, local, log) {
-    const certificates = await api.listAll();
-    const toFetch = candidates(certificates, local);
-    log(`The organization holds ${certificates.length} certificate${certificates.length === 1 ? '' : 's'}; ${toFetch.length} may match a local one by validity dates.`);
-    let fetched = 0;
-    const contents = await (0,_pool_js__WEBPACK_IMPORTED_MODULE_1__/* .mapLimit */ .s)(toFetch, FETCH_CONCURRENCY, async (remote) => {
-        const content = await api.getContent(remote.id);
-        // A progress line per round of reads, for organizations with many look-alikes.
-        if (++fetched % FETCH_CONCURRENCY === 0 || (fetched === toFetch.length && toFetch.length > FETCH_CONCURRENCY)) {
-            log(`Fetched ${fetched}/${toFetch.length} certificates.`);
-        }
-        return content;
+
+
+
+/** inventory → plan → apply: the part that talks to the API. */
+async function publish(runner, settings, outcome, now) {
+    const api = new CertificatesApi({
+        baseUrl: settings.baseUrl,
+        adminKey: settings.adminKey,
+        clientTls: settings.clientTls,
+        timeoutSeconds: settings.timeoutSeconds,
+        maxRetries: settings.maxRetries,
+        log: (message) => runner.info(message)
     });
-    const byFingerprint = new Map();
-    const oldestFirst = toFetch
-        .map((remote, i) => ({ remote, pem: contents[i] }))
-        .sort((a, b) => a.remote.createdAt - b.remote.createdAt);
-    for (const { remote, pem } of oldestFirst) {
-        const fingerprint = pem === undefined ? undefined : fingerprintOfPem(pem);
-        if (fingerprint === undefined) {
-            log(`Certificate ${remote.id}: the API sent no readable content; it is not compared.`);
-            continue;
-        }
-        if (!byFingerprint.has(fingerprint))
-            byFingerprint.set(fingerprint, remote);
+    try {
+        const { lifecycle } = settings;
+        const certificates = outcome.files.flatMap((f) => f.certificates);
+        const [inventory, projects] = await runner.group('Inventory', () => Promise.all([
+            takeInventory(api, certificates, (message) => runner.info(message)),
+            projectStates(api, lifecycle.activate ? lifecycle.projectIds : [])
+        ]));
+        const plan = await runner.group('Plan', async () => {
+            const local = certificates.map((cert) => ({ cert, name: outcome.names.get(cert) }));
+            const plan = (0,src_plan/* makePlan */.Cs)(local, inventory, now, lifecycle, projects);
+            outcome.plan = plan;
+            outcome.changes = (0,src_plan/* planChanges */.XA)(plan);
+            const refused = (0,src_plan/* capProblem */.Ys)(plan);
+            if (refused)
+                throw new errors/* ActionError */.lZ(refused);
+            for (const change of outcome.changes)
+                runner.info(describeChange(change, true));
+            if (outcome.changes.length === 0)
+                runner.info('Nothing to change: the organization already matches the files.');
+            if (outcome.changes.some((c) => c.action === 'activate' && c.scope === 'organization'))
+                runner.warning(ORGANIZATION_ACTIVATION_WARNING);
+            return plan;
+        });
+        if (settings.mode === 'plan' || outcome.changes.length === 0)
+            return;
+        await runner.group('Apply', () => new Applier(api, plan, outcome.changes, outcome.uploaded, {
+            maxRetries: settings.maxRetries,
+            knownIds: new Set(inventory.certificates.map((r) => r.id)),
+            log: (message) => runner.info(message),
+            warn: (message) => runner.warning(message)
+        }).run());
     }
-    return { certificates, byFingerprint };
+    finally {
+        runner.debug(`API calls: ${api.calls.length} (${api.calls.join(', ')})`);
+        api.dispose();
+    }
 }
 
 

@@ -1,0 +1,55 @@
+import { CertificatesApi } from './api.js'
+import { Applier, describeChange, ORGANIZATION_ACTIVATION_WARNING } from './apply.js'
+import { ActionError } from './errors.js'
+import type { Settings } from './inputs.js'
+import { projectStates, takeInventory } from './inventory.js'
+import { capProblem, makePlan, type NamedCertificate, planChanges } from './plan.js'
+import type { Outcome } from './report.js'
+import type { Runner } from './runner.js'
+
+/** inventory → plan → apply: the part that talks to the API. */
+export async function publish(runner: Runner, settings: Settings, outcome: Outcome, now: Date): Promise<void> {
+  const api = new CertificatesApi({
+    baseUrl: settings.baseUrl,
+    adminKey: settings.adminKey,
+    clientTls: settings.clientTls,
+    timeoutSeconds: settings.timeoutSeconds,
+    maxRetries: settings.maxRetries,
+    log: (message) => runner.info(message)
+  })
+  try {
+    const { lifecycle } = settings
+    const certificates = outcome.files.flatMap((f) => f.certificates)
+    const [inventory, projects] = await runner.group('Inventory', () =>
+      Promise.all([
+        takeInventory(api, certificates, (message) => runner.info(message)),
+        projectStates(api, lifecycle.activate ? lifecycle.projectIds : [])
+      ])
+    )
+    const plan = await runner.group('Plan', async () => {
+      const local: NamedCertificate[] = certificates.map((cert) => ({ cert, name: outcome.names.get(cert)! }))
+      const plan = makePlan(local, inventory, now, lifecycle, projects)
+      outcome.plan = plan
+      outcome.changes = planChanges(plan)
+      const refused = capProblem(plan)
+      if (refused) throw new ActionError(refused)
+      for (const change of outcome.changes) runner.info(describeChange(change, true))
+      if (outcome.changes.length === 0) runner.info('Nothing to change: the organization already matches the files.')
+      if (outcome.changes.some((c) => c.action === 'activate' && c.scope === 'organization'))
+        runner.warning(ORGANIZATION_ACTIVATION_WARNING)
+      return plan
+    })
+    if (settings.mode === 'plan' || outcome.changes.length === 0) return
+    await runner.group('Apply', () =>
+      new Applier(api, plan, outcome.changes, outcome.uploaded, {
+        maxRetries: settings.maxRetries,
+        knownIds: new Set(inventory.certificates.map((r) => r.id)),
+        log: (message) => runner.info(message),
+        warn: (message) => runner.warning(message)
+      }).run()
+    )
+  } finally {
+    runner.debug(`API calls: ${api.calls.length} (${api.calls.join(', ')})`)
+    api.dispose()
+  }
+}
