@@ -313,15 +313,16 @@ function isCapRefusal(error) {
         /limit|maximum|cap\b/i.test(`${error.code ?? ''} ${error.message}`));
 }
 const label = (c) => `${c.name ? `'${c.name}'` : 'certificate'}${c.id ? ` (${c.id})` : ''}`;
-/** One log line for a change made, or to be made. */
-function describeChange(c, planned = false) {
-    const verb = {
-        delete: ['Deleted', 'Would delete'],
-        upload: ['Uploaded', 'Would upload'],
-        rename: ['Renamed', 'Would rename'],
-        activate: ['Activated', 'Would activate'],
-        deactivate: ['Deactivated', 'Would deactivate']
-    }[c.action][planned ? 1 : 0];
+const PAST = {
+    delete: 'Deleted',
+    upload: 'Uploaded',
+    rename: 'Renamed',
+    activate: 'Activated',
+    deactivate: 'Deactivated'
+};
+/** One log line for a change: made, about to be made (publish), or that would be made (plan). */
+function describeChange(c, tense = 'done') {
+    const verb = tense === 'done' ? PAST[c.action] : `${tense === 'will' ? 'Will' : 'Would'} ${c.action}`;
     const detail = c.action === 'rename' ? ` from '${c.from ?? ''}'` : c.scope ? ` for the ${c.scope}` : '';
     return `${verb} ${label(c)}${detail}.`;
 }
@@ -542,7 +543,7 @@ async function publish(runner, settings, outcome, now) {
             if (refused)
                 throw new errors/* ActionError */.lZ(refused);
             for (const change of outcome.changes)
-                runner.info(describeChange(change, true));
+                runner.info(describeChange(change, settings.mode === 'plan' ? 'would' : 'will'));
             if (outcome.changes.length === 0)
                 runner.info('Nothing to change: the organization already matches the files.');
             if (outcome.changes.some((c) => c.action === 'activate' && c.scope === 'organization'))

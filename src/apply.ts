@@ -38,15 +38,17 @@ function isCapRefusal(error: unknown): boolean {
 
 const label = (c: Change): string => `${c.name ? `'${c.name}'` : 'certificate'}${c.id ? ` (${c.id})` : ''}`
 
-/** One log line for a change made, or to be made. */
-export function describeChange(c: Change, planned = false): string {
-  const verb = {
-    delete: ['Deleted', 'Would delete'],
-    upload: ['Uploaded', 'Would upload'],
-    rename: ['Renamed', 'Would rename'],
-    activate: ['Activated', 'Would activate'],
-    deactivate: ['Deactivated', 'Would deactivate']
-  }[c.action][planned ? 1 : 0]
+const PAST: Record<Change['action'], string> = {
+  delete: 'Deleted',
+  upload: 'Uploaded',
+  rename: 'Renamed',
+  activate: 'Activated',
+  deactivate: 'Deactivated'
+}
+
+/** One log line for a change: made, about to be made (publish), or that would be made (plan). */
+export function describeChange(c: Change, tense: 'done' | 'will' | 'would' = 'done'): string {
+  const verb = tense === 'done' ? PAST[c.action] : `${tense === 'will' ? 'Will' : 'Would'} ${c.action}`
   const detail = c.action === 'rename' ? ` from '${c.from ?? ''}'` : c.scope ? ` for the ${c.scope}` : ''
   return `${verb} ${label(c)}${detail}.`
 }

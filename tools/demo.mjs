@@ -13,7 +13,11 @@ const bold = (/** @type {string} */ text) => (process.stdout.isTTY ? `\x1b[1m${t
 /** The log as the Actions UI shows it: annotations readable, runner plumbing hidden. @param {string} stdout */
 function show(stdout) {
   for (const line of stdout.split('\n')) {
-    if (line === '' || /^::(debug|add-mask)::/.test(line)) continue
+    if (line === '' || /^::(debug|add-mask|endgroup)::/.test(line)) continue
+    if (line.startsWith('::group::')) {
+      console.log(`  ▸ ${line.slice('::group::'.length)}`)
+      continue
+    }
     const command = /^::(error|warning|notice)(?: ([^:]*))?::(.*)$/.exec(line)
     if (command) console.log(`    ${command[1] === 'error' ? 'Error' : 'Warning'}: ${command[3]}`)
     else console.log(`    ${line}`)
