@@ -42,7 +42,8 @@ describe('faults', () => {
 
   it.each([
     ['a 503', { status: 503 }],
-    ['a connection reset', { action: 'reset' as const }]
+    ['a connection reset', { action: 'reset' as const }],
+    ['a success whose body is not JSON', { status: 200, body: '<html>OK</html>' }]
   ])('after %s on upload, looks before uploading again, and ends with one copy', async (_, fault) => {
     const { root } = await setUp()
     emulator.faults.push({ method: 'POST', path: LIST, ...fault })

@@ -302,7 +302,11 @@ const WRITE_CONCURRENCY = 4;
 /** A failure after which the certificate may or may not have been stored. */
 function isAmbiguous(error) {
     return (error instanceof errors/* ApiError */.hD &&
-        (error.status === undefined || error.status === 408 || error.status === 409 || error.status >= 500));
+        (error.status === undefined ||
+            error.status < 300 || // a success whose body could not be read
+            error.status === 408 ||
+            error.status === 409 ||
+            error.status >= 500));
 }
 /** A refusal because the organization is full, which another run may have caused since the plan. */
 function isCapRefusal(error) {

@@ -21,7 +21,11 @@ export interface ApplyOptions {
 export function isAmbiguous(error: unknown): boolean {
   return (
     error instanceof ApiError &&
-    (error.status === undefined || error.status === 408 || error.status === 409 || error.status >= 500)
+    (error.status === undefined ||
+      error.status < 300 || // a success whose body could not be read
+      error.status === 408 ||
+      error.status === 409 ||
+      error.status >= 500)
   )
 }
 
