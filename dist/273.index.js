@@ -469,9 +469,6 @@ class Applier {
         for (const change of changes)
             byScope.set(change.scope ?? '', [...(byScope.get(change.scope ?? '') ?? []), change]);
         const calls = [...byScope.values()].flatMap((inScope) => (0,src_plan/* batches */.Xy)(inScope));
-        if (action === 'activate' && changes.some((c) => c.scope === 'organization')) {
-            this.options.warn(ORGANIZATION_ACTIVATION_WARNING);
-        }
         await (0,pool/* mapLimit */.s)(calls, WRITE_CONCURRENCY, async (batch) => {
             const scope = batch[0].scope ?? '';
             const projectId = scope.startsWith('project ') ? scope.slice('project '.length) : undefined;
@@ -513,7 +510,8 @@ function countByAction(changes) {
         counts.set(c.action, (counts.get(c.action) ?? 0) + 1);
     return [...counts].map(([action, n]) => `${n} ${NOUN[action]}${n === 1 ? '' : 's'}`).join(', ');
 }
-const ORGANIZATION_ACTIVATION_WARNING = 'Activating certificates for the organization makes every request to it, Admin API calls included, need a client certificate signed by an active CA (sent to https://mtls.api.openai.com). Make sure your clients, and the key this action uses, are ready for that.';
+/** Said in the plan, before any organization-wide activation. */
+const ORGANIZATION_ACTIVATION_WARNING = 'Activating certificates for the organization makes every request to it, Admin API calls included, need a client certificate signed by an active CA (sent to https://mtls.api.openai.com). Give this action client-certificate and client-key for its later calls and runs, and make sure your other clients are ready.';
 
 ;// CONCATENATED MODULE: ./src/publish.ts
 

@@ -199,9 +199,6 @@ export class Applier {
     const byScope = new Map<string, Change[]>()
     for (const change of changes) byScope.set(change.scope ?? '', [...(byScope.get(change.scope ?? '') ?? []), change])
     const calls = [...byScope.values()].flatMap((inScope) => batches(inScope))
-    if (action === 'activate' && changes.some((c) => c.scope === 'organization')) {
-      this.options.warn(ORGANIZATION_ACTIVATION_WARNING)
-    }
     await mapLimit(calls, WRITE_CONCURRENCY, async (batch) => {
       const scope = batch[0].scope ?? ''
       const projectId = scope.startsWith('project ') ? scope.slice('project '.length) : undefined
@@ -252,5 +249,6 @@ function countByAction(changes: readonly Change[]): string {
   return [...counts].map(([action, n]) => `${n} ${NOUN[action]}${n === 1 ? '' : 's'}`).join(', ')
 }
 
+/** Said in the plan, before any organization-wide activation. */
 export const ORGANIZATION_ACTIVATION_WARNING =
-  'Activating certificates for the organization makes every request to it, Admin API calls included, need a client certificate signed by an active CA (sent to https://mtls.api.openai.com). Make sure your clients, and the key this action uses, are ready for that.'
+  'Activating certificates for the organization makes every request to it, Admin API calls included, need a client certificate signed by an active CA (sent to https://mtls.api.openai.com). Give this action client-certificate and client-key for its later calls and runs, and make sure your other clients are ready.'
