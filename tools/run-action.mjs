@@ -83,7 +83,9 @@ export async function runAction({ workspace, inputs = {}, env = {} }) {
   for (const name of Object.keys(inputs)) {
     if (!(`INPUT_${name.toUpperCase()}` in variables)) throw new Error(`action.yml has no input '${name}'`)
   }
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'index.js')], { cwd: workspace, env: variables })
+  // ACTION_NODE runs the action with another Node than the tests' own (the runner's is Node 24).
+  const node = process.env.ACTION_NODE || process.execPath
+  const child = spawn(node, [join(ROOT, 'dist', 'index.js')], { cwd: workspace, env: variables })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk) => (stdout += chunk))
