@@ -20,6 +20,7 @@ describe('checkCertificate', () => {
 
   it.each([
     ['not-ca', { ca: false }],
+    ['not-ca', { ca: 'leaf' as const }],
     ['no-ski', { ski: false }],
     ['no-aki', { aki: false }],
     ['key-usage', { keyUsage: null }],

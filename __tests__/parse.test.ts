@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { makeCa, privateKeyPem } from '../tools/certs.mjs'
 import { parseFile, toPem } from '../src/parse.js'
 
@@ -128,5 +129,45 @@ describe('parseFile', () => {
     expect(parsed.certificates).toHaveLength(1)
     expect(parsed.rejected).toEqual([expect.objectContaining({ index: 2 })])
     expect(parsed.blocks).toBe(2)
+  })
+})
+
+describe('extensions read from DER, against @peculiar/x509 (differential)', () => {
+  it('agrees on CA, SKI, AKI and Key Usage for every combination', async () => {
+    const x509 = await import('@peculiar/x509')
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          ca: fc.constantFrom(true, false, 'leaf' as const),
+          ski: fc.boolean(),
+          aki: fc.boolean(),
+          keyUsage: fc.option(fc.integer({ min: 0, max: 511 }), { nil: null })
+        }),
+        async (options) => {
+          const made = await makeCa(options)
+          const ours = parseFile('x.pem', bytes(made.pem)).certificates[0]
+          const theirs = new x509.X509Certificate(made.pem)
+          const usages = theirs.getExtension(x509.KeyUsagesExtension)?.usages ?? 0
+          expect({
+            isCa: ours.isCa,
+            ski: ours.hasSubjectKeyId,
+            aki: ours.hasAuthorityKeyId,
+            keyUsage: ours.hasKeyUsage,
+            certSign: ours.canSignCertificates,
+            crlSign: ours.canSignCrls
+          }).toEqual({
+            isCa: theirs.getExtension(x509.BasicConstraintsExtension)?.ca === true,
+            ski: Boolean(theirs.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId),
+            aki: Boolean(theirs.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId),
+            keyUsage: theirs.getExtension(x509.KeyUsagesExtension) !== null,
+            certSign: (usages & x509.KeyUsageFlags.keyCertSign) !== 0,
+            crlSign: (usages & x509.KeyUsageFlags.cRLSign) !== 0
+          })
+          expect(ours.subject).toBe(theirs.subject)
+          expect([ours.notBefore, ours.notAfter]).toEqual([theirs.notBefore, theirs.notAfter])
+        }
+      ),
+      { numRuns: 60 }
+    )
   })
 })

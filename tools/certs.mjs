@@ -14,7 +14,7 @@ const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
  * @property {string} [cn]            subject common name
  * @property {Date} [notBefore]       default: a day ago (whole seconds)
  * @property {Date} [notAfter]        default: a year after notBefore
- * @property {boolean} [ca]           basicConstraints CA (default true; false omits the extension)
+ * @property {boolean | 'leaf'} [ca]  basicConstraints CA (default true; false omits the extension; 'leaf' has it, with cA FALSE)
  * @property {boolean} [ski]          Subject Key Identifier (default true)
  * @property {boolean} [aki]          Authority Key Identifier in keyIdentifier form (default true)
  * @property {number | null} [keyUsage] Key Usage flags; null omits the extension (default keyCertSign | cRLSign)
@@ -49,7 +49,7 @@ export async function makeCa(options = {}) {
     options.keyUsage === undefined ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign : options.keyUsage
   /** @type {x509.Extension[]} */
   const extensions = []
-  if (options.ca !== false) extensions.push(new x509.BasicConstraintsExtension(true, undefined, true))
+  if (options.ca !== false) extensions.push(new x509.BasicConstraintsExtension(options.ca !== 'leaf', undefined, true))
   if (keyUsage !== null) extensions.push(new x509.KeyUsagesExtension(keyUsage, true))
   if (options.ski !== false) extensions.push(await x509.SubjectKeyIdentifierExtension.create(keys.publicKey))
   if (options.aki !== false) extensions.push(await x509.AuthorityKeyIdentifierExtension.create(keys.publicKey))
