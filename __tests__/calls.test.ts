@@ -50,8 +50,14 @@ const run = (root: string, inputs: Record<string, string> = {}) =>
 describe('API calls', () => {
   it('no-op rerun, 50 in the organization, 10 local all present: 1 list + 10 reads, no write', async () => {
     const root = await scenario({ remoteOnly: 40, present: 10, fresh: 0 })
-    expect((await run(root)).code).toBe(0)
+    const result = await run(root)
+    expect(result.code).toBe(0)
     expect(counts()).toEqual({ list: 1, get: 10 })
+    // A progress line per round of reads.
+    expect(result.stdout.match(/^Fetched \d+\/10 certificates\.$/gm)).toEqual([
+      'Fetched 8/10 certificates.',
+      'Fetched 10/10 certificates.'
+    ])
   })
 
   it('publish 10 new into an organization of 40: 1 list + 10 uploads, no read', async () => {
