@@ -469,9 +469,11 @@ class Applier {
         for (const change of changes)
             byScope.set(change.scope ?? '', [...(byScope.get(change.scope ?? '') ?? []), change]);
         const calls = [...byScope.values()].flatMap((inScope) => (0,src_plan/* batches */.Xy)(inScope));
+        // Each change names its scope for people; the plan's scopes say which project that is.
+        const scopes = new Map(this.plan.scopes.map((s) => [(0,src_plan/* scopeName */.OK)(s.scope), s.scope]));
         await (0,pool/* mapLimit */.s)(calls, WRITE_CONCURRENCY, async (batch) => {
-            const scope = batch[0].scope ?? '';
-            const projectId = scope.startsWith('project ') ? scope.slice('project '.length) : undefined;
+            const scope = scopes.get(batch[0].scope ?? '');
+            const projectId = scope?.kind === 'project' ? scope.id : undefined;
             await this.api.setActive(batch.map((c) => c.id), action === 'activate', projectId);
             for (const change of batch)
                 this.done(change);

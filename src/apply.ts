@@ -1,7 +1,7 @@
 import { type CertificatesApi, type RemoteCertificate, retryDelayMs } from './api.js'
 import { ActionError, ApiError, messageOf } from './errors.js'
 import { candidates, fingerprintOfPem } from './inventory.js'
-import { batches, type Change, type NamedCertificate, type Plan } from './plan.js'
+import { batches, type Change, type NamedCertificate, type Plan, scopeName } from './plan.js'
 import { mapLimit } from './pool.js'
 
 /** How many uploads, renames or activation calls are under way at once. */
@@ -199,9 +199,11 @@ export class Applier {
     const byScope = new Map<string, Change[]>()
     for (const change of changes) byScope.set(change.scope ?? '', [...(byScope.get(change.scope ?? '') ?? []), change])
     const calls = [...byScope.values()].flatMap((inScope) => batches(inScope))
+    // Each change names its scope for people; the plan's scopes say which project that is.
+    const scopes = new Map(this.plan.scopes.map((s) => [scopeName(s.scope), s.scope]))
     await mapLimit(calls, WRITE_CONCURRENCY, async (batch) => {
-      const scope = batch[0].scope ?? ''
-      const projectId = scope.startsWith('project ') ? scope.slice('project '.length) : undefined
+      const scope = scopes.get(batch[0].scope ?? '')
+      const projectId = scope?.kind === 'project' ? scope.id : undefined
       await this.api.setActive(
         batch.map((c) => c.id!),
         action === 'activate',
