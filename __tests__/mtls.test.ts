@@ -18,7 +18,7 @@ beforeAll(async () => {
   const server = await makeLeaf(serverCa, { cn: '127.0.0.1', server: true })
   const clientCa = await makeCa({ cn: 'Client CA' })
   client = await makeLeaf(clientCa, { cn: 'release workflow' })
-  emulator = await startEmulator({ mtls: { key: server.key, cert: server.pem, clientCa: clientCa.pem } })
+  emulator = await startEmulator({ mtls: { key: server.key, cert: server.pem } })
   root = await workspace({ 'certs/ca.pem': clientCa.pem })
   serverCaFile = join(root, '..', `server-ca-${Date.now()}.pem`)
   await writeFile(serverCaFile, serverCa.pem)

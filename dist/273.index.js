@@ -14,7 +14,7 @@ __webpack_require__.d(__webpack_exports__, {
 // EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
 var lib = __webpack_require__(4942);
 // EXTERNAL MODULE: ./src/errors.ts
-var errors = __webpack_require__(3916);
+var src_errors = __webpack_require__(3916);
 ;// CONCATENATED MODULE: ./src/api.ts
 
 
@@ -68,15 +68,15 @@ function describeFailure(what, status, body) {
         // not JSON: keep the start of the body
     }
     if ((status === 401 || status === 403) && /mtls|mutual tls|client certificate/i.test(`${code ?? ''} ${message}`)) {
-        return new errors/* ApiError */.hD(`The OpenAI API requires mutual TLS for this organization (${status}: ${message}) while trying to ${what}: set client-certificate and client-key from secrets (base-url then defaults to https://mtls.api.openai.com/v1).`, status, code);
+        return new src_errors/* ApiError */.hD(`The OpenAI API requires mutual TLS for this organization (${status}: ${message}) while trying to ${what}: set client-certificate and client-key from secrets (base-url then defaults to https://mtls.api.openai.com/v1).`, status, code);
     }
     if (status === 401) {
-        return new errors/* ApiError */.hD(`The OpenAI API refused the admin key (401: ${message}) while trying to ${what}: check that admin-api-key holds a current admin key (sk-admin-…) of the organization.`, status, code);
+        return new src_errors/* ApiError */.hD(`The OpenAI API refused the admin key (401: ${message}) while trying to ${what}: check that admin-api-key holds a current admin key (sk-admin-…) of the organization.`, status, code);
     }
     if (status === 403) {
-        return new errors/* ApiError */.hD(`The OpenAI API denied access (403: ${message}) while trying to ${what}: the admin key needs permission to manage the organization's certificates.`, status, code);
+        return new src_errors/* ApiError */.hD(`The OpenAI API denied access (403: ${message}) while trying to ${what}: the admin key needs permission to manage the organization's certificates.`, status, code);
     }
-    return new errors/* ApiError */.hD(`The OpenAI API failed to ${what} (${status}: ${message}).`, status, code);
+    return new src_errors/* ApiError */.hD(`The OpenAI API failed to ${what} (${status}: ${message}).`, status, code);
 }
 /**
  * The organization certificates endpoints, over @actions/http-client (which honours the runner's
@@ -127,7 +127,7 @@ class CertificatesApi {
                 return all;
             const next = page.last_id ?? page.data.at(-1)?.id ?? null;
             if (!next || next === after) {
-                throw new errors/* ApiError */.hD(`The OpenAI API said more certificates follow but gave no cursor to ask for them, while trying to ${what}: try again later.`);
+                throw new src_errors/* ApiError */.hD(`The OpenAI API said more certificates follow but gave no cursor to ask for them, while trying to ${what}: try again later.`);
             }
             after = next;
         }
@@ -152,7 +152,7 @@ class CertificatesApi {
             await this.send('DELETE', `/organization/certificates/${encodeURIComponent(id)}`, undefined, `delete certificate ${id}`, isObject, true);
         }
         catch (error) {
-            if (error instanceof errors/* ApiError */.hD &&
+            if (error instanceof src_errors/* ApiError */.hD &&
                 error.status === 404 &&
                 this.calls.filter((c) => c === `DELETE /organization/certificates/${encodeURIComponent(id)}`).length > 1)
                 return;
@@ -204,7 +204,7 @@ class CertificatesApi {
                     }
                     if (isExpected(parsed))
                         return parsed;
-                    failure = new errors/* ApiError */.hD(`The OpenAI API answered an unexpected body while trying to ${what} (status ${status}, not the JSON it should be).`, status);
+                    failure = new src_errors/* ApiError */.hD(`The OpenAI API answered an unexpected body while trying to ${what} (status ${status}, not the JSON it should be).`, status);
                     retryable = idempotent;
                 }
                 else {
@@ -217,7 +217,7 @@ class CertificatesApi {
                 }
             }
             catch (error) {
-                failure = new errors/* ApiError */.hD(`Could not reach the OpenAI API at ${new URL(url).origin} to ${what}: ${(0,errors/* messageOf */.bD)(error)}.`);
+                failure = new src_errors/* ApiError */.hD(`Could not reach the OpenAI API at ${new URL(url).origin} to ${what}: ${(0,src_errors/* messageOf */.bD)(error)}.`);
                 retryable = idempotent;
             }
             if (!retryable || last)
@@ -301,7 +301,7 @@ var src_plan = __webpack_require__(2464);
 const WRITE_CONCURRENCY = 4;
 /** A failure after which the certificate may or may not have been stored. */
 function isAmbiguous(error) {
-    return (error instanceof errors/* ApiError */.hD &&
+    return (error instanceof src_errors/* ApiError */.hD &&
         (error.status === undefined ||
             error.status < 300 || // a success whose body could not be read
             error.status === 408 ||
@@ -310,7 +310,7 @@ function isAmbiguous(error) {
 }
 /** A refusal because the organization is full, which another run may have caused since the plan. */
 function isCapRefusal(error) {
-    return (error instanceof errors/* ApiError */.hD &&
+    return (error instanceof src_errors/* ApiError */.hD &&
         error.status !== undefined &&
         error.status >= 400 &&
         error.status < 500 &&
@@ -387,7 +387,7 @@ class Applier {
                 freed++;
             }
             catch (error) {
-                if (!(error instanceof errors/* ApiError */.hD) || error.status === undefined || error.status >= 500)
+                if (!(error instanceof src_errors/* ApiError */.hD) || error.status === undefined || error.status >= 500)
                     throw error;
                 change.error = error.message;
                 this.options.warn(`Could not delete expired certificate ${label(change)}: ${error.message} It was left in place.`);
@@ -397,7 +397,7 @@ class Applier {
             if (!change.done && !change.error)
                 this.changes.splice(this.changes.indexOf(change), 1);
         if (freed < needed) {
-            throw new errors/* ActionError */.lZ(`Only ${freed} of the ${needed} expired certificates needed to make room could be deleted, so nothing was uploaded: deactivate or delete certificates you no longer use, then run the action again.`);
+            throw new src_errors/* ActionError */.lZ(`Only ${freed} of the ${needed} expired certificates needed to make room could be deleted, so nothing was uploaded: deactivate or delete certificates you no longer use, then run the action again.`);
         }
     }
     async uploads() {
@@ -424,7 +424,7 @@ class Applier {
             catch (error) {
                 if (!isAmbiguous(error) || attempt > this.options.maxRetries)
                     throw error;
-                this.options.log(`Upload of '${named.name}' got no clear answer (${(0,errors/* messageOf */.bD)(error)}); looking whether it was stored.`);
+                this.options.log(`Upload of '${named.name}' got no clear answer (${(0,src_errors/* messageOf */.bD)(error)}); looking whether it was stored.`);
                 const stored = await this.findStored(named, checked);
                 if (stored) {
                     this.options.log(`'${named.name}' was stored as ${stored.id} before the answer was lost; using it.`);
@@ -488,13 +488,13 @@ class Applier {
         const uploadsDone = `${this.uploaded.size} of ${uploads} new certificate${uploads === 1 ? ' was' : 's were'} uploaded; ${uploads - this.uploaded.size} ${uploads - this.uploaded.size === 1 ? 'was' : 'were'} not`;
         const what = uploads > 0 && this.changes.every((c) => c.action === 'upload') ? uploadsDone : done;
         if (isCapRefusal(error)) {
-            return new errors/* ActionError */.lZ(`The organization reached its certificate cap during this run (another workflow or person may have uploaded at the same time): ${error.message} ${what}. Free slots, then run the action again.`);
+            return new src_errors/* ActionError */.lZ(`The organization reached its certificate cap during this run (another workflow or person may have uploaded at the same time): ${error.message} ${what}. Free slots, then run the action again.`);
         }
         if (isAmbiguous(error)) {
-            return new errors/* ActionError */.lZ(`${error.message} ${what}. Run the action again when the API is back: it skips the certificates already in the organization, so nothing is uploaded twice.`);
+            return new src_errors/* ActionError */.lZ(`${error.message} ${what}. Run the action again when the API is back: it skips the certificates already in the organization, so nothing is uploaded twice.`);
         }
-        if (error instanceof errors/* ActionError */.lZ)
-            return new errors/* ActionError */.lZ(`${error.message} ${what}.`);
+        if (error instanceof src_errors/* ActionError */.lZ)
+            return new src_errors/* ActionError */.lZ(`${error.message} ${what}.`);
         return error;
     }
 }
@@ -512,10 +512,14 @@ function countByAction(changes) {
         counts.set(c.action, (counts.get(c.action) ?? 0) + 1);
     return [...counts].map(([action, n]) => `${n} ${NOUN[action]}${n === 1 ? '' : 's'}`).join(', ');
 }
-/** Said in the plan, before any organization-wide activation. */
-const ORGANIZATION_ACTIVATION_WARNING = 'Activating certificates for the organization makes every request to it, Admin API calls included, need a client certificate signed by an active CA (sent to https://mtls.api.openai.com). Give this action client-certificate and client-key for its later calls and runs, and make sure your other clients are ready.';
 
+// EXTERNAL MODULE: ./src/report.ts
+var report = __webpack_require__(665);
+// EXTERNAL MODULE: ./src/verify.ts
+var verify = __webpack_require__(5538);
 ;// CONCATENATED MODULE: ./src/publish.ts
+
+
 
 
 
@@ -545,13 +549,12 @@ async function publish(runner, settings, outcome, now) {
             outcome.changes = (0,src_plan/* planChanges */.XA)(plan);
             const refused = (0,src_plan/* capProblem */.Ys)(plan);
             if (refused)
-                throw new errors/* ActionError */.lZ(refused);
+                throw new src_errors/* ActionError */.lZ(refused);
             for (const change of outcome.changes)
                 runner.info(describeChange(change, settings.mode === 'plan' ? 'would' : 'will'));
             if (outcome.changes.length === 0)
                 runner.info('Nothing to change: the organization already matches the files.');
-            if (outcome.changes.some((c) => c.action === 'activate' && c.scope === 'organization'))
-                runner.warning(ORGANIZATION_ACTIVATION_WARNING);
+            await refuseLockOut(runner, settings, outcome, { plan, inventory, projects, certificates, api, now });
             return plan;
         });
         if (settings.mode === 'plan' || outcome.changes.length === 0)
@@ -567,6 +570,44 @@ async function publish(runner, settings, outcome, now) {
         runner.debug(`API calls: ${api.calls.length} (${api.calls.join(', ')})`);
         api.dispose();
     }
+}
+/**
+ * With `activate`, verifies the client certificates against the anchors the plan leaves, and
+ * refuses, before anything is written, a plan that would lock a workload or the next run out.
+ */
+async function refuseLockOut(runner, settings, outcome, context) {
+    const { plan, now } = context;
+    if (plan.scopes.length === 0)
+        return;
+    const presented = outcome.presented ?? [];
+    const organization = plan.scopes.some((s) => s.scope.kind === 'organization');
+    if (presented.length === 0 && !organization)
+        return;
+    const anchors = await (0,verify/* planAnchors */.qW)(plan, context.inventory, context.projects, context.certificates, (id) => context.api.getContent(id));
+    const workloads = presented.filter((p) => p.source === 'workload');
+    const judged = await (0,verify/* judgeWorkloads */.Sl)(workloads, anchors.after, {
+        now,
+        expiryWarningDays: settings.expiryWarningDays,
+        where: 'in the scopes this run activates in',
+        before: anchors.before
+    });
+    const client = presented.filter((p) => p.source === 'client-certificate');
+    const [clientVerdict] = await (0,verify/* judgeWorkloads */.Sl)(client, anchors.organization?.after ?? anchors.after, {
+        now,
+        expiryWarningDays: settings.expiryWarningDays,
+        where: 'for the organization'
+    }).then((j) => j.verdicts);
+    outcome.workloads = [...judged.verdicts, ...(clientVerdict ? [clientVerdict] : [])];
+    outcome.problems.push(...judged.problems);
+    (0,report/* annotate */.fz)(runner, judged.problems);
+    const errors = judged.problems.filter((p) => p.severity === 'error').length;
+    if (errors > 0)
+        throw new src_errors/* ActionError */.lZ(`${errors} workload certificate${errors === 1 ? '' : 's'} would verify against no active CA after this run, so nothing was changed: see the annotations above.`);
+    if (judged.problems.length > 0 && settings.failOn === 'warning')
+        throw new src_errors/* ActionError */.lZ(`Workload certificates expire soon and 'fail-on: warning', so nothing was changed: reissue them, or set 'fail-on: error'.`);
+    const lockOut = (0,verify/* organizationLockOut */.bk)(anchors.organization, clientVerdict);
+    if (lockOut)
+        throw new src_errors/* ActionError */.lZ(lockOut);
 }
 
 

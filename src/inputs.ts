@@ -36,6 +36,10 @@ export interface Settings {
   adminKey: string
   baseUrl: string
   clientTls?: ClientTls
+  /** Glob patterns of the client certificates workloads present (chain files, client first). */
+  workloadPatterns: string[]
+  /** The PEM of `client-certificate`, in every mode: validate verifies it too, without its key. */
+  clientCertificate: string
   name: NameTemplate
   expiryWarningDays: number
   skipChecks: Set<string>
@@ -202,6 +206,8 @@ export function getSettings(runner: Runner): Settings {
         (clientTls ? MTLS_BASE_URL : DEFAULT_BASE_URL)
     ),
     clientTls,
+    workloadPatterns: lines(runner.getInput('workload-certificates')),
+    clientCertificate: runner.getInput('client-certificate').trim(),
     name: parseNameTemplate(runner.getInput('name')),
     expiryWarningDays: wholeNumber('expiry-warning-days', runner.getInput('expiry-warning-days') || '30', 0),
     skipChecks,

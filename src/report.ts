@@ -2,6 +2,7 @@ import type { Mode } from './inputs.js'
 import type { Certificate, ParsedFile, Problem } from './parse.js'
 import { type Change, type Plan, slotsAfter } from './plan.js'
 import type { Runner } from './runner.js'
+import type { Presented, Verdict } from './verify.js'
 
 export type Status =
   'uploaded' | 'existing' | 'would-upload' | 'would-rename' | 'would-activate' | 'not-uploaded' | 'valid' | 'invalid'
@@ -37,6 +38,10 @@ export interface Outcome {
   changes: Change[]
   /** Why the run failed, if it did. */
   failure?: string
+  /** The client certificates to verify: workload files, and `client-certificate`. */
+  presented?: Presented[]
+  /** How OpenAI would judge each of them once the run is done. */
+  workloads?: Verdict[]
 }
 
 export interface Report {
@@ -171,6 +176,28 @@ function publishRows(results: readonly Result[]): string[] {
   ]
 }
 
+/** The client certificates verified, and the CA that will accept each one, or why none will. */
+function workloadRows(verdicts: readonly Verdict[]): string[] {
+  if (verdicts.length === 0) return []
+  return [
+    '',
+    '### Client certificates after this run',
+    '',
+    '| | client certificate | file | expires | accepted by | path or problem |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...verdicts.map((v) => {
+      const where = v.source === 'workload' ? `\`${cell(`${v.file}:${v.line}`)}\`` : 'input `client-certificate`'
+      const how =
+        v.problem === null
+          ? v.path === 'direct'
+            ? 'signed directly'
+            : 'through its intermediates'
+          : `${cell(v.problem)} \`${v.check}\``
+      return `| ${v.problem === null ? '✅' : '❌'} | ${cell(v.subject ?? '')} | ${where} | ${v.not_after?.slice(0, 10) ?? ''} | ${cell(v.anchor ?? '')} | ${how} |`
+    })
+  ]
+}
+
 function summaryOf(outcome: Outcome, results: readonly Result[], counts: string): string {
   const parts = [
     `## OpenAI certificates: ${outcome.mode}`,
@@ -201,6 +228,7 @@ function summaryOf(outcome: Outcome, results: readonly Result[], counts: string)
         `- ${p.severity === 'error' ? '❌' : '⚠️'} \`${cell(`${p.file}:${p.line}`)}\` ${cell(p.message)} \`${p.check}\``
       )
   }
+  parts.push(...workloadRows(outcome.workloads ?? []))
   let summary = parts.join('\n') + '\n'
   if (summary.length > SUMMARY_LIMIT) {
     summary =
@@ -252,7 +280,8 @@ export function buildReport(outcome: Outcome): Report {
     'deactivated-ids': doneIds(outcome, 'deactivate'),
     'renamed-ids': doneIds(outcome, 'rename'),
     'deleted-ids': doneIds(outcome, 'delete'),
-    changes: JSON.stringify(outcome.changes)
+    changes: JSON.stringify(outcome.changes),
+    workloads: JSON.stringify(outcome.workloads ?? [])
   }
   const lines = results.map((r) => {
     const where = `${r.file}${r.index === null ? '' : `:${r.line}`}`
