@@ -583,7 +583,9 @@ async function refuseLockOut(runner, settings, outcome, context) {
     const organization = plan.scopes.some((s) => s.scope.kind === 'organization');
     if (presented.length === 0 && !organization)
         return;
-    const anchors = await (0,verify/* planAnchors */.qW)(plan, context.inventory, context.projects, context.certificates, (id) => context.api.getContent(id));
+    // The content of remote certificates is read only when there are certificates to verify.
+    const fetchPem = presented.length > 0 ? (id) => context.api.getContent(id) : async () => undefined;
+    const anchors = await (0,verify/* planAnchors */.qW)(plan, context.inventory, context.projects, context.certificates, fetchPem);
     const workloads = presented.filter((p) => p.source === 'workload');
     const judged = await (0,verify/* judgeWorkloads */.Sl)(workloads, anchors.after, {
         now,

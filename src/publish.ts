@@ -78,9 +78,9 @@ async function refuseLockOut(
   const presented = outcome.presented ?? []
   const organization = plan.scopes.some((s) => s.scope.kind === 'organization')
   if (presented.length === 0 && !organization) return
-  const anchors = await planAnchors(plan, context.inventory, context.projects, context.certificates, (id) =>
-    context.api.getContent(id)
-  )
+  // The content of remote certificates is read only when there are certificates to verify.
+  const fetchPem = presented.length > 0 ? (id: string) => context.api.getContent(id) : async () => undefined
+  const anchors = await planAnchors(plan, context.inventory, context.projects, context.certificates, fetchPem)
   const workloads = presented.filter((p) => p.source === 'workload')
   const judged = await judgeWorkloads(workloads, anchors.after, {
     now,

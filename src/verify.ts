@@ -149,11 +149,11 @@ function linkProblem(
   if (issuer.notAfter < now) return { check: 'issuer-expired', message: `${who} expired on ${day(issuer.notAfter)}` }
   if (issuer.notBefore > now)
     return { check: 'issuer-not-yet-valid', message: `${who} is not valid before ${day(issuer.notBefore)}` }
-  let verified = false
+  let verified: boolean
   try {
     verified = child.node.verify(issuer.node.publicKey)
   } catch {
-    verified = false
+    verified = false // a key type OpenSSL cannot use for this signature
   }
   if (!verified)
     return {
@@ -407,7 +407,12 @@ export async function planAnchors(
     for (const r of s.deactivate) after.delete(r.id)
     for (const r of s.activate) after.add(r.id)
     if (s.activateUploads) for (const u of plan.uploads) after.add(`sha256:${u.cert.fingerprint}`)
-    if (s.scope.kind === 'project') for (const r of orgActive) (before.add(r.id), after.add(r.id))
+    if (s.scope.kind === 'project') {
+      for (const r of orgActive) {
+        before.add(r.id)
+        after.add(r.id)
+      }
+    }
     return { scope: s, before, after }
   })
 

@@ -362,7 +362,9 @@ export async function startEmulator(options = {}) {
   function mtlsRefusal(socket) {
     const active = certificates.filter((c) => c.active)
     if (!lib || active.length === 0) return undefined
-    const leaf = socket.getPeerX509Certificate()
+    // getPeerCertificate(true) first: after getPeerX509Certificate(), Node 20 loses the chain.
+    const peer = socket.getPeerCertificate(true)
+    const leaf = peer?.raw ? new X509Certificate(peer.raw) : undefined
     if (!leaf) {
       return {
         code: 'certificate_required',
@@ -372,7 +374,7 @@ export async function startEmulator(options = {}) {
     }
     /** @type {X509Certificate[]} */
     const presented = []
-    let link = socket.getPeerCertificate(true)
+    let link = peer
     while (link?.issuerCertificate && link.issuerCertificate !== link && presented.length < 10) {
       link = link.issuerCertificate
       presented.push(new X509Certificate(link.raw))
