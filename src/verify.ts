@@ -117,11 +117,21 @@ function read(lib: X509Module, der: Uint8Array): Info {
   }
 }
 
-function readOrUndefined(lib: X509Module, der: Uint8Array): Info | undefined {
-  try {
-    return read(lib, der)
-  } catch {
-    return undefined
+/** Reads each distinct certificate once: workloads often present the same intermediates. */
+function reader(lib: X509Module): (der: Uint8Array) => Info | undefined {
+  const cache = new Map<string, Info | undefined>()
+  return (der) => {
+    const key = Buffer.from(der).toString('base64')
+    if (!cache.has(key)) {
+      let info: Info | undefined
+      try {
+        info = read(lib, der)
+      } catch {
+        info = undefined
+      }
+      cache.set(key, info)
+    }
+    return cache.get(key)
   }
 }
 
@@ -224,9 +234,9 @@ export async function verifyPresented(
   now: Date
 ): Promise<Verdict[]> {
   if (presented.length === 0) return []
-  const lib = await x509()
+  const readOrUndefined = reader(await x509())
   const readAnchors = anchors.flatMap((anchor) => {
-    const info = readOrUndefined(lib, anchor.der)
+    const info = readOrUndefined(anchor.der)
     return info ? [{ anchor, info }] : []
   })
   return presented.map((p) => {
@@ -242,7 +252,7 @@ export async function verifyPresented(
       check: null
     }
     const refuse = (check: string, problem: string): Verdict => ({ ...verdict, check, problem })
-    const leaf = readOrUndefined(lib, p.der)
+    const leaf = readOrUndefined(p.der)
     if (!leaf) return refuse('malformed', 'the certificate cannot be read as X.509')
     verdict.subject = leaf.subject
     verdict.not_after = leaf.notAfter.toISOString()
@@ -259,7 +269,7 @@ export async function verifyPresented(
       return refuse('key-usage', 'its Key Usage lacks digitalSignature, which TLS client authentication needs')
     const intermediates: Info[] = []
     for (const der of p.intermediates.slice(0, MAX_INTERMEDIATES)) {
-      const info = readOrUndefined(lib, der)
+      const info = readOrUndefined(der)
       if (!info) return refuse('malformed', 'an intermediate it presents cannot be read as X.509')
       intermediates.push(info)
     }
