@@ -1,6 +1,7 @@
 // workload-certificates in validate mode: the pull-request check that a change of CAs leaves every
 // workload a CA that accepts it, run offline through the bundle.
 import { DAY, type GeneratedCertificate, makeCa, makeIntermediate, makeLeaf } from '../tools/certs.mjs'
+import { startEmulator } from '../tools/emulator.mjs'
 import { runAction } from '../tools/run-action.mjs'
 import { commands, workspace } from './helpers.js'
 import type { Verdict } from '../src/verify.js'
@@ -170,5 +171,57 @@ describe('validate with workload-certificates', () => {
     const run = await runAction({ workspace: root, inputs: { files: 'certs/*.pem', mode: 'validate' } })
     expect(run.code).toBe(0)
     expect(JSON.parse(run.outputs.workloads)).toEqual([])
+  })
+})
+
+describe('plan with activate for projects', () => {
+  it('counts the organization’s CAs for project requests, and refuses to strand a workload of the project', async () => {
+    const emulator = await startEmulator()
+    try {
+      const orgCa = await makeCa({ cn: 'Organization CA' })
+      const projectCa = await makeCa({ cn: 'Project CA' })
+      // Validity dates of its own, so that the inventory reads no remote certificate's content.
+      const newCa = await makeCa({ cn: 'New project CA', notBefore: new Date(Date.now() - 2 * DAY) })
+      const org = emulator.seed(orgCa.pem, 'org-ca')
+      org.active = true
+      const project = emulator.seed(projectCa.pem, 'project-ca')
+      project.projects.add('proj_a')
+      const root = await workspace({
+        'certs/new.pem': newCa.pem,
+        'workloads/batch.pem': (await makeLeaf(orgCa, { cn: 'batch' })).pem,
+        'workloads/payments.pem': (await makeLeaf(projectCa, { cn: 'payments' })).pem
+      })
+      const run = await runAction({
+        workspace: root,
+        inputs: {
+          files: 'certs/*.pem',
+          'workload-certificates': 'workloads/*.pem',
+          mode: 'plan',
+          activate: 'true',
+          exclusive: 'true',
+          'project-ids': 'proj_a',
+          'admin-api-key': emulator.adminKey,
+          'base-url': emulator.baseUrl
+        }
+      })
+      expect(run.code).toBe(1)
+      expect(workloads(run).map((v) => [v.file, v.anchor, v.check])).toEqual([
+        ['workloads/batch.pem', `'org-ca' (${org.id})`, null],
+        ['workloads/payments.pem', null, 'no-anchor']
+      ])
+      const [annotation] = commands(run, 'error')
+      expect(annotation.properties).toBe('file=workloads/payments.pem,line=1')
+      expect(annotation.message).toContain(
+        `chains today to 'project-ca' (${project.id}), which will not be active in the scopes this run activates in after this run`
+      )
+      expect(annotation.message).toContain(
+        `keep 'project-ca' (${project.id}) until these certificates are reissued from certs/new.pem; nothing was changed.`
+      )
+      expect(emulator.requests.filter((r) => r.method !== 'GET')).toEqual([])
+      // The two remote-only active CAs were read once each, for their content.
+      expect(emulator.requests.filter((r) => r.method === 'GET' && r.query['include[]'] === 'content')).toHaveLength(2)
+    } finally {
+      await emulator.close()
+    }
   })
 })
