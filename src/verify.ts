@@ -183,6 +183,9 @@ interface Failure {
   message: string
 }
 
+/** Links tried per client certificate at most: intermediates that all issue each other stop here. */
+const MAX_LINKS = 1000
+
 /** Anchors first, then each presented intermediate that issued `current`; depth-first, bounded. */
 function search(
   current: Info,
@@ -190,9 +193,11 @@ function search(
   intermediates: readonly Info[],
   used: ReadonlySet<Info>,
   now: Date,
-  failures: Failure[]
+  failures: Failure[],
+  budget = { links: MAX_LINKS }
 ): Found | undefined {
   const below = used.size
+  if ((budget.links -= anchors.length + intermediates.length) < 0) return undefined
   for (const { anchor, info } of anchors) {
     const problem = linkProblem(current, info, below, now)
     if (problem === undefined) return { anchor, direct: below === 0 }
@@ -206,7 +211,7 @@ function search(
       failures.push({ depth: below, ...problem })
       continue
     }
-    const found = search(next, anchors, intermediates, new Set([...used, next]), now, failures)
+    const found = search(next, anchors, intermediates, new Set([...used, next]), now, failures, budget)
     if (found) return found
   }
   return undefined
