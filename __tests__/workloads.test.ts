@@ -65,8 +65,10 @@ describe('validate with workload-certificates', () => {
       'workloads/payments.pem': payments2026,
       'workloads/search.pem': (await makeLeaf(ca2027, { cn: 'search' })).pem
     })
-    const run = await validate(root)
+    // The test certificates expire in 30 days: below the warning threshold here.
+    const run = await validate(root, { 'expiry-warning-days': '10' })
     expect(run.code).toBe(0)
+    expect(commands(run, 'warning')).toEqual([])
     expect(workloads(run).map((v) => [v.file, v.anchor, v.path, v.problem])).toEqual([
       ['workloads/payments.pem', 'certs/ca-2026.pem', 'direct', null],
       ['workloads/search.pem', 'certs/ca-2027.pem', 'direct', null]
@@ -135,6 +137,9 @@ describe('validate with workload-certificates', () => {
     )
     expect(commands(run, 'error')[3].message).toMatch(
       /the signature of 'CN=forged' does not verify with the key of 'CN=CA 2027, O=openai-certificates-action tests'/
+    )
+    expect(run.summary).toMatch(
+      /\| ⚠️ \| CN=soon \| `workloads\/f-soon.pem:1` \| [-\d]+ \| certs\/ca.pem \| signed directly<br>Workload certificate 'CN=soon' expires on /
     )
     const [soon] = commands(run, 'warning')
     expect(soon.properties).toBe('file=workloads/f-soon.pem,line=1')

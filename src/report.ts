@@ -177,8 +177,12 @@ function publishRows(results: readonly Result[]): string[] {
 }
 
 /** The client certificates verified, and the CA that will accept each one, or why none will. */
-function workloadRows(verdicts: readonly Verdict[]): string[] {
+function workloadRows(verdicts: readonly Verdict[], problems: readonly Problem[]): string[] {
   if (verdicts.length === 0) return []
+  const warningOf = (v: Verdict): Problem | undefined =>
+    problems.find(
+      (p) => p.severity === 'warning' && p.check.startsWith('workload-') && p.file === v.file && p.line === v.line
+    )
   return [
     '',
     '### Client certificates after this run',
@@ -193,7 +197,10 @@ function workloadRows(verdicts: readonly Verdict[]): string[] {
             ? 'signed directly'
             : 'through its intermediates'
           : `${cell(v.problem)} \`${v.check}\``
-      return `| ${v.problem === null ? '✅' : '❌'} | ${cell(v.subject ?? '')} | ${where} | ${v.not_after?.slice(0, 10) ?? ''} | ${cell(v.anchor ?? '')} | ${how} |`
+      const warning = v.source === 'workload' ? warningOf(v) : undefined
+      const icon = v.problem !== null ? '❌' : warning ? '⚠️' : '✅'
+      const note = warning ? `<br>${cell(warning.message)} \`${warning.check}\`` : ''
+      return `| ${icon} | ${cell(v.subject ?? '')} | ${where} | ${v.not_after?.slice(0, 10) ?? ''} | ${cell(v.anchor ?? '')} | ${how}${note} |`
     })
   ]
 }
@@ -228,7 +235,7 @@ function summaryOf(outcome: Outcome, results: readonly Result[], counts: string)
         `- ${p.severity === 'error' ? '❌' : '⚠️'} \`${cell(`${p.file}:${p.line}`)}\` ${cell(p.message)} \`${p.check}\``
       )
   }
-  parts.push(...workloadRows(outcome.workloads ?? []))
+  parts.push(...workloadRows(outcome.workloads ?? [], outcome.problems))
   let summary = parts.join('\n') + '\n'
   if (summary.length > SUMMARY_LIMIT) {
     summary =
