@@ -71,10 +71,15 @@ function describeFailure(what, status, body) {
         return new errors/* ApiError */.hD(`The OpenAI API requires mutual TLS for this organization (${status}: ${message}) while trying to ${what}: set client-certificate and client-key from secrets (base-url then defaults to https://mtls.api.openai.com/v1).`, status, code);
     }
     if (status === 401) {
-        return new errors/* ApiError */.hD(`The OpenAI API refused the admin key (401: ${message}) while trying to ${what}: check that admin-api-key holds a current admin key (sk-admin-…) of the organization.`, status, code);
+        return new errors/* ApiError */.hD(`The OpenAI API refused the admin key (401: ${message}) while trying to ${what}: the key was not accepted. Check that admin-api-key holds a current admin key (sk-admin-…) of this organization, not a project key, and that it was not revoked.`, status, code);
     }
     if (status === 403) {
-        return new errors/* ApiError */.hD(`The OpenAI API denied access (403: ${message}) while trying to ${what}: the admin key needs permission to manage the organization's certificates.`, status, code);
+        // OpenAI's role-based access control: api.mtls.read lists and reads, api.mtls.write changes.
+        const reads = /^(list|read)\b/.test(what);
+        const permission = reads
+            ? 'api.mtls.read (list and read certificates), which plan needs'
+            : 'api.mtls.write (upload, rename, activate, deactivate and delete certificates), which publish needs';
+        return new errors/* ApiError */.hD(`The OpenAI API denied access (403: ${message}) while trying to ${what}: the admin key needs the permission ${permission}. Give the key's owner a role with it in the organization's settings, or use an admin key that has it.`, status, code);
     }
     return new errors/* ApiError */.hD(`The OpenAI API failed to ${what} (${status}: ${message}).`, status, code);
 }

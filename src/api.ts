@@ -100,14 +100,19 @@ function describeFailure(what: string, status: number, body: string): ApiError {
   }
   if (status === 401) {
     return new ApiError(
-      `The OpenAI API refused the admin key (401: ${message}) while trying to ${what}: check that admin-api-key holds a current admin key (sk-admin-…) of the organization.`,
+      `The OpenAI API refused the admin key (401: ${message}) while trying to ${what}: the key was not accepted. Check that admin-api-key holds a current admin key (sk-admin-…) of this organization, not a project key, and that it was not revoked.`,
       status,
       code
     )
   }
   if (status === 403) {
+    // OpenAI's role-based access control: api.mtls.read lists and reads, api.mtls.write changes.
+    const reads = /^(list|read)\b/.test(what)
+    const permission = reads
+      ? 'api.mtls.read (list and read certificates), which plan needs'
+      : 'api.mtls.write (upload, rename, activate, deactivate and delete certificates), which publish needs'
     return new ApiError(
-      `The OpenAI API denied access (403: ${message}) while trying to ${what}: the admin key needs permission to manage the organization's certificates.`,
+      `The OpenAI API denied access (403: ${message}) while trying to ${what}: the admin key needs the permission ${permission}. Give the key's owner a role with it in the organization's settings, or use an admin key that has it.`,
       status,
       code
     )

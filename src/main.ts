@@ -5,6 +5,7 @@ import { getSettings, type Settings } from './inputs.js'
 import { renderName } from './name-template.js'
 import type { Certificate, ParsedFile } from './parse.js'
 import { annotate, buildReport, type Outcome, writeReport } from './report.js'
+import { redacting } from './redact.js'
 import { actionsRunner, type Runner } from './runner.js'
 
 /** Each certificate's name; a certificate met again keeps the name of its first appearance. */
@@ -83,11 +84,20 @@ async function check(runner: Runner, settings: Settings, outcome: Outcome, now: 
   return settings.mode !== 'validate'
 }
 
+const baseUrlOrigin = {
+  input: "the 'base-url' input",
+  environment: 'OPENAI_BASE_URL',
+  default: 'the default'
+} as const
+
 /**
  * Runs the action. Outputs and the summary are written however far the run got; an expected
  * failure is one line, an unexpected one says so and keeps its stack for debug logging only.
  */
-export async function run(runner: Runner = actionsRunner, now: Date = new Date()): Promise<void> {
+export async function run(unredacted: Runner = actionsRunner, now: Date = new Date()): Promise<void> {
+  // Every text that leaves the process (log, annotations, outputs, summary, failure, PR comment)
+  // goes through one redactor; it learns each secret as the inputs mask it, before any line.
+  const runner = redacting(unredacted)
   let outcome: Outcome | undefined
   let settings: Settings | undefined
   let failure: string | undefined
@@ -95,6 +105,7 @@ export async function run(runner: Runner = actionsRunner, now: Date = new Date()
     settings = getSettings(runner)
     outcome = { mode: settings.mode, files: [], problems: [], names: new Map(), uploaded: new Map(), changes: [] }
     if (await check(runner, settings, outcome, now)) {
+      runner.info(`OpenAI API: ${settings.baseUrl} (from ${baseUrlOrigin[settings.baseUrlSource ?? 'default']}).`)
       // Only publish and plan talk to the API: validate runs never load the API client.
       const { publish } = await import('./publish.js')
       await publish(runner, settings, outcome, now)
@@ -115,7 +126,7 @@ export async function run(runner: Runner = actionsRunner, now: Date = new Date()
         const { commentOnPullRequest } = await import('./comment.js')
         await commentOnPullRequest({
           token: settings.githubToken,
-          body: report.summary,
+          body: runner.redact(report.summary),
           worthSaying: outcome.problems.length > 0 || outcome.changes.length > 0 || failure !== undefined,
           always: settings.commentOnPr === 'always',
           log: (message) => runner.info(message),
