@@ -191,7 +191,10 @@ describe('redact', () => {
     expect(redact('Authorization: Bearer abc.def-ghi', [])).toBe('Authorization: Bearer ***')
     expect(redact('key sk-admin-AAAAbbbbCCCCdddd here', [])).toBe('key sk-admin-*** here')
     expect(redact('key sk-proj-AAAAbbbbCCCCdddd', [])).toBe('key sk-proj-***')
+    expect(redact('legacy sk-AAAAbbbbCCCCdddd1234eeee', [])).toBe('legacy sk-***')
     expect(redact('tok ghp_AAAAbbbbCCCCdddd1234', [])).toBe('tok ghp_***')
+    // A certificate name that merely starts with sk- is not a key.
+    expect(redact("'sk-ca-2026-payments'", [])).toBe("'sk-ca-2026-payments'")
   })
 
   it('leaves ordinary text alone, the key prefix in our own advice included', () => {

@@ -63,6 +63,7 @@ export async function discover(patterns: readonly string[], workspace: string): 
  * committed link to a file or folder outside must not get that file read and uploaded.
  */
 export async function resolveInside(files: readonly FoundFile[], workspace: string): Promise<FoundFile[]> {
+  if (files.length === 0) return []
   const root = await realpath(workspace)
   const resolved = await mapLimit(files, 16, async (found) => {
     try {

@@ -22,7 +22,7 @@ const PRIVATE_KEY_BLOCK = new RegExp(
  */
 const CREDENTIAL_SHAPES: readonly [RegExp, string][] = [
   [/\b(Bearer)(\s+|%20|\+)[A-Za-z0-9._~+/=%-]+/gi, `$1$2${REDACTED}`],
-  [/\bsk-(admin-|proj-|svcacct-)?[A-Za-z0-9_-]{8,}/g, `sk-$1${REDACTED}`],
+  [/\bsk-(?:(admin-|proj-|svcacct-)[A-Za-z0-9_-]{8,}|[A-Za-z0-9]{20,})/g, `sk-$1${REDACTED}`],
   [/\b(gh[pousr]_|github_pat_)[A-Za-z0-9_]{8,}/g, `$1${REDACTED}`]
 ]
 
