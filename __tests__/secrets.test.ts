@@ -185,6 +185,18 @@ describe('redact', () => {
     expect(redact(`{"error":${JSON.stringify(`x ${other} y`)}}`, [])).toBe('{"error":"x [private key removed]\\n y"}')
     expect(redact(`cut: ${other.slice(0, 200)}`, [])).toBe('cut: [private key removed]')
     expect(redact(encodeURIComponent(other), [])).not.toContain(encodeURIComponent(body).slice(0, 20))
+    expect(redact(`cut: ${encodeURIComponent(other).slice(0, 300)}`, [])).toBe('cut: [private key removed]')
+    expect(redact(`cut: ${JSON.stringify(other).slice(0, 300)}`, [])).toBe('cut: "[private key removed]')
+    const encrypted = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({
+      type: 'pkcs1',
+      format: 'pem',
+      cipher: 'aes-256-cbc',
+      passphrase: 'pw'
+    }) as string
+    expect(redact(`| ${encrypted.slice(0, 250)}`, [])).toBe('| [private key removed]')
+    // A message that only names the label (a PEM syntax problem) keeps its words and table cells.
+    const named = "| restore the block's -----BEGIN RSA PRIVATE KEY----- line. `pem-syntax` |"
+    expect(redact(named, [])).toBe(named)
   })
 
   it('removes credential-shaped values it was not told about', () => {

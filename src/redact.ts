@@ -5,13 +5,17 @@ export const REDACTED = '***'
 
 const SPACE = '(?:[ +]|%20)'
 const LABEL = `${SPACE}(?:[A-Z0-9]+${SPACE})*PRIVATE${SPACE}KEY-----`
+/** A line break as it appears in a text, JSON-escaped, or URL-encoded. */
+const BREAK = '(?:\\s|\\\\[rn]|%0[AD])'
 /**
  * A PEM private-key block, whoever's: plain, on one line, JSON-escaped (`\n` as two characters) or
- * URL-encoded; and one cut short (no END line, an echoed body truncated): the rest of its line and
- * the base64 lines that follow.
+ * URL-encoded; and one cut short (no END line, an echoed body truncated): from its BEGIN line, past
+ * any headers, the key material and the rest of its line, and the base64 lines that follow (a short
+ * last one too, when nothing but base64 is on it). A BEGIN label with no key material after it (a
+ * message that names the label) is left alone.
  */
 const PRIVATE_KEY_BLOCK = new RegExp(
-  `-----BEGIN${LABEL}(?:[\\s\\S]{0,20000}?-----END${LABEL}|[^\\n]*(?:\\n[A-Za-z0-9+/=]{16,}[^\\n]*)*)`,
+  `-----BEGIN${LABEL}(?:[\\s\\S]{0,20000}?-----END${LABEL}|${BREAK}*(?:[A-Za-z-]+:[^\\n\\\\]*${BREAK}+)*[A-Za-z0-9+/=]{16}[^\\n]*(?:\\n[A-Za-z0-9+/=]{16,}[^\\n]*|\\n[A-Za-z0-9+/=]+(?=\\n|$))*)`,
   'g'
 )
 
