@@ -117,8 +117,9 @@ function isPage(value) {
 /** A certificate read with its content: the PEM must be there, as text. */
 function hasContent(id) {
     return (value) => {
-        if (toRemote(value).id !== id)
-            throw new UnexpectedAnswer(`certificate ${value.id}`);
+        const answered = toRemote(value).id;
+        if (answered !== id)
+            throw new UnexpectedAnswer(`the answer is about certificate ${answered}`);
         const content = value.certificate_details?.content;
         if (typeof content === 'string')
             return true;

@@ -143,7 +143,8 @@ function isPage(value: unknown): value is WireList {
 /** A certificate read with its content: the PEM must be there, as text. */
 function hasContent(id: string) {
   return (value: unknown): value is WireCertificate & { certificate_details: { content: string } } => {
-    if (toRemote(value).id !== id) throw new UnexpectedAnswer(`certificate ${(value as WireCertificate).id}`)
+    const answered = toRemote(value).id
+    if (answered !== id) throw new UnexpectedAnswer(`the answer is about certificate ${answered}`)
     const content = (value as WireCertificate).certificate_details?.content
     if (typeof content === 'string') return true
     throw new UnexpectedAnswer(
