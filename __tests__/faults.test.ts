@@ -2,7 +2,10 @@
 // never leave a duplicate behind, never pass the cap, and a rerun must complete the job.
 import type { ChildProcess } from 'node:child_process'
 import { createServer } from 'node:http'
+import { writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { makeCa } from '../tools/certs.mjs'
 import { type Emulator, startEmulator } from '../tools/emulator.mjs'
 import { type ActionRun, runAction } from '../tools/run-action.mjs'
@@ -352,5 +355,25 @@ describe('faults', () => {
       expect(results(run)[0].status).toBe('not-uploaded')
       expect(run.summary).toContain('Cancelled (SIGTERM)')
     })
+  })
+
+  it('an unhandled rejection part way (a library bug) still ends with outputs, a summary and one error line', async () => {
+    const { root } = await setUp(1, 1000)
+    // Preloaded into the action's process: a promise that rejects unhandled while the run waits on the API.
+    const preload = join(root, 'reject.mjs')
+    await writeFile(preload, "setTimeout(() => Promise.reject(new Error('boom')), 300)\n")
+    const run = await runAction({
+      workspace: root,
+      inputs: { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl },
+      env: { NODE_OPTIONS: `--import=${pathToFileURL(preload).href}` }
+    })
+    expect(run.code).toBe(1)
+    expect(commands(run, 'error').map((e) => e.message)).toEqual([
+      'Unexpected error: boom. Please report it with the debug log (re-run with debug logging on).'
+    ])
+    expect(run.outputs.results).toBeDefined()
+    expect(ids(run, 'uploaded-ids')).toEqual([])
+    expect(emulator.certificates).toEqual([])
+    expect(run.summary).toContain('Unexpected error: boom')
   })
 })
