@@ -89,6 +89,7 @@ function toRemote(value) {
         expiresAt: unixSeconds(details.expires_at)
     };
 }
+/** A certificate answer (upload, rename, an activation's item); one without an id throws, saying so. */
 function isCertificate(value) {
     return isObject(value) && toRemote(value) !== undefined;
 }

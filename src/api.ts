@@ -114,6 +114,7 @@ function toRemote(value: unknown): RemoteCertificate {
   }
 }
 
+/** A certificate answer (upload, rename, an activation's item); one without an id throws, saying so. */
 function isCertificate(value: unknown): value is WireCertificate {
   return isObject(value) && toRemote(value) !== undefined
 }
