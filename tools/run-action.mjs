@@ -55,6 +55,7 @@ export function parseOutputs(text) {
  * @param {string} options.workspace
  * @param {Record<string, string>} [options.inputs]  by their action.yml names
  * @param {Record<string, string>} [options.env]
+ * @param {(child: import('node:child_process').ChildProcess) => void} [options.onSpawn]  to signal it, as a cancelled job is
  * @returns {Promise<ActionRun>}
  */
 export async function runAction(options) {
@@ -72,7 +73,7 @@ export async function runAction(options) {
  * @param {Parameters<typeof runAction>[0]} options
  * @returns {Promise<ActionRun>}
  */
-async function runActionIn(temp, { workspace, inputs = {}, env = {} }) {
+async function runActionIn(temp, { workspace, inputs = {}, env = {}, onSpawn }) {
   const outputFile = join(temp, 'output')
   const summaryFile = join(temp, 'summary')
   await writeFile(outputFile, '')
@@ -104,6 +105,7 @@ async function runActionIn(temp, { workspace, inputs = {}, env = {} }) {
   let stderr = ''
   child.stdout.on('data', (chunk) => (stdout += chunk))
   child.stderr.on('data', (chunk) => (stderr += chunk))
+  onSpawn?.(child)
   const code = await new Promise((resolve) => child.on('close', resolve))
   return {
     code: /** @type {number | null} */ (code),
