@@ -91,6 +91,7 @@ export async function makeCa(options = {}) {
  * @typedef {object} LeafOptions
  * @property {string} cn
  * @property {boolean} [server]            a TLS server certificate for 127.0.0.1 (serverAuth)
+ * @property {string} [dns]                a host name the server certificate is also valid for (a name only a test proxy resolves)
  * @property {boolean} [aki]               Authority Key Identifier (default true)
  * @property {'client' | 'server' | null} [eku] Extended Key Usage (default: client, or server for `server`); null omits it
  * @property {number | null} [keyUsage]    Key Usage flags (default digitalSignature); null omits it
@@ -121,7 +122,13 @@ export async function makeLeaf(issuer, options) {
       ])
     )
   if (options.aki !== false) extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey))
-  if (options.server) extensions.push(new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }]))
+  if (options.server)
+    extensions.push(
+      new x509.SubjectAlternativeNameExtension([
+        { type: 'ip', value: '127.0.0.1' },
+        ...(options.dns ? [{ type: /** @type {const} */ ('dns'), value: options.dns }] : [])
+      ])
+    )
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: (serial++).toString(16).padStart(2, '0') + Date.now().toString(16),
     subject: `CN=${options.cn}`,
