@@ -71,7 +71,8 @@ describe('dist/licenses.txt', () => {
   it('is exactly what tools/licenses.mjs writes from the fresh bundle: the licence texts are there', async () => {
     const packages = await Promise.all(packageFolders(stats).map((folder) => readPackage(folder)))
     expect(await readFile(join(ROOT, 'dist', 'licenses.txt'), 'utf8')).toBe(render(packages))
-    for (const p of packages) expect(p.text).toMatch(/licen[cs]e/i)
+    // A licence text: most name themselves; BSD and 0BSD texts (asn1js, tslib: @peculiar/x509) do not.
+    for (const p of packages) expect(p.text).toMatch(/licen[cs]e|redistribution and use|permission to use/i)
   })
 
   it('covers every chunk the bundle has', async () => {
