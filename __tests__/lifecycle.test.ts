@@ -118,6 +118,69 @@ describe('rotation', () => {
   })
 })
 
+describe('activation you can rely on', () => {
+  it('an activation answered 200 but not applied is not counted, and exclusive keeps the old CA active', async () => {
+    emulator = await startEmulator()
+    const old = emulator.seed((await makeCa({ cn: 'Old CA' })).pem, 'old')
+    old.active = true
+    emulator.faults.push({ method: 'POST', path: '/organization/certificates/activate', action: 'answer-unapplied' })
+    const { files: certs } = await files(1, 'new')
+    const run = await publish(await workspace(certs), { activate: 'true', exclusive: 'true', 'max-retries': '1' })
+    expect(run.code).toBe(1)
+    const fresh = emulator.certificates.find((c) => c.id !== old.id)!
+    expect([fresh.active, old.active]).toEqual([false, true])
+    expect(activations('deactivate')).toEqual([])
+    expect(ids(run, 'activated-ids')).toEqual([])
+    expect(ids(run, 'deactivated-ids')).toEqual([])
+    expect(ids(run, 'uploaded-ids')).toEqual([fresh.id])
+    expect(commands(run, 'error').at(-1)!.message).toMatch(
+      new RegExp(
+        `^The OpenAI API answered that it would activate 'new-00' \\(${fresh.id}\\), but a fresh read shows it still inactive: not counted as activated, and nothing was deactivated\\.`
+      )
+    )
+  })
+
+  it('an activation that half-applied and failed: the outputs say what the organization shows', async () => {
+    emulator = await startEmulator()
+    emulator.faults.push({
+      method: 'POST',
+      path: '/organization/certificates/activate',
+      action: 'apply-some-then-fail',
+      count: 1,
+      status: 503,
+      times: Infinity
+    })
+    const { files: certs } = await files(3)
+    const run = await publish(await workspace(certs), { activate: 'true', 'max-retries': '1' })
+    expect(run.code).toBe(1)
+    const active = emulator.certificates.filter((c) => c.active).map((c) => c.id)
+    expect(active).toHaveLength(1)
+    expect(ids(run, 'activated-ids')).toEqual(active)
+    expect(ids(run, 'uploaded-ids').sort()).toEqual(emulator.certificates.map((c) => c.id).sort())
+    const changes = JSON.parse(run.outputs.changes) as { action: string; id: string; done: boolean }[]
+    expect(changes.filter((c) => c.action === 'activate' && c.done).map((c) => c.id)).toEqual(active)
+  })
+
+  it('in a project, an activation the answer does not show is confirmed by a fresh read of the project', async () => {
+    emulator = await startEmulator()
+    // The call is applied, but its answer leaves the certificate out.
+    emulator.faults.push({
+      method: 'POST',
+      path: '/organization/projects/proj_a/certificates/activate',
+      action: 'store-then-answer',
+      body: JSON.stringify({ object: 'organization.project.certificate.activation', data: [] })
+    })
+    const { files: certs } = await files(1)
+    const run = await publish(await workspace(certs), { activate: 'true', 'project-ids': 'proj_a' })
+    expect(run.code).toBe(0)
+    const [stored] = emulator.certificates
+    expect([...stored.projects]).toEqual(['proj_a'])
+    expect(ids(run, 'activated-ids')).toEqual([stored.id])
+    // The inventory's listing of the project, and one fresh read.
+    expect(emulator.requests.filter((r) => r.path === '/organization/projects/proj_a/certificates')).toHaveLength(2)
+  })
+})
+
 describe('sync-names', () => {
   it('renames certificates present under another name, and only those', async () => {
     emulator = await startEmulator()
