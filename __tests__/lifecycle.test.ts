@@ -181,6 +181,64 @@ describe('activation you can rely on', () => {
   })
 })
 
+describe('exclusive with another run at work', () => {
+  async function rotation() {
+    const old = emulator.seed((await makeCa({ cn: 'Old CA' })).pem, 'old')
+    old.active = true
+    const { files: certs } = await files(1, 'new')
+    const root = await workspace(certs)
+    const run = () => publish(root, { activate: 'true', exclusive: 'true', 'max-retries': '1' })
+    return { old, run }
+  }
+  const fresh = (oldId: string) => emulator.certificates.find((c) => c.id !== oldId)!
+  const deactivateCall = (r: { method: string; path: string }) =>
+    r.method === 'POST' && r.path === '/organization/certificates/deactivate'
+
+  it('activates its certificate again when another run deactivated it meanwhile, and says so', async () => {
+    let interfered = false
+    emulator = await startEmulator({
+      // Another run deactivates this run's new certificate as this run deactivates the old one.
+      beforeAnswer: (r) => {
+        if (deactivateCall(r) && !interfered) {
+          interfered = true
+          for (const c of emulator.certificates) c.active = false
+        }
+      }
+    })
+    const { old, run } = await rotation()
+    const result = await run()
+    expect(result.code).toBe(1)
+    const mine = fresh(old.id)
+    expect([mine.active, old.active]).toEqual([true, false])
+    expect(commands(result, 'error').at(-1)!.message).toMatch(
+      new RegExp(`^Another run deactivated ${mine.id} in the organization while this run was rotating certificates`)
+    )
+    expect(ids(result, 'activated-ids')).toEqual([mine.id])
+    expect(ids(result, 'deactivated-ids')).toEqual([old.id])
+  })
+
+  it('deactivates nothing when a fresh read shows its certificate no longer active', async () => {
+    let activated = false
+    emulator = await startEmulator({
+      beforeAnswer: (r) => {
+        if (r.path.endsWith('/activate')) activated = true
+        else if (activated && r.method === 'GET' && r.path === '/organization/certificates')
+          for (const c of emulator.certificates) if (c.name === 'new-00') c.active = false
+      }
+    })
+    const { old, run } = await rotation()
+    const result = await run()
+    expect(result.code).toBe(1)
+    expect(activations('deactivate')).toEqual([])
+    expect(old.active).toBe(true)
+    expect(commands(result, 'error').at(-1)!.message).toMatch(
+      /^Nothing was deactivated in the organization: a fresh read/
+    )
+    expect(ids(result, 'activated-ids')).toEqual([])
+    expect(ids(result, 'deactivated-ids')).toEqual([])
+  })
+})
+
 describe('sync-names', () => {
   it('renames certificates present under another name, and only those', async () => {
     emulator = await startEmulator()

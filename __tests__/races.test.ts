@@ -162,6 +162,22 @@ describe('two runs at once', () => {
   })
 })
 
+describe('an organization over the cap', () => {
+  it('found over 50 before anything is written: an error that names the extra certificate', async () => {
+    emulator = await startEmulator({ cap: 60 })
+    for (let i = 0; i < 51; i++) emulator.seed((await makeCa({ cn: `held ${i}` })).pem, `held ${i}`)
+    const run = await publish(await workspace(await certs(1)))
+    expect(run.code).toBe(1)
+    expect(writes()).toEqual([])
+    const newest = emulator.certificates.at(-1)!
+    expect(commands(run, 'error').at(-1)!.message).toMatch(
+      new RegExp(
+        `^The organization holds 51 certificates, more than the 50 it may hold .*: the newest is ${newest.id} \\(held 50\\)\\.`
+      )
+    )
+  })
+})
+
 describe('uploads whose answers cannot be taken at their word', () => {
   it('an upload answered with an id that does not exist: the certificate is found by its content', async () => {
     emulator = await startEmulator()

@@ -755,6 +755,12 @@ class Applier {
             const before = await this.readScope(scope);
             const inactive = files.filter((id) => before.get(id) !== true);
             if (inactive.length > 0) {
+                // The outputs say what the organization shows: an activation undone since is not counted.
+                for (const change of this.changes)
+                    if (change.action === 'activate' && change.scope === name && change.done && inactive.includes(change.id)) {
+                        change.done = false;
+                        change.error = 'It was deactivated again, by someone else, after this run activated it.';
+                    }
                 throw new errors/* ActionError */.lZ(`Nothing was deactivated in the ${name}: a fresh read shows ${inactive.join(', ')}, from the files, not active there (another run or a person may have changed it). The certificates active before stay active, so nothing is locked out; run the action again.`);
             }
             const targets = [];
