@@ -162,6 +162,46 @@ describe('two runs at once', () => {
   })
 })
 
+describe('two exclusive rotations, interleaved the worst way', () => {
+  it('the run whose certificate the other deactivated activates it again and fails, so the CA stays active', async () => {
+    // The organization holds `a`, active, from an older commit. Run B (the new commit) rotates to
+    // `b`; its deactivation of `a` is held back while run A (the older commit, files [a]) runs
+    // whole: A sees `b` active and not in its files, so exclusive deactivates it. Then B's
+    // deactivation of `a` lands: without a second look, nothing would be active.
+    const a = await makeCa({ cn: 'a' })
+    const b = await makeCa({ cn: 'b' })
+    const inputs = { activate: 'true', exclusive: 'true' }
+    const rootA = await workspace({ 'certs/a.pem': a.pem })
+    const rootB = await workspace({ 'certs/b.pem': b.pem })
+    let runA: ReturnType<typeof publish> | undefined
+    emulator = await startEmulator({
+      beforeAnswer: async (r) => {
+        if (r.method === 'POST' && r.path === '/organization/certificates/deactivate' && !runA) {
+          runA = publish(rootA, inputs)
+          await runA
+        }
+      }
+    })
+    const stored = emulator.seed(a.pem, 'a')
+    stored.active = true
+    const runB = await publish(rootB, inputs)
+    const first = await runA!
+    expect(emulator.certificates.filter((c) => c.active).length).toBeGreaterThanOrEqual(1)
+
+    const bStored = emulator.certificates.find((c) => c.id !== stored.id)!
+    expect(first.code).toBe(0)
+    expect(ids(first, 'deactivated-ids')).toEqual([bStored.id])
+    expect(runB.code).toBe(1)
+    expect(commands(runB, 'error').at(-1)!.message).toMatch(
+      new RegExp(`^Another run deactivated ${bStored.id} in the organization while this run was rotating certificates`)
+    )
+    expect(bStored.active).toBe(true)
+    expect(stored.active).toBe(false)
+    expect(ids(runB, 'activated-ids')).toEqual([bStored.id])
+    expect(ids(runB, 'deactivated-ids')).toEqual([stored.id])
+  })
+})
+
 describe('an organization over the cap', () => {
   it('found over 50 before anything is written: an error that names the extra certificate', async () => {
     emulator = await startEmulator({ cap: 60 })

@@ -111,7 +111,13 @@ export class Applier {
     try {
       await this.prune()
       if (this.plan.uploads.length > 0) {
-        await this.uploads()
+        try {
+          await this.uploads()
+        } catch (error) {
+          // What was stored before the failure is reported as the organization shows it, if it answers.
+          if (this.mine.size > 0 && !this.readBackDone) await this.readBack().catch(() => undefined)
+          throw error
+        }
         // Read back what was written, whatever other runs did meanwhile, before acting on any id.
         await this.readBack()
       }
@@ -337,7 +343,7 @@ export class Applier {
       if (change.done) this.uploaded.set(fingerprint, kept.id)
       else {
         this.plan.existing.set(fingerprint, kept)
-        change.error ??= `Another run uploaded it first, as ${kept.id}.`
+        change.error ??= `It is in the organization as ${kept.id}, stored by another run or by an attempt whose answer was lost.`
       }
       if (change.id !== null && change.id !== kept.id) {
         this.options.log(

@@ -108,10 +108,13 @@ function bounds(s) {
   const a = s.activate ? s.present + s.fresh : 0
   const lists = Math.max(1, Math.ceil(m / 100))
   const activations = Math.ceil(a / 10)
+  // A run that writes lists the organization once more, to read back what it wrote.
+  const readBack = k + activations > 0 ? 1 : 0
   return {
-    calls: lists + c + k + activations,
+    calls: lists + c + k + activations + readBack,
     rounds:
       lists +
+      readBack +
       Math.ceil(c / FETCH_CONCURRENCY) +
       Math.ceil(k / WRITE_CONCURRENCY) +
       Math.ceil(activations / WRITE_CONCURRENCY)
