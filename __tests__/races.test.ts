@@ -12,8 +12,9 @@ const LIST = '/organization/certificates'
 type Request = Emulator['requests'][number]
 
 /**
- * Holds the first `n` requests that `match` until all `n` have arrived (or 15 s have passed), so
- * that two runs are sure to overlap: both take their inventory before either writes.
+ * Holds the first `n` requests that `match` until all `n` have arrived, so that two runs are sure
+ * to overlap: both take their inventory before either writes. (No time limit: on a loaded machine
+ * a process can take many seconds to start; the test's own timeout ends a run that never comes.)
  */
 function barrier(n: number, match: (r: Request) => boolean) {
   const waiting: (() => void)[] = []
@@ -24,7 +25,6 @@ function barrier(n: number, match: (r: Request) => boolean) {
     return new Promise<void>((resolve) => {
       waiting.push(resolve)
       if (waiting.length === n) for (const release of waiting) release()
-      setTimeout(resolve, 15_000).unref()
     })
   }
 }
@@ -77,129 +77,156 @@ const storedIdsOf = (files: Record<string, string>) =>
     })
   )
 
+/** Two processes at once on a loaded 2-core machine: room to start. */
+const RACE_TIMEOUT = 90_000
+
 describe('two runs at once', () => {
-  it('with the same 3 new certificates: 3 stored, once each, and both runs name the ids kept', async () => {
-    await start()
-    const files = await certs(3)
-    const [a, b] = await Promise.all([publish(await workspace(files)), publish(await workspace(files))])
-    expect([a.code, b.code]).toEqual([0, 0])
-    // Both uploaded all three (the race happened), and each deleted only its own extra copies.
-    expect(posts()).toHaveLength(6)
-    expect(emulator.certificates).toHaveLength(3)
-    const kept = storedIdsOf(files)
-    for (const run of [a, b]) {
-      expect(sorted(results(run).map((r) => r.id!))).toEqual(kept)
-      expect(sorted(ids(run, 'certificate-ids'))).toEqual(kept)
-      expect(run.outputs['slots-left']).toBe('47')
-    }
-    const deleted = emulator.requests.filter((r) => r.method === 'DELETE').map((r) => r.path.split('/').pop())
-    expect(deleted).toHaveLength(3)
-    expect(deleted.some((id) => kept.includes(id!))).toBe(false)
-  })
+  it(
+    'with the same 3 new certificates: 3 stored, once each, and both runs name the ids kept',
+    async () => {
+      await start()
+      const files = await certs(3)
+      const [a, b] = await Promise.all([publish(await workspace(files)), publish(await workspace(files))])
+      expect([a.code, b.code]).toEqual([0, 0])
+      // Both uploaded all three (the race happened), and each deleted only its own extra copies.
+      expect(posts()).toHaveLength(6)
+      expect(emulator.certificates).toHaveLength(3)
+      const kept = storedIdsOf(files)
+      for (const run of [a, b]) {
+        expect(sorted(results(run).map((r) => r.id!))).toEqual(kept)
+        expect(sorted(ids(run, 'certificate-ids'))).toEqual(kept)
+        expect(run.outputs['slots-left']).toBe('47')
+      }
+      const deleted = emulator.requests.filter((r) => r.method === 'DELETE').map((r) => r.path.split('/').pop())
+      expect(deleted).toHaveLength(3)
+      expect(deleted.some((id) => kept.includes(id!))).toBe(false)
+    },
+    RACE_TIMEOUT
+  )
 
-  it('47 held and the same 3 new in each: all 3 stored once, never over 50, and a rerun is a no-op', async () => {
-    let most = 0
-    await start({}, () => (most = Math.max(most, emulator.certificates.length)))
-    for (let i = 0; i < 47; i++) emulator.seed((await makeCa({ cn: `held ${i}` })).pem)
-    const files = await certs(3)
-    const root = await workspace(files)
-    const [a, b] = await Promise.all([publish(root), publish(await workspace(files))])
-    most = Math.max(most, emulator.certificates.length)
-    expect(most).toBeLessThanOrEqual(50)
-    expect(emulator.certificates).toHaveLength(50)
-    const kept = storedIdsOf(files)
-    for (const run of [a, b]) {
-      expect(run.code).toBe(0)
-      expect(sorted(results(run).map((r) => r.id!))).toEqual(kept)
-    }
+  it(
+    '47 held and the same 3 new in each: all 3 stored once, never over 50, and a rerun is a no-op',
+    async () => {
+      let most = 0
+      await start({}, () => (most = Math.max(most, emulator.certificates.length)))
+      for (let i = 0; i < 47; i++) emulator.seed((await makeCa({ cn: `held ${i}` })).pem)
+      const files = await certs(3)
+      const root = await workspace(files)
+      const [a, b] = await Promise.all([publish(root), publish(await workspace(files))])
+      most = Math.max(most, emulator.certificates.length)
+      expect(most).toBeLessThanOrEqual(50)
+      expect(emulator.certificates).toHaveLength(50)
+      const kept = storedIdsOf(files)
+      for (const run of [a, b]) {
+        expect(run.code).toBe(0)
+        expect(sorted(results(run).map((r) => r.id!))).toEqual(kept)
+      }
 
-    emulator.requests.length = 0
-    const rerun = await publish(root)
-    expect(rerun.code).toBe(0)
-    expect(writes()).toEqual([])
-    expect(results(rerun).map((r) => r.status)).toEqual(['existing', 'existing', 'existing'])
-  })
+      emulator.requests.length = 0
+      const rerun = await publish(root)
+      expect(rerun.code).toBe(0)
+      expect(writes()).toEqual([])
+      expect(results(rerun).map((r) => r.status)).toEqual(['existing', 'existing', 'existing'])
+    },
+    RACE_TIMEOUT
+  )
 
-  it('when a non-atomic cap lets two uploads pass it, stops with an error that names the extra certificate', async () => {
-    await start({ storeDelayMs: 300 }, undefined, true)
-    for (let i = 0; i < 49; i++) emulator.seed((await makeCa({ cn: `held ${i}` })).pem)
-    const [a, b] = await Promise.all([
-      publish(await workspace(await certs(1, 'a'))),
-      publish(await workspace(await certs(1, 'b')))
-    ])
-    expect(emulator.certificates).toHaveLength(51)
-    const newest = emulator.certificates.at(-1)!
-    for (const run of [a, b]) {
-      expect(run.code).toBe(1)
-      expect(commands(run, 'error').at(-1)!.message).toMatch(
-        new RegExp(
-          `^The organization holds 51 certificates, more than the 50 it may hold .*: the newest is ${newest.id}`
+  it(
+    'when a non-atomic cap lets two uploads pass it, stops with an error that names the extra certificate',
+    async () => {
+      await start({ storeDelayMs: 300 }, undefined, true)
+      for (let i = 0; i < 49; i++) emulator.seed((await makeCa({ cn: `held ${i}` })).pem)
+      const [a, b] = await Promise.all([
+        publish(await workspace(await certs(1, 'a'))),
+        publish(await workspace(await certs(1, 'b')))
+      ])
+      expect(emulator.certificates).toHaveLength(51)
+      const newest = emulator.certificates.at(-1)!
+      for (const run of [a, b]) {
+        expect(run.code).toBe(1)
+        expect(commands(run, 'error').at(-1)!.message).toMatch(
+          new RegExp(
+            `^The organization holds 51 certificates, more than the 50 it may hold .*: the newest is ${newest.id}`
+          )
         )
-      )
-    }
-  })
+      }
+    },
+    RACE_TIMEOUT
+  )
 
-  it('two exclusive rotations from different commits never leave the organization without an active CA', async () => {
-    let lowest = Infinity
-    await start({}, () => (lowest = Math.min(lowest, emulator.certificates.filter((c) => c.active).length)))
-    const old = emulator.seed((await makeCa({ cn: 'Old CA' })).pem, 'old')
-    old.active = true
-    const inputs = { activate: 'true', exclusive: 'true' }
-    const [a, b] = await Promise.all([
-      publish(await workspace(await certs(1, 'a')), inputs),
-      publish(await workspace(await certs(1, 'b')), inputs)
-    ])
-    lowest = Math.min(lowest, emulator.certificates.filter((c) => c.active).length)
-    expect(lowest).toBeGreaterThanOrEqual(1)
-    expect(old.active).toBe(false)
-    for (const run of [a, b]) {
-      // Whatever each run says, its outputs match the organization.
-      const [mine] = ids(run, 'certificate-ids')
-      const stored = emulator.certificates.find((c) => c.id === mine)!
-      expect(ids(run, 'activated-ids').every((id) => emulator.certificates.find((c) => c.id === id)?.active)).toBe(true)
-      if (run.code === 0) expect(stored.active).toBe(true)
-    }
-  })
+  it(
+    'two exclusive rotations from different commits never leave the organization without an active CA',
+    async () => {
+      let lowest = Infinity
+      await start({}, () => (lowest = Math.min(lowest, emulator.certificates.filter((c) => c.active).length)))
+      const old = emulator.seed((await makeCa({ cn: 'Old CA' })).pem, 'old')
+      old.active = true
+      const inputs = { activate: 'true', exclusive: 'true' }
+      const [a, b] = await Promise.all([
+        publish(await workspace(await certs(1, 'a')), inputs),
+        publish(await workspace(await certs(1, 'b')), inputs)
+      ])
+      lowest = Math.min(lowest, emulator.certificates.filter((c) => c.active).length)
+      expect(lowest).toBeGreaterThanOrEqual(1)
+      expect(old.active).toBe(false)
+      for (const run of [a, b]) {
+        // Whatever each run says, its outputs match the organization.
+        const [mine] = ids(run, 'certificate-ids')
+        const stored = emulator.certificates.find((c) => c.id === mine)!
+        expect(ids(run, 'activated-ids').every((id) => emulator.certificates.find((c) => c.id === id)?.active)).toBe(
+          true
+        )
+        if (run.code === 0) expect(stored.active).toBe(true)
+      }
+    },
+    RACE_TIMEOUT
+  )
 })
 
 describe('two exclusive rotations, interleaved the worst way', () => {
-  it('the run whose certificate the other deactivated activates it again and fails, so the CA stays active', async () => {
-    // The organization holds `a`, active, from an older commit. Run B (the new commit) rotates to
-    // `b`; its deactivation of `a` is held back while run A (the older commit, files [a]) runs
-    // whole: A sees `b` active and not in its files, so exclusive deactivates it. Then B's
-    // deactivation of `a` lands: without a second look, nothing would be active.
-    const a = await makeCa({ cn: 'a' })
-    const b = await makeCa({ cn: 'b' })
-    const inputs = { activate: 'true', exclusive: 'true' }
-    const rootA = await workspace({ 'certs/a.pem': a.pem })
-    const rootB = await workspace({ 'certs/b.pem': b.pem })
-    let runA: ReturnType<typeof publish> | undefined
-    emulator = await startEmulator({
-      beforeAnswer: async (r) => {
-        if (r.method === 'POST' && r.path === '/organization/certificates/deactivate' && !runA) {
-          runA = publish(rootA, inputs)
-          await runA
+  it(
+    'the run whose certificate the other deactivated activates it again and fails, so the CA stays active',
+    async () => {
+      // The organization holds `a`, active, from an older commit. Run B (the new commit) rotates to
+      // `b`; its deactivation of `a` is held back while run A (the older commit, files [a]) runs
+      // whole: A sees `b` active and not in its files, so exclusive deactivates it. Then B's
+      // deactivation of `a` lands: without a second look, nothing would be active.
+      const a = await makeCa({ cn: 'a' })
+      const b = await makeCa({ cn: 'b' })
+      const inputs = { activate: 'true', exclusive: 'true' }
+      const rootA = await workspace({ 'certs/a.pem': a.pem })
+      const rootB = await workspace({ 'certs/b.pem': b.pem })
+      let runA: ReturnType<typeof publish> | undefined
+      emulator = await startEmulator({
+        beforeAnswer: async (r) => {
+          if (r.method === 'POST' && r.path === '/organization/certificates/deactivate' && !runA) {
+            runA = publish(rootA, inputs)
+            await runA
+          }
         }
-      }
-    })
-    const stored = emulator.seed(a.pem, 'a')
-    stored.active = true
-    const runB = await publish(rootB, inputs)
-    const first = await runA!
-    expect(emulator.certificates.filter((c) => c.active).length).toBeGreaterThanOrEqual(1)
+      })
+      const stored = emulator.seed(a.pem, 'a')
+      stored.active = true
+      const runB = await publish(rootB, inputs)
+      const first = await runA!
+      expect(emulator.certificates.filter((c) => c.active).length).toBeGreaterThanOrEqual(1)
 
-    const bStored = emulator.certificates.find((c) => c.id !== stored.id)!
-    expect(first.code).toBe(0)
-    expect(ids(first, 'deactivated-ids')).toEqual([bStored.id])
-    expect(runB.code).toBe(1)
-    expect(commands(runB, 'error').at(-1)!.message).toMatch(
-      new RegExp(`^Another run deactivated ${bStored.id} in the organization while this run was rotating certificates`)
-    )
-    expect(bStored.active).toBe(true)
-    expect(stored.active).toBe(false)
-    expect(ids(runB, 'activated-ids')).toEqual([bStored.id])
-    expect(ids(runB, 'deactivated-ids')).toEqual([stored.id])
-  })
+      const bStored = emulator.certificates.find((c) => c.id !== stored.id)!
+      expect(first.code).toBe(0)
+      expect(ids(first, 'deactivated-ids')).toEqual([bStored.id])
+      expect(runB.code).toBe(1)
+      expect(commands(runB, 'error').at(-1)!.message).toMatch(
+        new RegExp(
+          `^Another run deactivated ${bStored.id} in the organization while this run was rotating certificates`
+        )
+      )
+      expect(bStored.active).toBe(true)
+      expect(stored.active).toBe(false)
+      expect(ids(runB, 'activated-ids')).toEqual([bStored.id])
+      expect(ids(runB, 'deactivated-ids')).toEqual([stored.id])
+    },
+    RACE_TIMEOUT
+  )
 })
 
 describe('an organization over the cap', () => {

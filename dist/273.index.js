@@ -497,7 +497,9 @@ class Applier {
         for (let attempt = 1;; attempt++) {
             try {
                 const { id } = await this.api.upload(named.cert.pem, named.name);
-                this.created.add(id);
+                // An id the organization held before this run cannot be this upload's: the read-back finds it by content.
+                if (!this.known.has(id))
+                    this.created.add(id);
                 return id;
             }
             catch (error) {
@@ -579,7 +581,8 @@ class Applier {
         const mineById = new Map();
         for (const [fingerprint, ids] of this.mine)
             for (const id of ids)
-                mineById.set(id, fingerprint);
+                if (!this.known.has(id))
+                    mineById.set(id, fingerprint);
         const local = this.plan.uploads.map((n) => n.cert);
         const unknown = candidates(listed.filter((r) => !this.known.has(r.id) && !mineById.has(r.id)), local);
         await (0,pool/* mapLimit */.s)(unknown, FETCH_CONCURRENCY, (r) => this.fingerprintOf(r.id));
@@ -628,7 +631,7 @@ class Applier {
                     continue;
                 }
                 leaving.add(copy.id);
-                if (this.created.has(copy.id) && (await this.deleteCopy(copy, named.name, kept.id)))
+                if (this.created.has(copy.id) && (await this.deleteCopy(copy, named, kept.id)))
                     gone.add(copy.id);
             }
         }
@@ -651,8 +654,11 @@ class Applier {
         }
         return undefined;
     }
-    /** Deletes a duplicate this run created; true when it is gone. */
-    async deleteCopy(copy, name, kept) {
+    /** Deletes a duplicate this run created, once its content shows it is one; true when it is gone. */
+    async deleteCopy(copy, named, kept) {
+        const { name } = named;
+        if ((await this.fingerprintOf(copy.id)) !== named.cert.fingerprint)
+            return false;
         try {
             await this.api.delete(copy.id);
             this.options.log(`Deleted ${copy.id}, this run's second copy of '${name}': ${kept} was stored first.`);

@@ -229,7 +229,8 @@ export class Applier {
     for (let attempt = 1; ; attempt++) {
       try {
         const { id } = await this.api.upload(named.cert.pem, named.name)
-        this.created.add(id)
+        // An id the organization held before this run cannot be this upload's: the read-back finds it by content.
+        if (!this.known.has(id)) this.created.add(id)
         return id
       } catch (error) {
         if (!isAmbiguous(error)) throw error
@@ -311,7 +312,8 @@ export class Applier {
     const listed = await this.api.listAll()
     this.readBackDone = true
     const mineById = new Map<string, string>()
-    for (const [fingerprint, ids] of this.mine) for (const id of ids) mineById.set(id, fingerprint)
+    for (const [fingerprint, ids] of this.mine)
+      for (const id of ids) if (!this.known.has(id)) mineById.set(id, fingerprint)
     const local = this.plan.uploads.map((n) => n.cert)
     const unknown = candidates(
       listed.filter((r) => !this.known.has(r.id) && !mineById.has(r.id)),
@@ -363,7 +365,7 @@ export class Applier {
           continue
         }
         leaving.add(copy.id)
-        if (this.created.has(copy.id) && (await this.deleteCopy(copy, named.name, kept.id))) gone.add(copy.id)
+        if (this.created.has(copy.id) && (await this.deleteCopy(copy, named, kept.id))) gone.add(copy.id)
       }
     }
     // What the organization holds once every run has deleted its own extra copies.
@@ -388,8 +390,10 @@ export class Applier {
     return undefined
   }
 
-  /** Deletes a duplicate this run created; true when it is gone. */
-  private async deleteCopy(copy: RemoteCertificate, name: string, kept: string): Promise<boolean> {
+  /** Deletes a duplicate this run created, once its content shows it is one; true when it is gone. */
+  private async deleteCopy(copy: RemoteCertificate, named: NamedCertificate, kept: string): Promise<boolean> {
+    const { name } = named
+    if ((await this.fingerprintOf(copy.id)) !== named.cert.fingerprint) return false
     try {
       await this.api.delete(copy.id)
       this.options.log(`Deleted ${copy.id}, this run's second copy of '${name}': ${kept} was stored first.`)
