@@ -132,6 +132,45 @@ describe('two runs at once', () => {
   )
 
   it(
+    '47 held, the uploads interleaved so that each run stores some and the cap refuses the rest: all 3 stored once',
+    async () => {
+      // Each run names its uploads after itself, so the emulator can let them in turn by turn.
+      const order = ['ca-0 a', 'ca-0 b', 'ca-1 a', 'ca-1 b', 'ca-2 a', 'ca-2 b']
+      const held: { name: string; release: () => void }[] = []
+      await start({
+        beforeAnswer: async (r) => {
+          if (!uploads(r) || held.length === order.length) return
+          await new Promise<void>((release) => {
+            held.push({ name: (r.body as { name: string }).name, release })
+            if (held.length < order.length) return
+            void (async () => {
+              for (const name of order) {
+                held.find((h) => h.name === name)!.release()
+                await new Promise((resolve) => setTimeout(resolve, 50))
+              }
+            })()
+          })
+        }
+      })
+      for (let i = 0; i < 47; i++) emulator.seed((await makeCa({ cn: `held ${i}` })).pem)
+      const files = await certs(3)
+      const [a, b] = await Promise.all([
+        publish(await workspace(files), { name: '{stem} a' }),
+        publish(await workspace(files), { name: '{stem} b' })
+      ])
+      expect(emulator.certificates).toHaveLength(50)
+      const kept = storedIdsOf(files)
+      // Both runs stored some: the first three uploads let in were a's ca-0, b's ca-0, a's ca-1.
+      expect(emulator.certificates.filter((c) => c.name?.endsWith(' b'))).not.toHaveLength(0)
+      for (const run of [a, b]) {
+        expect(run.code).toBe(0)
+        expect(sorted(results(run).map((r) => r.id!))).toEqual(kept)
+      }
+    },
+    RACE_TIMEOUT
+  )
+
+  it(
     'when a non-atomic cap lets two uploads pass it, stops with an error that names the extra certificate',
     async () => {
       await start({ storeDelayMs: 300 }, undefined, true)

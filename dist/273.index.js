@@ -307,7 +307,7 @@ var src_plan = __webpack_require__(2464);
 const WRITE_CONCURRENCY = 4;
 /** How often an upload whose answer was lost is looked for, with backoff, before it is sent again. */
 const LOOKS = 3;
-/** How often a run whose uploads the cap refused re-lists, with backoff, for slots racing runs free. */
+/** How often a run whose uploads the cap refused lists again, with backoff, for slots racing runs free. */
 const CAP_ROUNDS = 3;
 /** The wait the server asked for (Retry-After, carried on ApiError), in ms. */
 function serverWait(error) {
@@ -452,7 +452,8 @@ class Applier {
      */
     async uploads() {
         let pending = this.plan.uploads;
-        for (let round = 1;; round++) {
+        let looks = 0;
+        for (;;) {
             const refused = [];
             let refusal;
             await (0,pool/* mapLimit */.s)(pending, WRITE_CONCURRENCY, async (named) => {
@@ -474,17 +475,19 @@ class Applier {
             });
             if (refused.length === 0)
                 return;
-            this.options.log(`The organization is full: ${refused.length} upload${refused.length === 1 ? ' was' : 's were'} refused; listing it again, as another run may have uploaded the same certificates.`);
-            const held = await this.readBack();
-            pending = refused.filter((n) => !this.plan.existing.has(n.cert.fingerprint));
-            if (pending.length === 0)
-                return;
-            if (round >= CAP_ROUNDS)
-                throw refusal;
-            if (pending.length > this.plan.cap - held) {
-                const wait = retryDelayMs(round, {});
-                this.options.log(`${pending.length} certificate${pending.length === 1 ? '' : 's'} still to upload and ${Math.max(this.plan.cap - held, 0)} free; looking again in ${apply_seconds(wait)} s.`);
+            // Wait, then list again, until the refused ones are there (another run uploaded them) or fit.
+            for (;;) {
+                if (++looks > CAP_ROUNDS)
+                    throw refusal;
+                const wait = retryDelayMs(looks, {});
+                this.options.log(`The organization is full: ${refused.length} upload${refused.length === 1 ? ' was' : 's were'} refused; listing it again in ${apply_seconds(wait)} s, as another run may have uploaded the same certificates or be freeing slots.`);
                 await this.sleep(wait);
+                const held = await this.readBack();
+                pending = refused.filter((n) => !this.plan.existing.has(n.cert.fingerprint));
+                if (pending.length === 0)
+                    return;
+                if (pending.length <= this.plan.cap - held)
+                    break;
             }
         }
     }

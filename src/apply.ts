@@ -28,7 +28,7 @@ export interface ApplyOptions {
 
 /** How often an upload whose answer was lost is looked for, with backoff, before it is sent again. */
 export const LOOKS = 3
-/** How often a run whose uploads the cap refused re-lists, with backoff, for slots racing runs free. */
+/** How often a run whose uploads the cap refused lists again, with backoff, for slots racing runs free. */
 export const CAP_ROUNDS = 3
 
 /** The wait the server asked for (Retry-After, carried on ApiError), in ms. */
@@ -184,7 +184,8 @@ export class Applier {
    */
   private async uploads(): Promise<void> {
     let pending = this.plan.uploads
-    for (let round = 1; ; round++) {
+    let looks = 0
+    for (;;) {
       const refused: NamedCertificate[] = []
       let refusal: unknown
       await mapLimit(pending, WRITE_CONCURRENCY, async (named) => {
@@ -203,19 +204,18 @@ export class Applier {
         }
       })
       if (refused.length === 0) return
-      this.options.log(
-        `The organization is full: ${refused.length} upload${refused.length === 1 ? ' was' : 's were'} refused; listing it again, as another run may have uploaded the same certificates.`
-      )
-      const held = await this.readBack()
-      pending = refused.filter((n) => !this.plan.existing.has(n.cert.fingerprint))
-      if (pending.length === 0) return
-      if (round >= CAP_ROUNDS) throw refusal
-      if (pending.length > this.plan.cap - held) {
-        const wait = retryDelayMs(round, {})
+      // Wait, then list again, until the refused ones are there (another run uploaded them) or fit.
+      for (;;) {
+        if (++looks > CAP_ROUNDS) throw refusal
+        const wait = retryDelayMs(looks, {})
         this.options.log(
-          `${pending.length} certificate${pending.length === 1 ? '' : 's'} still to upload and ${Math.max(this.plan.cap - held, 0)} free; looking again in ${seconds(wait)} s.`
+          `The organization is full: ${refused.length} upload${refused.length === 1 ? ' was' : 's were'} refused; listing it again in ${seconds(wait)} s, as another run may have uploaded the same certificates or be freeing slots.`
         )
         await this.sleep(wait)
+        const held = await this.readBack()
+        pending = refused.filter((n) => !this.plan.existing.has(n.cert.fingerprint))
+        if (pending.length === 0) return
+        if (pending.length <= this.plan.cap - held) break
       }
     }
   }
