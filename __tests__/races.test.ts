@@ -303,6 +303,26 @@ describe('uploads whose answers cannot be taken at their word', () => {
     expect(run.outputs.changes).not.toContain('cert_doesnotexist')
   })
 
+  it('an upload answered with the id of another certificate, held before: that one is never touched', async () => {
+    emulator = await startEmulator()
+    const other = emulator.seed((await makeCa({ cn: 'someone else' })).pem, 'someone else')
+    const files = await certs(1)
+    emulator.faults.push({
+      method: 'POST',
+      path: LIST,
+      action: 'store-then-answer',
+      body: JSON.stringify({ object: 'certificate', id: other.id, name: 'ca-0', created_at: 1 })
+    })
+    const run = await publish(await workspace(files), { activate: 'true' })
+    expect(run.code).toBe(0)
+    const mine = emulator.certificates.find((c) => c.id !== other.id)!
+    expect(emulator.certificates).toHaveLength(2)
+    expect(writes().filter((r) => r.method === 'DELETE')).toEqual([])
+    expect([mine.active, other.active]).toEqual([true, false])
+    expect(ids(run, 'uploaded-ids')).toEqual([mine.id])
+    expect(ids(run, 'activated-ids')).toEqual([mine.id])
+  })
+
   it('a last allowed attempt that stored the certificate and then failed is reported uploaded', async () => {
     emulator = await startEmulator()
     const files = await certs(1)
