@@ -167,8 +167,7 @@ describe('activation you can rely on', () => {
     emulator.faults.push({
       method: 'POST',
       path: '/organization/projects/proj_a/certificates/activate',
-      action: 'store-then-answer',
-      body: JSON.stringify({ object: 'organization.project.certificate.activation', data: [] })
+      rewrite: (answer: object) => ({ ...answer, data: [] })
     })
     const { files: certs } = await files(1)
     const run = await publish(await workspace(certs), { activate: 'true', 'project-ids': 'proj_a' })

@@ -291,8 +291,7 @@ describe('uploads whose answers cannot be taken at their word', () => {
     emulator.faults.push({
       method: 'POST',
       path: LIST,
-      action: 'store-then-answer',
-      body: JSON.stringify({ object: 'certificate', id: 'cert_doesnotexist', name: 'ca-0', created_at: 1 })
+      rewrite: (answer: object) => ({ ...answer, id: 'cert_doesnotexist' })
     })
     const run = await publish(await workspace(files))
     expect(run.code).toBe(0)
@@ -310,8 +309,7 @@ describe('uploads whose answers cannot be taken at their word', () => {
     emulator.faults.push({
       method: 'POST',
       path: LIST,
-      action: 'store-then-answer',
-      body: JSON.stringify({ object: 'certificate', id: other.id, name: 'ca-0', created_at: 1 })
+      rewrite: (answer: object) => ({ ...answer, id: other.id })
     })
     const run = await publish(await workspace(files), { activate: 'true' })
     expect(run.code).toBe(0)

@@ -31,19 +31,14 @@ export const LOOKS = 3
 /** How often a run whose uploads the cap refused lists again, with backoff, for slots racing runs free. */
 export const CAP_ROUNDS = 3
 
-/** The wait the server asked for (Retry-After, carried on ApiError), in ms. */
-function serverWait(error: unknown): number | undefined {
-  const ms = (error as { retryAfterMs?: unknown } | undefined)?.retryAfterMs
-  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? ms : undefined
-}
-
 const seconds = (ms: number): string => (ms / 1000).toFixed(1)
 
 /** A failure after which the certificate may or may not have been stored. */
 export function isAmbiguous(error: unknown): boolean {
   return (
     error instanceof ApiError &&
-    (error.status === undefined ||
+    (error.ambiguous ||
+      error.status === undefined ||
       error.status < 300 || // a success whose body could not be read
       error.status === 408 ||
       error.status === 409 ||
@@ -243,7 +238,7 @@ export class Applier {
           return stored.id
         }
         if (attempt > this.options.maxRetries) throw error
-        const wait = serverWait(error) ?? retryDelayMs(attempt, {})
+        const wait = (error as ApiError).retryAfterMs ?? retryDelayMs(attempt, {})
         this.options.log(
           `'${named.name}' was not stored; upload retry ${attempt} of ${this.options.maxRetries} in ${seconds(wait)} s.`
         )

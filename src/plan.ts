@@ -1,5 +1,5 @@
 import type { RemoteCertificate } from './api.js'
-import type { Inventory } from './inventory.js'
+import { type Inventory, oldestFirst } from './inventory.js'
 import type { Certificate } from './parse.js'
 
 /** OpenAI holds at most this many uploaded certificates per organization, active or not. */
@@ -73,17 +73,14 @@ export interface Plan {
 }
 
 /** The one copy every run keeps of a certificate stored more than once: the oldest, then the smallest id. */
-export function keptCopy<T extends Pick<RemoteCertificate, 'id' | 'createdAt'>>(copies: readonly T[]): T | undefined {
-  return [...copies].sort(byAge)[0]
+export function keptCopy(copies: readonly RemoteCertificate[]): RemoteCertificate | undefined {
+  return [...copies].sort(oldestFirst)[0]
 }
-
-const byAge = (a: Pick<RemoteCertificate, 'id' | 'createdAt'>, b: Pick<RemoteCertificate, 'id' | 'createdAt'>) =>
-  a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
 /** The certificates past the cap, newest last: what an organization holding more than `cap` has too many. */
 export function overCap(certificates: readonly RemoteCertificate[], cap = CERTIFICATE_CAP): string | undefined {
   if (certificates.length <= cap) return undefined
-  const extra = [...certificates].sort(byAge).slice(cap)
+  const extra = [...certificates].sort(oldestFirst).slice(cap)
   return `The organization holds ${certificates.length} certificates, more than the ${cap} it may hold (two uploads may have passed the cap at once): the newest ${extra.length === 1 ? 'is' : 'are'} ${extra
     .map((r) => `${r.id}${r.name ? ` (${r.name})` : ''}`)
     .join(', ')}. Delete the ones you do not need, then run the action again.`

@@ -35,6 +35,7 @@ export const EMULATOR_ADMIN_KEY = 'sk-admin-emulator-0000000000000000'
  * @property {string} path        without /v1
  * @property {Record<string, string>} query
  * @property {unknown} body
+ * @property {number} at          when it arrived (ms since the epoch)
  */
 
 /**
@@ -47,13 +48,21 @@ export const EMULATOR_ADMIN_KEY = 'sk-admin-emulator-0000000000000000'
  * @property {number} [status]        answer this status with `body` (default: an error envelope)
  * @property {Record<string, string>} [headers]
  * @property {string} [body]
- * @property {'reset' | 'hang' | 'store-then-reset' | 'store-then-fail' | 'store-then-answer' | 'answer-unapplied' | 'apply-some-then-fail'} [action]
+ * @property {'reset' | 'hang' | 'store-then-reset' | 'store-then-fail' | 'trickle' | 'stall-after-headers' | 'close-after-headers' | 'answer-unapplied' | 'apply-some-then-fail'} [action]
  *   reset: drop the connection unanswered; hang: never answer; store-then-…: carry the request
- *   out, then drop the connection, answer `status` (default 500) as if it had failed, or answer
- *   `status` (default 200) with `body`; answer-unapplied: an activate or deactivate answered 200
- *   with the flags as they stand, not applied; apply-some-then-fail: apply it to the first `count`
- *   ids only, then answer `status` (default 500)
+ *   out, then drop the connection or answer `status` (default 500) as if it had failed;
+ *   trickle, stall-after-headers, close-after-headers: carry the request out, then send the
+ *   answer a byte every `intervalMs`, or its headers and half its body and then nothing, or its
+ *   headers and half its body and then close the connection; answer-unapplied: an activate or
+ *   deactivate answered 200 with the flags as they stand, not applied; apply-some-then-fail:
+ *   apply it to the first `count` ids only, then answer `status` (default 500)
+ * @property {number} [intervalMs]     for trickle (default 100)
  * @property {number} [count]         for apply-some-then-fail (default 1)
+ * @property {(answer: any, request: LoggedRequest) => unknown} [rewrite]
+ *   carry the request out, then answer 200 with what this returns instead (a string goes as is)
+ * @property {(request: LoggedRequest) => unknown} [respond]
+ *   answer 200 with what this returns, without carrying the request out (listings that cycle or
+ *   never end)
  */
 
 /**
@@ -106,6 +115,35 @@ function view(c, object, active) {
 const seconds = (text) => Math.floor(Date.parse(text) / 1000)
 
 /**
+ * Sends an answer the way a broken network or proxy does: a byte at a time (`trickle`), or the
+ * headers and half the body and then nothing (`stall-after-headers`) or a closed connection
+ * (`close-after-headers`). The headers always announce the whole body's length.
+ * @param {import('node:http').ServerResponse} res
+ * @param {'trickle' | 'stall-after-headers' | 'close-after-headers'} action
+ * @param {number} status @param {Record<string, string>} headers @param {string} payload
+ * @param {number} intervalMs
+ */
+function sendFaulty(res, action, status, headers, payload, intervalMs) {
+  const bytes = Buffer.from(payload, 'utf8')
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(bytes.length), ...headers })
+  if (action === 'trickle') {
+    let sent = 0
+    const timer = setInterval(() => {
+      if (res.destroyed) return clearInterval(timer)
+      res.write(bytes.subarray(sent, ++sent))
+      if (sent >= bytes.length) {
+        clearInterval(timer)
+        res.end()
+      }
+    }, intervalMs)
+    res.on('close', () => clearInterval(timer))
+    return
+  }
+  res.write(bytes.subarray(0, Math.floor(bytes.length / 2)))
+  if (action === 'close-after-headers') setTimeout(() => res.socket?.destroy(), 20)
+}
+
+/**
  * Starts an emulator. Everything it was asked is in `requests`; its state is in `certificates`.
  * @param {EmulatorOptions} [options]
  */
@@ -124,6 +162,7 @@ export async function startEmulator(options = {}) {
   let listCalls = 0
   /** @type {Set<import('node:net').Socket>} */
   const sockets = new Set()
+  const stats = { inFlight: 0, maxInFlight: 0 }
 
   /** @param {string} content @param {string | null} name @param {boolean} [lag] */
   async function store(content, name, lag = false) {
@@ -279,7 +318,9 @@ export async function startEmulator(options = {}) {
       const cert = find(decodeURIComponent(m[1]))
       if (method === 'GET') {
         const answer = view(cert, 'certificate', undefined)
-        const content = query.getAll('include[]').includes('content') ? { content: cert.content } : {}
+        // The SDKs send include[]=content; the OpenAPI spec's plain form is include=content.
+        const include = [...query.getAll('include[]'), ...query.getAll('include')]
+        const content = include.includes('content') ? { content: cert.content } : {}
         return { ...answer, certificate_details: { ...answer.certificate_details, ...content } }
       }
       if (method === 'POST') {
@@ -340,6 +381,9 @@ export async function startEmulator(options = {}) {
 
   /** @type {import('node:http').RequestListener} */
   const handler = (req, res) => {
+    // How many requests are under way at once: what a client's concurrency really is.
+    stats.maxInFlight = Math.max(stats.maxInFlight, ++stats.inFlight)
+    res.on('close', () => stats.inFlight--)
     const chunks = /** @type {Buffer[]} */ ([])
     req.on('data', (chunk) => chunks.push(chunk))
     req.on('end', async () => {
@@ -358,15 +402,21 @@ export async function startEmulator(options = {}) {
         }
       }
       /** @type {LoggedRequest} */
-      const request = { method, path, query: Object.fromEntries(url.searchParams), body }
+      const request = { method, path, query: Object.fromEntries(url.searchParams), body, at: Date.now() }
       requests.push(request)
       await options.beforeAnswer?.(request)
       const fault = takeFault(method, path)
 
-      /** @param {number} status @param {object | string} answer @param {Record<string, string>} [headers] */
+      /** @param {number} status @param {unknown} answer @param {Record<string, string>} [headers] */
       const send = (status, answer, headers = {}) => {
         setTimeout(() => {
           const payload = typeof answer === 'string' ? answer : JSON.stringify(answer)
+          if (
+            fault?.action === 'trickle' ||
+            fault?.action === 'stall-after-headers' ||
+            fault?.action === 'close-after-headers'
+          )
+            return sendFaulty(res, fault.action, status, headers, payload, fault.intervalMs ?? 100)
           res.writeHead(status, { 'content-type': 'application/json', ...headers })
           res.end(payload)
         }, options.latencyMs ?? 0)
@@ -416,6 +466,7 @@ export async function startEmulator(options = {}) {
         })
       }
       if (badJson) return sendError(new HttpError(400, 'We could not parse the JSON body of your request.'))
+      if (fault?.respond) return send(200, fault.respond(request))
       try {
         if (fault?.action === 'apply-some-then-fail') {
           const ids = /** @type {{certificate_ids: string[]}} */ (body).certificate_ids.slice(0, fault.count ?? 1)
@@ -425,8 +476,7 @@ export async function startEmulator(options = {}) {
         const answer = await route(method, path, url.searchParams, body, fault?.action !== 'answer-unapplied')
         if (fault?.action === 'store-then-reset') return void req.socket.destroy()
         if (fault?.action === 'store-then-fail') return failure()
-        if (fault?.action === 'store-then-answer') return send(fault.status ?? 200, fault.body ?? answer)
-        send(200, answer)
+        send(200, fault?.rewrite ? fault.rewrite(structuredClone(answer), request) : answer)
       } catch (error) {
         if (error instanceof HttpError) return sendError(error)
         send(500, { error: { message: `Emulator failure: ${error}`, type: 'server_error', param: null, code: null } })
@@ -458,6 +508,7 @@ export async function startEmulator(options = {}) {
     certificates,
     requests,
     faults,
+    stats,
     /**
      * Puts a certificate in the organization as if uploaded earlier (no request is logged).
      * @param {string} pem @param {string | null} [name]

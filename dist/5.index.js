@@ -1,8 +1,8 @@
-export const id = 273;
-export const ids = [273];
+export const id = 5;
+export const ids = [5];
 export const modules = {
 
-/***/ 7273:
+/***/ 2005:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -13,14 +13,39 @@ __webpack_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
 var lib = __webpack_require__(4942);
+// EXTERNAL MODULE: ./src/cancel.ts
+var cancel = __webpack_require__(833);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __webpack_require__(3916);
+// EXTERNAL MODULE: ./src/plan.ts
+var src_plan = __webpack_require__(2464);
 ;// CONCATENATED MODULE: ./src/api.ts
 
 
+
+
+/** A `createdAt` the API did not give: later than any real one, so such a copy is never the oldest. */
+const UNKNOWN_TIME = Number.MAX_SAFE_INTEGER;
+/**
+ * The most certificates, and the most pages, a listing may hold before it is taken for broken:
+ * twice the 50 an organization can hold, which leaves room to name the extras of an organization
+ * found over the cap, even at one certificate a page.
+ */
+const LIST_BOUND = 2 * src_plan/* CERTIFICATE_CAP */.J5;
+/** An answer of the expected kind that breaks the contract; its message says how. */
+class UnexpectedAnswer extends Error {
+}
+/** An attempt that got no complete answer; `status` when the headers came but the body did not. */
+class NoCompleteAnswer extends Error {
+    status;
+    constructor(message, status) {
+        super(message);
+        this.status = status;
+    }
+}
 const RETRYABLE_STATUS = (status) => status === 408 || status === 409 || status === 429 || status >= 500;
-/** How long to wait before retry `attempt` (1-based): the server's word, else backoff with jitter. */
-function retryDelayMs(attempt, headers, now = Date.now()) {
+/** The wait the server asked for: `retry-after-ms`, else `retry-after` (seconds or a date), within 0–60 s. */
+function requestedWaitMs(headers, now = Date.now()) {
     const ms = Number(headers['retry-after-ms']);
     if (headers['retry-after-ms'] !== undefined && Number.isFinite(ms) && ms >= 0 && ms <= 60_000)
         return ms;
@@ -31,21 +56,42 @@ function retryDelayMs(attempt, headers, now = Date.now()) {
         if (Number.isFinite(wait) && wait >= 0 && wait <= 60_000)
             return wait;
     }
+    return undefined;
+}
+/** How long to wait before retry `attempt` (1-based): the server's word, else backoff with jitter. */
+function retryDelayMs(attempt, headers, now = Date.now()) {
+    const requested = requestedWaitMs(headers, now);
+    if (requested !== undefined)
+        return requested;
     const backoff = Math.min(500 * 2 ** (attempt - 1), 8000);
     return backoff * (1 - Math.random() * 0.25);
 }
-function toRemote(wire) {
+/** The latest instant X.509 can express (9999-12-31T23:59:59Z): anything larger is not unix seconds. */
+const LAST_SECOND = 253_402_300_799;
+/** A date the API sent: unix seconds, or undefined when it sent none or another form (ISO text, ms). */
+function unixSeconds(value) {
+    return typeof value === 'number' && Number.isSafeInteger(value) && Math.abs(value) <= LAST_SECOND ? value : undefined;
+}
+/** One certificate of an answer, checked: an item without an id is an error, never a free slot. */
+function toRemote(value) {
+    if (!isObject(value))
+        throw new UnexpectedAnswer('a certificate that is not a JSON object');
+    const wire = value;
+    if (typeof wire.id !== 'string' || wire.id.trim() === '')
+        throw new UnexpectedAnswer('a certificate without an id');
+    const details = isObject(wire.certificate_details) ? wire.certificate_details : {};
     return {
         id: wire.id,
-        name: wire.name ?? null,
-        createdAt: wire.created_at,
-        active: wire.active,
-        validAt: wire.certificate_details?.valid_at,
-        expiresAt: wire.certificate_details?.expires_at
+        name: typeof wire.name === 'string' ? wire.name : null,
+        createdAt: unixSeconds(wire.created_at) ?? UNKNOWN_TIME,
+        active: typeof wire.active === 'boolean' ? wire.active : undefined,
+        validAt: unixSeconds(details.valid_at),
+        expiresAt: unixSeconds(details.expires_at)
     };
 }
+/** A certificate answer (upload, rename, an activation's item); one without an id throws, saying so. */
 function isCertificate(value) {
-    return typeof value === 'object' && value !== null && typeof value.id === 'string';
+    return isObject(value) && toRemote(value) !== undefined;
 }
 function isObject(value) {
     return typeof value === 'object' && value !== null;
@@ -57,6 +103,34 @@ function isActivation(value) {
 }
 function isList(value) {
     return typeof value === 'object' && value !== null && Array.isArray(value.data);
+}
+/** A page of a listing: the envelope, and every item a certificate with an id. */
+function isPage(value) {
+    if (!isList(value))
+        return false;
+    if (typeof value.has_more !== 'boolean')
+        throw new UnexpectedAnswer("a list without a true or false 'has_more'");
+    value.data.forEach((item, i) => {
+        try {
+            toRemote(item);
+        }
+        catch (error) {
+            throw new UnexpectedAnswer(`${(0,errors/* messageOf */.bD)(error)} (item ${i + 1} of the page)`);
+        }
+    });
+    return true;
+}
+/** A certificate read with its content: the PEM must be there, as text. */
+function hasContent(id) {
+    return (value) => {
+        const answered = toRemote(value).id;
+        if (answered !== id)
+            throw new UnexpectedAnswer(`the answer is about certificate ${answered}`);
+        const content = value.certificate_details?.content;
+        if (typeof content === 'string')
+            return true;
+        throw new UnexpectedAnswer(`no PEM content (certificate_details.content is ${content === undefined ? 'missing' : content === null ? 'null' : `a ${typeof content}`})`);
+    };
 }
 /** Says what a failed answer means, in the API's own words where it gave some. */
 function describeFailure(what, status, body) {
@@ -76,10 +150,15 @@ function describeFailure(what, status, body) {
         return new errors/* ApiError */.hD(`The OpenAI API requires mutual TLS for this organization (${status}: ${message}) while trying to ${what}: set client-certificate and client-key from secrets (base-url then defaults to https://mtls.api.openai.com/v1).`, status, code);
     }
     if (status === 401) {
-        return new errors/* ApiError */.hD(`The OpenAI API refused the admin key (401: ${message}) while trying to ${what}: check that admin-api-key holds a current admin key (sk-admin-…) of the organization.`, status, code);
+        return new errors/* ApiError */.hD(`The OpenAI API refused the admin key (401: ${message}) while trying to ${what}: the key was not accepted. Check that admin-api-key holds a current admin key (sk-admin-…) of this organization, not a project key, and that it was not revoked.`, status, code);
     }
     if (status === 403) {
-        return new errors/* ApiError */.hD(`The OpenAI API denied access (403: ${message}) while trying to ${what}: the admin key needs permission to manage the organization's certificates.`, status, code);
+        // OpenAI's role-based access control: api.mtls.read lists and reads, api.mtls.write changes.
+        const reads = /^(list|read)\b/.test(what);
+        const permission = reads
+            ? 'api.mtls.read (list and read certificates), which plan needs'
+            : 'api.mtls.write (upload, rename, activate, deactivate and delete certificates), which publish needs';
+        return new errors/* ApiError */.hD(`The OpenAI API denied access (403: ${message}) while trying to ${what}: the admin key needs the permission ${permission}. Give the key's owner a role with it in the organization's settings, or use an admin key that has it.`, status, code);
     }
     return new errors/* ApiError */.hD(`The OpenAI API failed to ${what} (${status}: ${message}).`, status, code);
 }
@@ -94,9 +173,20 @@ class CertificatesApi {
     sleep;
     /** Every request made, as `METHOD path`, in order: what a run costs. */
     calls = [];
+    /** Handed to the request that is being prepared, so that its deadline can abort it. */
+    nextSignal;
     constructor(options) {
         this.options = options;
-        this.http = new lib/* HttpClient */.Qq('openai-certificates-action', [], {
+        // @actions/http-client prepares each request synchronously when asked for it, and lets handlers
+        // amend its options: that is where the attempt's abort signal goes.
+        const withSignal = {
+            prepareRequest: (request) => {
+                request.signal = this.nextSignal;
+            },
+            canHandleAuthentication: () => false,
+            handleAuthentication: () => Promise.reject(new Error('not supported'))
+        };
+        this.http = new lib/* HttpClient */.Qq('openai-certificates-action', [withSignal], {
             socketTimeout: options.timeoutSeconds * 1000,
             allowRedirects: false,
             keepAlive: true
@@ -121,26 +211,61 @@ class CertificatesApi {
     listProject(projectId) {
         return this.listPages(`/organization/projects/${encodeURIComponent(projectId)}/certificates`, `list the certificates of project ${projectId}`);
     }
+    /**
+     * Follows the cursor while `has_more`, bounded: a cursor seen before (A→B→A), a certificate
+     * listed twice, or more pages or certificates than an organization can hold stop it with an
+     * error rather than loop forever.
+     */
     async listPages(path, what) {
         const all = [];
+        const ids = new Set();
+        const cursors = new Set();
         let after = null;
-        for (;;) {
+        for (let pages = 1;; pages++) {
             const query = `?limit=100${after ? `&after=${encodeURIComponent(after)}` : ''}`;
-            const page = await this.send('GET', `${path}${query}`, undefined, what, isList);
-            all.push(...page.data.filter(isCertificate).map(toRemote));
-            if (!page.has_more)
-                return all;
-            const next = page.last_id ?? page.data.at(-1)?.id ?? null;
-            if (!next || next === after) {
-                throw new errors/* ApiError */.hD(`The OpenAI API said more certificates follow but gave no cursor to ask for them, while trying to ${what}: try again later.`);
+            const page = await this.send('GET', `${path}${query}`, undefined, what, isPage);
+            const items = page.data.map(toRemote);
+            let next = null;
+            if (page.has_more) {
+                next = typeof page.last_id === 'string' && page.last_id !== '' ? page.last_id : (items.at(-1)?.id ?? null);
+                if (!next) {
+                    throw new errors/* ApiError */.hD(`The OpenAI API said more certificates follow but gave no cursor to ask for them, while trying to ${what}: try again later.`);
+                }
+                if (next === after || cursors.has(next)) {
+                    throw new errors/* ApiError */.hD(`The OpenAI API's listing went round in a circle (cursor ${next} came back after ${pages} pages) while trying to ${what}: stopped rather than follow it forever; try again later.`);
+                }
+                cursors.add(next);
             }
+            for (const item of items) {
+                if (ids.has(item.id)) {
+                    throw new errors/* ApiError */.hD(`The OpenAI API listed certificate ${item.id} twice while trying to ${what}: a listing that repeats itself cannot be trusted; try again later.`);
+                }
+                ids.add(item.id);
+                all.push(item);
+            }
+            if (all.length > LIST_BOUND || (next && pages >= LIST_BOUND)) {
+                throw new errors/* ApiError */.hD(`The OpenAI API listed more than ${LIST_BOUND} ${all.length > LIST_BOUND ? 'certificates' : 'pages'} while trying to ${what}, though an organization holds at most ${src_plan/* CERTIFICATE_CAP */.J5} certificates: stopped rather than trust an endless listing; try again later.`);
+            }
+            if (!next)
+                return all;
             after = next;
         }
     }
-    /** The PEM of one certificate, or undefined when the API did not send it. */
+    /**
+     * The PEM of one certificate, as the API sent it (any whitespace), or undefined when the
+     * certificate is gone (404: deleted since it was listed). An answer without content is a failed
+     * attempt, retried; after the retries it is an error that names the certificate.
+     */
     async getContent(id) {
-        const cert = await this.send('GET', `/organization/certificates/${encodeURIComponent(id)}?include%5B%5D=content`, undefined, `read certificate ${id}`, isCertificate);
-        return cert.certificate_details?.content;
+        try {
+            const cert = await this.send('GET', `/organization/certificates/${encodeURIComponent(id)}?include%5B%5D=content`, undefined, `read certificate ${id}`, hasContent(id));
+            return cert.certificate_details.content;
+        }
+        catch (error) {
+            if (error instanceof errors/* ApiError */.hD && error.status === 404)
+                return undefined;
+            throw error;
+        }
     }
     /** Uploads one certificate. Not retried on an ambiguous failure: it may have been stored. */
     async upload(pem, name) {
@@ -180,41 +305,45 @@ class CertificatesApi {
     /**
      * One call, retried when that is safe: a failure of an `idempotent` call (a read, or a write
      * that leaves the same state however often it is made) is retried after connection errors,
-     * timeouts, unreadable answers, 408, 409, 429 and 5xx; any other write only after 429.
+     * timeouts, cut or unreadable answers, 408, 409, 429 and 5xx; any other write only after 429.
+     * Every wait is the server's (`Retry-After`) when it gave one. Once the run is cancelled, no
+     * write is started. A failure carries the server's requested wait and whether a write may have
+     * been carried out (`ambiguous`).
      */
     async send(method, path, body, what, isExpected, idempotent = method === 'GET') {
         const url = `${this.options.baseUrl}${path}`;
+        const route = `${method} ${path.split('?')[0]}`;
         for (let attempt = 1;; attempt++) {
+            if (method !== 'GET' && cancel/* cancellation */.W.signal)
+                throw new errors/* CancelledError */.cc(cancel/* cancellation */.W.signal);
             const last = attempt > this.options.maxRetries;
             let status;
             let headers = {};
             let failure;
             let retryable;
-            this.calls.push(`${method} ${path.split('?')[0]}`);
+            let cut = false;
+            this.calls.push(route);
             try {
-                const response = await this.http.request(method, url, body === undefined ? null : JSON.stringify(body), {
-                    authorization: `Bearer ${this.options.adminKey}`,
-                    accept: 'application/json',
-                    ...(body === undefined ? {} : { 'content-type': 'application/json' })
-                });
-                status = response.message.statusCode ?? 0;
-                headers = response.message.headers;
-                const text = await response.readBody();
+                const answer = await this.exchange(method, url, body);
+                status = answer.status;
+                headers = answer.headers;
                 if (status >= 200 && status < 300) {
                     let parsed;
+                    let reason = 'not the JSON it should be';
                     try {
-                        parsed = JSON.parse(text);
+                        parsed = JSON.parse(answer.text);
+                        if (isExpected(parsed))
+                            return parsed;
                     }
-                    catch {
-                        parsed = undefined;
+                    catch (error) {
+                        if (error instanceof UnexpectedAnswer)
+                            reason = error.message;
                     }
-                    if (isExpected(parsed))
-                        return parsed;
-                    failure = new errors/* ApiError */.hD(`The OpenAI API answered an unexpected body while trying to ${what} (status ${status}, not the JSON it should be).`, status);
+                    failure = new errors/* ApiError */.hD(`The OpenAI API answered an unexpected body while trying to ${what} (status ${status}, ${reason}).`, status);
                     retryable = idempotent;
                 }
                 else {
-                    failure = describeFailure(what, status, text);
+                    failure = describeFailure(what, status, answer.text);
                     const should = headers['x-should-retry'];
                     retryable = should === 'true' ? true : should === 'false' ? false : RETRYABLE_STATUS(status);
                     // A write refused by rate limiting was not carried out; any other failed write may have been.
@@ -223,80 +352,92 @@ class CertificatesApi {
                 }
             }
             catch (error) {
-                failure = new errors/* ApiError */.hD(`Could not reach the OpenAI API at ${new URL(url).origin} to ${what}: ${(0,errors/* messageOf */.bD)(error)}.`);
+                status = error instanceof NoCompleteAnswer ? error.status : undefined;
+                cut = status !== undefined;
+                failure = cut
+                    ? new errors/* ApiError */.hD(`The OpenAI API's answer was cut short while trying to ${what} (status ${status}: ${(0,errors/* messageOf */.bD)(error)}).`)
+                    : new errors/* ApiError */.hD(`Could not reach the OpenAI API at ${new URL(url).origin} to ${what}: ${(0,errors/* messageOf */.bD)(error)}.`);
                 retryable = idempotent;
             }
+            failure.retryAfterMs = requestedWaitMs(headers);
+            failure.ambiguous =
+                method !== 'GET' &&
+                    (failure.status === undefined ||
+                        failure.status < 300 ||
+                        failure.status === 408 ||
+                        failure.status === 409 ||
+                        failure.status >= 500);
             if (!retryable || last)
                 throw failure;
+            if (method !== 'GET' && cancel/* cancellation */.W.signal)
+                throw failure;
             const wait = retryDelayMs(attempt, headers);
-            this.options.log(`${method} ${path.split('?')[0]} ${status ?? 'failed (no answer)'}; retry ${attempt} of ${this.options.maxRetries} in ${(wait / 1000).toFixed(1)} s`);
+            const said = status === undefined ? 'failed (no answer)' : cut ? `${status}, answer cut short` : status;
+            this.options.log(`${route} ${said}; retry ${attempt} of ${this.options.maxRetries} in ${(wait / 1000).toFixed(1)} s`);
             await this.sleep(wait);
         }
     }
+    /**
+     * One attempt, headers and body within `timeoutSeconds`: http-client's own socket timeout is
+     * only an idle timeout (a trickling body never trips it), and its `readBody()` never settles
+     * when the connection closes part way. Anything short of a complete answer in time rejects.
+     */
+    exchange(method, url, body) {
+        const seconds = this.options.timeoutSeconds;
+        const controller = new AbortController();
+        return new Promise((resolve, reject) => {
+            let message;
+            let settled = false;
+            const fail = (reason) => {
+                if (settled)
+                    return;
+                settled = true;
+                clearTimeout(timer);
+                controller.abort();
+                message?.destroy();
+                reject(new NoCompleteAnswer(reason, message?.statusCode));
+            };
+            const timer = setTimeout(() => fail(message ? `the answer was not complete within ${seconds} s` : `no answer within ${seconds} s`), seconds * 1000);
+            this.nextSignal = controller.signal;
+            let pending;
+            try {
+                pending = this.http.request(method, url, body === undefined ? null : JSON.stringify(body), {
+                    authorization: `Bearer ${this.options.adminKey}`,
+                    accept: 'application/json',
+                    ...(body === undefined ? {} : { 'content-type': 'application/json' })
+                });
+            }
+            finally {
+                this.nextSignal = undefined;
+            }
+            pending.then((response) => {
+                message = response.message;
+                if (settled)
+                    return void message.destroy();
+                const chunks = [];
+                message.on('data', (chunk) => chunks.push(chunk));
+                message.on('end', () => {
+                    if (settled)
+                        return;
+                    settled = true;
+                    clearTimeout(timer);
+                    resolve({
+                        status: message.statusCode ?? 0,
+                        headers: message.headers,
+                        text: Buffer.concat(chunks).toString('utf8')
+                    });
+                });
+                message.on('error', (error) => fail(`the connection failed during the answer (${error.message})`));
+                message.on('close', () => fail('the connection closed before the answer was complete'));
+            }, (error) => fail((0,errors/* messageOf */.bD)(error)));
+        });
+    }
 }
 
-// EXTERNAL MODULE: ./src/parse.ts
-var parse = __webpack_require__(2828);
+// EXTERNAL MODULE: ./src/inventory.ts
+var src_inventory = __webpack_require__(4255);
 // EXTERNAL MODULE: ./src/pool.ts
 var pool = __webpack_require__(9537);
-;// CONCATENATED MODULE: ./src/inventory.ts
-
-
-/** Which certificates are active in each of `projectIds`, from the project listings. */
-async function projectStates(api, projectIds) {
-    const listings = await Promise.all(projectIds.map((id) => api.listProject(id)));
-    return new Map(projectIds.map((id, i) => [id, new Set(listings[i].filter((r) => r.active === true).map((r) => r.id))]));
-}
-/** How many certificate contents are fetched at once. */
-const FETCH_CONCURRENCY = 8;
-const seconds = (date) => Math.floor(date.getTime() / 1000);
-/**
- * The remote certificates that may be the same as a local one: those whose validity window equals
- * a local certificate's, to the second. Any other cannot be, so its content is never fetched.
- */
-function candidates(remote, local) {
-    const windows = new Set(local.map((c) => `${seconds(c.notBefore)}/${seconds(c.notAfter)}`));
-    return remote.filter((r) => windows.has(`${r.validAt}/${r.expiresAt}`));
-}
-/** The fingerprint of a PEM the API sent, or undefined when it holds no readable certificate. */
-function fingerprintOfPem(pem) {
-    return (0,parse/* parseFile */.CJ)('remote', Buffer.from(pem, 'utf8')).certificates[0]?.fingerprint;
-}
-/**
- * Lists the organization and fingerprints the candidates. Where the API holds the same certificate
- * more than once, the oldest copy stands for it.
- */
-async function takeInventory(api, local, log) {
-    const certificates = await api.listAll();
-    const toFetch = candidates(certificates, local);
-    log(`The organization holds ${certificates.length} certificate${certificates.length === 1 ? '' : 's'}; ${toFetch.length} may match a local one by validity dates.`);
-    let fetched = 0;
-    const contents = await (0,pool/* mapLimit */.s)(toFetch, FETCH_CONCURRENCY, async (remote) => {
-        const content = await api.getContent(remote.id);
-        // A progress line per round of reads, for organizations with many look-alikes.
-        if (++fetched % FETCH_CONCURRENCY === 0 || (fetched === toFetch.length && toFetch.length > FETCH_CONCURRENCY)) {
-            log(`Fetched ${fetched}/${toFetch.length} certificates.`);
-        }
-        return content;
-    });
-    const byFingerprint = new Map();
-    const oldestFirst = toFetch
-        .map((remote, i) => ({ remote, pem: contents[i] }))
-        .sort((a, b) => a.remote.createdAt - b.remote.createdAt);
-    for (const { remote, pem } of oldestFirst) {
-        const fingerprint = pem === undefined ? undefined : fingerprintOfPem(pem);
-        if (fingerprint === undefined) {
-            log(`Certificate ${remote.id}: the API sent no readable content; it is not compared.`);
-            continue;
-        }
-        if (!byFingerprint.has(fingerprint))
-            byFingerprint.set(fingerprint, remote);
-    }
-    return { certificates, byFingerprint };
-}
-
-// EXTERNAL MODULE: ./src/plan.ts
-var src_plan = __webpack_require__(2464);
 ;// CONCATENATED MODULE: ./src/apply.ts
 
 
@@ -309,16 +450,12 @@ const WRITE_CONCURRENCY = 4;
 const LOOKS = 3;
 /** How often a run whose uploads the cap refused lists again, with backoff, for slots racing runs free. */
 const CAP_ROUNDS = 3;
-/** The wait the server asked for (Retry-After, carried on ApiError), in ms. */
-function serverWait(error) {
-    const ms = error?.retryAfterMs;
-    return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? ms : undefined;
-}
-const apply_seconds = (ms) => (ms / 1000).toFixed(1);
+const seconds = (ms) => (ms / 1000).toFixed(1);
 /** A failure after which the certificate may or may not have been stored. */
 function isAmbiguous(error) {
     return (error instanceof errors/* ApiError */.hD &&
-        (error.status === undefined ||
+        (error.ambiguous ||
+            error.status === undefined ||
             error.status < 300 || // a success whose body could not be read
             error.status === 408 ||
             error.status === 409 ||
@@ -480,7 +617,7 @@ class Applier {
                 if (++looks > CAP_ROUNDS)
                     throw refusal;
                 const wait = retryDelayMs(looks, {});
-                this.options.log(`The organization is full: ${refused.length} upload${refused.length === 1 ? ' was' : 's were'} refused; listing it again in ${apply_seconds(wait)} s, as another run may have uploaded the same certificates or be freeing slots.`);
+                this.options.log(`The organization is full: ${refused.length} upload${refused.length === 1 ? ' was' : 's were'} refused; listing it again in ${seconds(wait)} s, as another run may have uploaded the same certificates or be freeing slots.`);
                 await this.sleep(wait);
                 const held = await this.readBack();
                 pending = refused.filter((n) => !this.plan.existing.has(n.cert.fingerprint));
@@ -516,8 +653,8 @@ class Applier {
                 }
                 if (attempt > this.options.maxRetries)
                     throw error;
-                const wait = serverWait(error) ?? retryDelayMs(attempt, {});
-                this.options.log(`'${named.name}' was not stored; upload retry ${attempt} of ${this.options.maxRetries} in ${apply_seconds(wait)} s.`);
+                const wait = error.retryAfterMs ?? retryDelayMs(attempt, {});
+                this.options.log(`'${named.name}' was not stored; upload retry ${attempt} of ${this.options.maxRetries} in ${seconds(wait)} s.`);
                 await this.sleep(wait);
             }
         }
@@ -527,7 +664,7 @@ class Applier {
         for (let look = 1; look <= LOOKS; look++) {
             if (look > 1) {
                 const wait = retryDelayMs(look - 1, {});
-                this.options.log(`'${named.name}' is not listed yet; looking again in ${apply_seconds(wait)} s.`);
+                this.options.log(`'${named.name}' is not listed yet; looking again in ${seconds(wait)} s.`);
                 await this.sleep(wait);
             }
             const found = await this.findStored(named);
@@ -542,7 +679,7 @@ class Applier {
      */
     async findStored(named) {
         const listed = await this.api.listAll();
-        const fresh = candidates(listed, [named.cert]).filter((r) => !this.known.has(r.id) && !this.isMine(r.id));
+        const fresh = (0,src_inventory/* candidates */.Xi)(listed, [named.cert]).filter((r) => !this.known.has(r.id) && !this.isMine(r.id));
         for (const remote of fresh.sort((a, b) => a.createdAt - b.createdAt)) {
             if ((await this.fingerprintOf(remote.id)) === named.cert.fingerprint)
                 return remote;
@@ -558,7 +695,7 @@ class Applier {
             return this.fingerprints.get(id);
         try {
             const pem = await this.api.getContent(id);
-            const fingerprint = (pem === undefined ? undefined : fingerprintOfPem(pem)) ?? null;
+            const fingerprint = (pem === undefined ? undefined : (0,src_inventory/* fingerprintOfPem */.C_)(pem)) ?? null;
             this.fingerprints.set(id, fingerprint);
             return fingerprint;
         }
@@ -587,8 +724,8 @@ class Applier {
                 if (!this.known.has(id))
                     mineById.set(id, fingerprint);
         const local = this.plan.uploads.map((n) => n.cert);
-        const unknown = candidates(listed.filter((r) => !this.known.has(r.id) && !mineById.has(r.id)), local);
-        await (0,pool/* mapLimit */.s)(unknown, FETCH_CONCURRENCY, (r) => this.fingerprintOf(r.id));
+        const unknown = (0,src_inventory/* candidates */.Xi)(listed.filter((r) => !this.known.has(r.id) && !mineById.has(r.id)), local);
+        await (0,pool/* mapLimit */.s)(unknown, src_inventory/* FETCH_CONCURRENCY */.JT, (r) => this.fingerprintOf(r.id));
         const copies = new Map();
         for (const r of listed) {
             const fingerprint = mineById.get(r.id) ?? this.fingerprints.get(r.id);
@@ -864,8 +1001,8 @@ async function publish(runner, settings, outcome, now) {
         const { lifecycle } = settings;
         const certificates = outcome.files.flatMap((f) => f.certificates);
         const [inventory, projects] = await runner.group('Inventory', () => Promise.all([
-            takeInventory(api, certificates, (message) => runner.info(message)),
-            projectStates(api, lifecycle.activate ? lifecycle.projectIds : [])
+            (0,src_inventory/* takeInventory */.O1)(api, certificates, (message) => runner.info(message)),
+            (0,src_inventory/* projectStates */.AP)(api, lifecycle.activate ? lifecycle.projectIds : [])
         ]));
         const plan = await runner.group('Plan', async () => {
             const local = certificates.map((cert) => ({ cert, name: outcome.names.get(cert) }));
