@@ -733,7 +733,7 @@ class Applier {
                 copies.set(fingerprint, [...(copies.get(fingerprint) ?? []), r]);
         }
         const gone = new Set();
-        /** Inactive copies that are not kept: the runs that created them delete them. */
+        /** Other runs' inactive copies that are not kept: the runs that created them delete them. */
         const leaving = new Set();
         const missing = [];
         for (const named of this.plan.uploads) {
@@ -770,8 +770,9 @@ class Applier {
                         this.options.warn(`${copy.id}, a second copy of '${named.name}' (${kept.id} is kept), is active, so it was left in place.`);
                     continue;
                 }
-                leaving.add(copy.id);
-                if (this.created.has(copy.id) && (await this.deleteCopy(copy, named, kept.id)))
+                if (!this.created.has(copy.id))
+                    leaving.add(copy.id);
+                else if (await this.deleteCopy(copy, named, kept.id))
                     gone.add(copy.id);
             }
         }

@@ -321,7 +321,7 @@ export class Applier {
       if (fingerprint) copies.set(fingerprint, [...(copies.get(fingerprint) ?? []), r])
     }
     const gone = new Set<string>()
-    /** Inactive copies that are not kept: the runs that created them delete them. */
+    /** Other runs' inactive copies that are not kept: the runs that created them delete them. */
     const leaving = new Set<string>()
     const missing: string[] = []
     for (const named of this.plan.uploads) {
@@ -359,8 +359,8 @@ export class Applier {
             )
           continue
         }
-        leaving.add(copy.id)
-        if (this.created.has(copy.id) && (await this.deleteCopy(copy, named, kept.id))) gone.add(copy.id)
+        if (!this.created.has(copy.id)) leaving.add(copy.id)
+        else if (await this.deleteCopy(copy, named, kept.id)) gone.add(copy.id)
       }
     }
     // What the organization holds once every run has deleted its own extra copies.
