@@ -140,6 +140,30 @@ describe('activation you can rely on', () => {
     )
   })
 
+  it('in a project too: an activation not applied leaves the old CA active there, and nothing is deactivated', async () => {
+    emulator = await startEmulator()
+    const old = emulator.seed((await makeCa({ cn: 'Old CA' })).pem, 'old')
+    old.projects.add('proj_a')
+    emulator.faults.push({
+      method: 'POST',
+      path: '/organization/projects/proj_a/certificates/activate',
+      action: 'answer-unapplied'
+    })
+    const { files: certs } = await files(1, 'new')
+    const run = await publish(await workspace(certs), {
+      activate: 'true',
+      exclusive: 'true',
+      'project-ids': 'proj_a',
+      'max-retries': '1'
+    })
+    expect(run.code).toBe(1)
+    const fresh = emulator.certificates.find((c) => c.id !== old.id)!
+    expect([[...fresh.projects], [...old.projects]]).toEqual([[], ['proj_a']])
+    expect(activations('deactivate')).toEqual([])
+    expect(ids(run, 'activated-ids')).toEqual([])
+    expect(ids(run, 'deactivated-ids')).toEqual([])
+  })
+
   it('an activation that half-applied and failed: the outputs say what the organization shows', async () => {
     emulator = await startEmulator()
     emulator.faults.push({
