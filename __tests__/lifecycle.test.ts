@@ -2,15 +2,21 @@
 import { type GeneratedCertificate, makeCa, makeLeaf } from '../tools/certs.mjs'
 import { type Emulator, startEmulator } from '../tools/emulator.mjs'
 import { runAction } from '../tools/run-action.mjs'
-import { commands, ids, results, visibleLog, workspace } from './helpers.js'
+import { commands, ids, organizationClient, results, visibleLog, workspace } from './helpers.js'
 
 let emulator: Emulator
 afterEach(async () => emulator?.close())
 
-const publish = (root: string, inputs: Record<string, string> = {}) =>
+const publish = async (root: string, inputs: Record<string, string> = {}) =>
   runAction({
     workspace: root,
-    inputs: { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl, ...inputs }
+    inputs: {
+      files: 'certs/*.pem',
+      'admin-api-key': emulator.adminKey,
+      'base-url': emulator.baseUrl,
+      ...(await organizationClient(root, inputs)),
+      ...inputs
+    }
   })
 
 /** client-certificate and client-key issued from `ca`: organization-wide activation needs them. */

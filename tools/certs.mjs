@@ -36,6 +36,9 @@ const wholeSeconds = (date) => new Date(Math.floor(date.getTime() / 1000) * 1000
 
 let serial = 1
 
+/** @type {Map<string, GeneratedCertificate>} */
+const madeCas = new Map()
+
 /**
  * A self-signed CA that OpenAI would accept, unless the options break one of its rules.
  * @param {CaOptions} [options]
@@ -77,7 +80,7 @@ export async function makeCa(options = {}) {
   })
   const der = new Uint8Array(cert.rawData)
   const digest = await webcrypto.subtle.digest('SHA-256', der)
-  return {
+  const made = {
     pem: cert.toString('pem') + '\n',
     der,
     fingerprint: Buffer.from(digest).toString('hex'),
@@ -85,7 +88,16 @@ export async function makeCa(options = {}) {
     notAfter,
     keys
   }
+  madeCas.set(made.pem, made)
+  return made
 }
+
+/**
+ * The CA `makeCa` made with this PEM (with its keys), so that a test can issue from a CA it only
+ * has as a file's content.
+ * @param {string} pem
+ */
+export const madeCa = (pem) => madeCas.get(pem)
 
 /**
  * @typedef {object} LeafOptions
