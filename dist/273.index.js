@@ -316,6 +316,12 @@ function isCapRefusal(error) {
         error.status < 500 &&
         /limit|maximum|cap\b/i.test(`${error.code ?? ''} ${error.message}`));
 }
+/** OpenAI refused the certificate itself (invalid, expired, any other 400), not the organization's cap. */
+function isUploadRefusal(error) {
+    return (error instanceof errors/* ApiError */.hD &&
+        !isCapRefusal(error) &&
+        (error.code === 'mtls_certificate_invalid' || error.code === 'expired_certificate' || error.status === 400));
+}
 const label = (c) => `${c.name ? `'${c.name}'` : 'certificate'}${c.id ? ` (${c.id})` : ''}`;
 const PAST = {
     delete: 'Deleted',
@@ -404,9 +410,15 @@ class Applier {
         const byFingerprint = new Map(this.changes.filter((c) => c.action === 'upload').map((c) => [c.fingerprint, c]));
         const checked = new Set();
         await (0,pool/* mapLimit */.s)(this.plan.uploads, WRITE_CONCURRENCY, async (named) => {
-            const id = await this.uploadOne(named, checked);
-            this.uploaded.set(named.cert.fingerprint, id);
             const change = byFingerprint.get(named.cert.fingerprint);
+            const id = await this.uploadOne(named, checked).catch((error) => {
+                if (isUploadRefusal(error)) {
+                    change.error = error.message;
+                    this.options.refused?.(named, error);
+                }
+                throw error;
+            });
+            this.uploaded.set(named.cert.fingerprint, id);
             change.id = id;
             this.done(change);
         });
@@ -515,7 +527,13 @@ function countByAction(changes) {
 /** Said in the plan, before any organization-wide activation. */
 const ORGANIZATION_ACTIVATION_WARNING = 'Activating certificates for the organization makes every request to it, Admin API calls included, need a client certificate signed by an active CA (sent to https://mtls.api.openai.com). Give this action client-certificate and client-key for its later calls and runs, and make sure your other clients are ready.';
 
+// EXTERNAL MODULE: ./src/check.ts
+var check = __webpack_require__(5883);
+// EXTERNAL MODULE: ./src/report.ts
+var report = __webpack_require__(665);
 ;// CONCATENATED MODULE: ./src/publish.ts
+
+
 
 
 
@@ -560,7 +578,12 @@ async function publish(runner, settings, outcome, now) {
             maxRetries: settings.maxRetries,
             knownIds: new Set(inventory.certificates.map((r) => r.id)),
             log: (message) => runner.info(message),
-            warn: (message) => runner.warning(message)
+            warn: (message) => runner.warning(message),
+            refused: (named, error) => {
+                const problem = (0,check/* refusalProblem */.Sr)(named.cert, error.message, settings.caRules);
+                outcome.problems.push(problem);
+                (0,report/* annotate */.fz)(runner, [problem]);
+            }
         }).run());
     }
     finally {

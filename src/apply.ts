@@ -15,6 +15,8 @@ export interface ApplyOptions {
   log: (message: string) => void
   warn: (message: string) => void
   sleep?: (ms: number) => Promise<void>
+  /** Told of an upload OpenAI refused (see isUploadRefusal), before the run stops on it. */
+  refused?: (named: NamedCertificate, error: ApiError) => void
 }
 
 /** A failure after which the certificate may or may not have been stored. */
@@ -37,6 +39,15 @@ function isCapRefusal(error: unknown): boolean {
     error.status >= 400 &&
     error.status < 500 &&
     /limit|maximum|cap\b/i.test(`${error.code ?? ''} ${error.message}`)
+  )
+}
+
+/** OpenAI refused the certificate itself (invalid, expired, any other 400), not the organization's cap. */
+export function isUploadRefusal(error: unknown): error is ApiError {
+  return (
+    error instanceof ApiError &&
+    !isCapRefusal(error) &&
+    (error.code === 'mtls_certificate_invalid' || error.code === 'expired_certificate' || error.status === 400)
   )
 }
 
@@ -130,9 +141,15 @@ export class Applier {
     const byFingerprint = new Map(this.changes.filter((c) => c.action === 'upload').map((c) => [c.fingerprint, c]))
     const checked = new Set<string>()
     await mapLimit(this.plan.uploads, WRITE_CONCURRENCY, async (named) => {
-      const id = await this.uploadOne(named, checked)
-      this.uploaded.set(named.cert.fingerprint, id)
       const change = byFingerprint.get(named.cert.fingerprint)!
+      const id = await this.uploadOne(named, checked).catch((error: unknown) => {
+        if (isUploadRefusal(error)) {
+          change.error = error.message
+          this.options.refused?.(named, error)
+        }
+        throw error
+      })
+      this.uploaded.set(named.cert.fingerprint, id)
       change.id = id
       this.done(change)
     })

@@ -1,10 +1,11 @@
 import { CertificatesApi } from './api.js'
 import { Applier, describeChange, ORGANIZATION_ACTIVATION_WARNING } from './apply.js'
+import { refusalProblem } from './check.js'
 import { ActionError } from './errors.js'
 import type { Settings } from './inputs.js'
 import { projectStates, takeInventory } from './inventory.js'
 import { capProblem, makePlan, type NamedCertificate, planChanges } from './plan.js'
-import type { Outcome } from './report.js'
+import { annotate, type Outcome } from './report.js'
 import type { Runner } from './runner.js'
 
 /** inventory → plan → apply: the part that talks to the API. */
@@ -46,7 +47,12 @@ export async function publish(runner: Runner, settings: Settings, outcome: Outco
         maxRetries: settings.maxRetries,
         knownIds: new Set(inventory.certificates.map((r) => r.id)),
         log: (message) => runner.info(message),
-        warn: (message) => runner.warning(message)
+        warn: (message) => runner.warning(message),
+        refused: (named, error) => {
+          const problem = refusalProblem(named.cert, error.message, settings.caRules)
+          outcome.problems.push(problem)
+          annotate(runner, [problem])
+        }
       }).run()
     )
   } finally {

@@ -58,6 +58,10 @@ export const EMULATOR_ADMIN_KEY = 'sk-admin-emulator-0000000000000000'
  * @property {number} [latencyMs]     added to every answer
  * @property {number} [port]          0 (default) for a random free port
  * @property {() => number} [now]     unix seconds, for tests of time
+ * @property {'standard' | 'strict'} [caRules]  which of OpenAI's rule sets an upload must meet:
+ *   `standard` (default; the current mutual-TLS guide: a CA, valid for more than a day) or
+ *   `strict` (adds the earlier help article's SKI, AKI keyIdentifier, Key Usage keyCertSign and
+ *   cRLSign, under 16 KB)
  * @property {{ key: string, cert: string, clientCa: string }} [mtls]  serve HTTPS, as
  *   mtls.api.openai.com does, and refuse requests without a client certificate signed by clientCa
  */
@@ -93,6 +97,28 @@ function view(c, object, active) {
 const seconds = (text) => Math.floor(Date.parse(text) / 1000)
 
 /**
+ * The earlier help article's rules on an uploaded CA, read with @peculiar/x509: the reason a
+ * certificate breaks one, or undefined.
+ */
+async function strictRules() {
+  await import('reflect-metadata')
+  const x509 = await import('@peculiar/x509')
+  /** @param {string} pem */
+  return (pem) => {
+    const cert = new x509.X509Certificate(pem)
+    const usages = cert.getExtension(x509.KeyUsagesExtension)?.usages ?? 0
+    const needed = x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign
+    if (!cert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId)
+      return 'The certificate must have a Subject Key Identifier extension.'
+    if (!cert.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId)
+      return 'The certificate must have an Authority Key Identifier extension with a key identifier.'
+    if ((usages & needed) !== needed) return 'The certificate must have Key Usage with Certificate Sign and CRL Sign.'
+    if (pem.length >= 16 * 1024) return 'The certificate must be smaller than 16 KB.'
+    return undefined
+  }
+}
+
+/**
  * Starts an emulator. Everything it was asked is in `requests`; its state is in `certificates`.
  * @param {EmulatorOptions} [options]
  */
@@ -110,6 +136,8 @@ export async function startEmulator(options = {}) {
   let clock = 0
   /** @type {Set<import('node:net').Socket>} */
   const sockets = new Set()
+  // The earlier rules need Key Usage, SKI and AKI, which Node 20's X509Certificate does not show.
+  const strict = options.caRules === 'strict' ? await strictRules() : undefined
 
   /** @param {string} content @param {string | null} name */
   function store(content, name) {
@@ -134,8 +162,8 @@ export async function startEmulator(options = {}) {
         'expired_certificate',
         'certificate'
       )
-    if (content.length >= 16 * 1024)
-      throw new HttpError(400, 'The certificate must be smaller than 16 KB.', 'mtls_certificate_invalid', 'certificate')
+    const broken = strict?.(content)
+    if (broken) throw new HttpError(400, broken, 'mtls_certificate_invalid', 'certificate')
     if (certificates.length >= cap) {
       throw new HttpError(
         400,
@@ -433,7 +461,10 @@ export async function startEmulator(options = {}) {
 /** @typedef {Awaited<ReturnType<typeof startEmulator>>} Emulator */
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const emulator = await startEmulator({ port: Number(process.env.PORT ?? 0) })
+  const emulator = await startEmulator({
+    port: Number(process.env.PORT ?? 0),
+    caRules: process.env.CA_RULES === 'strict' ? 'strict' : 'standard'
+  })
   console.log(`OpenAI certificates API emulator listening.
   base URL:  ${emulator.baseUrl}
   admin key: ${emulator.adminKey}
