@@ -202,3 +202,26 @@ export const pemOf = (der: Uint8Array, label = 'CERTIFICATE'): string =>
     .toString('base64')
     .match(/.{1,64}/g)!
     .join('\n')}\n-----END ${label}-----\n`
+
+/** A DER TLV, with the length in short or long form. */
+export function tlv(tag: number, ...content: Uint8Array[]): Uint8Array {
+  const body = Buffer.concat(content)
+  const n = body.length
+  const length =
+    n < 0x80
+      ? [n]
+      : n < 0x100
+        ? [0x81, n]
+        : n < 0x10000
+          ? [0x82, n >> 8, n & 0xff]
+          : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff]
+  return Buffer.concat([Buffer.from([tag, ...length]), body])
+}
+
+/** A degenerate PKCS#7 SignedData holding these certificates, as `openssl crl2pkcs7 -nocrl` writes it. */
+export function p7bOf(ders: readonly Uint8Array[]): Uint8Array {
+  const signedData = Buffer.from('06092a864886f70d010702', 'hex')
+  const data = tlv(0x30, Buffer.from('06092a864886f70d010701', 'hex'))
+  const signed = tlv(0x30, Buffer.from('020101', 'hex'), tlv(0x31), data, tlv(0xa0, ...ders), tlv(0x31))
+  return tlv(0x30, signedData, tlv(0xa0, signed))
+}

@@ -229,17 +229,19 @@ export function parseFile(file: string, bytes: Uint8Array): ParsedFile {
 function isUtf16(bytes: Uint8Array): boolean {
   if (bytes.length < 2) return false
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) return true
-  if (bytes.length < 4) return false
-  const le = bytes[0] !== 0 && bytes[1] === 0 && bytes[2] !== 0 && bytes[3] === 0
-  const be = bytes[0] === 0 && bytes[1] !== 0 && bytes[2] === 0 && bytes[3] !== 0
-  return le || be
+  if (bytes.length < 8) return false
+  const head = [...bytes.subarray(0, 8)]
+  const zeroAt = (parity: number): boolean => head.every((b, i) => (i % 2 === parity) === (b === 0))
+  return zeroAt(1) || zeroAt(0)
 }
 
-/** A binary file: a DER SEQUENCE (or a BER one of indefinite length, as some PKCS#7 tools write). */
+/**
+ * A binary file: one DER SEQUENCE filling the file, a BER one of indefinite length (as some PKCS#7
+ * tools write), or a SEQUENCE followed by control bytes that text does not have.
+ */
 function isBinaryDer(bytes: Uint8Array): boolean {
   if (bytes[0] !== 0x30 || bytes.length < 2) return false
-  if (bytes[1] === 0x80 || derLength(bytes) !== undefined) return true
-  // Text that starts with a '0' is still text; control bytes say it is not.
+  if (bytes[1] === 0x80 || derLength(bytes) === bytes.length) return true
   return bytes.subarray(0, 64).some((b) => b < 0x09 || (b > 0x0d && b < 0x20))
 }
 

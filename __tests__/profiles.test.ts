@@ -1,0 +1,148 @@
+// ca-rules, input formats and upload refusals, through the bundled action against the emulator.
+import { makeCa } from '../tools/certs.mjs'
+import { type Emulator, startEmulator } from '../tools/emulator.mjs'
+import { runAction } from '../tools/run-action.mjs'
+import { toPem } from '../src/parse.js'
+import { buildCertificate, CN, ext, makeKeys, O, p7bOf, pemOf } from './corpus.js'
+import { commands, results, workspace } from './helpers.js'
+
+let emulator: Emulator | undefined
+afterEach(async () => {
+  await emulator?.close()
+  emulator = undefined
+})
+
+const keys = makeKeys('p256')
+const otherKeys = makeKeys('ed25519')
+/** A self-signed root as step-ca and cfssl make it: CA:TRUE, Key Usage, SKI, and no AKI. */
+const goRoot = (cn: string, k = keys): Uint8Array =>
+  buildCertificate({ keys: k, subject: [[CN, cn]], extensions: [ext.ca(), ext.keyUsage(), ext.ski(k)] })
+
+function validate(root: string, inputs: Record<string, string> = {}) {
+  return runAction({ workspace: root, inputs: { files: 'certs/*', mode: 'validate', ...inputs } })
+}
+
+function publish(root: string, e: Emulator, inputs: Record<string, string> = {}) {
+  return runAction({
+    workspace: root,
+    inputs: { files: 'certs/*', 'admin-api-key': e.adminKey, 'base-url': e.baseUrl, ...inputs }
+  })
+}
+
+describe('ca-rules', () => {
+  it('passes a self-signed root without AKI under standard (and publishes it), and fails it under strict', async () => {
+    const der = goRoot('Step Root CA')
+    const root = await workspace({ 'certs/step.pem': `# step ca root\n${pemOf(der)}` })
+
+    const standard = await validate(root)
+    expect(standard.code).toBe(0)
+    expect(results(standard)[0]).toMatchObject({ status: 'valid', problems: [] })
+
+    const strict = await validate(root, { 'ca-rules': 'strict' })
+    expect(strict.code).toBe(1)
+    expect(commands(strict, 'error')[0]).toEqual({
+      properties: 'file=certs/step.pem,line=2',
+      message: expect.stringMatching(/earlier mTLS help article requires \(ca-rules: strict\).*\[no-aki\]$/)
+    })
+
+    emulator = await startEmulator()
+    const published = await publish(root, emulator)
+    expect(published.code).toBe(0)
+    expect(emulator.certificates.map((c) => c.content)).toEqual([toPem(der)])
+  })
+
+  it('refuses an unknown ca-rules value before reading anything', async () => {
+    const root = await workspace({ 'certs/a.pem': (await makeCa()).pem })
+    const run = await validate(root, { 'ca-rules': 'lenient' })
+    expect(run.code).toBe(1)
+    expect(commands(run, 'error').at(-1)!.message).toBe("Input 'ca-rules' is 'lenient': use one of standard, strict.")
+  })
+})
+
+describe('upload refusals', () => {
+  it('annotates a refusal from a server that keeps the earlier rules at the file and line, suggesting strict', async () => {
+    emulator = await startEmulator({ caRules: 'strict' })
+    const good = await makeCa({ cn: 'Good' })
+    const root = await workspace({
+      'certs/a-good.pem': good.pem,
+      'certs/step.pem': `Step CA root\nexported 2026-11-23\n${pemOf(goRoot('Step Root CA'))}`
+    })
+    const run = await publish(root, emulator)
+    expect(run.code).toBe(1)
+    const refusal = commands(run, 'error').find((e) => e.message.includes('[upload-refused]'))
+    expect(refusal).toEqual({
+      properties: 'file=certs/step.pem,line=3',
+      message: expect.stringMatching(
+        /^certs\/step\.pem:3: Certificate 1 \(CN=Step Root CA\) was refused by OpenAI on upload: .*Authority Key Identifier.*run with 'ca-rules: strict' to see which requirement/
+      )
+    })
+    const step = results(run).find((r) => r.file === 'certs/step.pem')!
+    expect(step).toMatchObject({
+      status: 'invalid',
+      problems: [expect.objectContaining({ check: 'upload-refused', line: 3 })]
+    })
+    expect(run.summary).toContain('was refused by OpenAI on upload')
+    // The refused certificate is not in the organization.
+    expect(emulator.certificates.map((c) => c.name)).not.toContain('step')
+  })
+
+  it('with ca-rules: strict, finds the same problem before any request', async () => {
+    emulator = await startEmulator({ caRules: 'strict' })
+    const root = await workspace({ 'certs/step.pem': pemOf(goRoot('Step Root CA')) })
+    const run = await publish(root, emulator, { 'ca-rules': 'strict' })
+    expect(run.code).toBe(1)
+    expect(emulator.requests).toEqual([])
+    expect(commands(run, 'error')[0].message).toMatch(/\[no-aki\]$/)
+  })
+
+  it('the strict emulator accepts what meets the earlier rules', async () => {
+    emulator = await startEmulator({ caRules: 'strict' })
+    const root = await workspace({ 'certs/a.pem': (await makeCa()).pem })
+    const run = await publish(root, emulator)
+    expect(run.code).toBe(0)
+    expect(emulator.certificates).toHaveLength(1)
+  })
+})
+
+describe('input formats', () => {
+  it('publishes the certificate of a DER file and every certificate of a .p7b, each as canonical PEM', async () => {
+    emulator = await startEmulator()
+    const single = buildCertificate({ keys })
+    const bundled = [goRoot('Bundle Root 1'), goRoot('Bundle Root 2', otherKeys)]
+    const root = await workspace({
+      'certs/single.der': single,
+      'certs/bundle.p7b': p7bOf(bundled),
+      'certs/partner.crt': pemOf(goRoot('Partner Root'))
+    })
+    const run = await publish(root, emulator)
+    expect(run.code).toBe(0)
+    const byName = Object.fromEntries(emulator.certificates.map((c) => [c.name, c.content]))
+    expect(byName).toEqual({
+      single: toPem(single),
+      'bundle (1)': toPem(bundled[0]),
+      'bundle (2)': toPem(bundled[1]),
+      partner: expect.stringMatching(/^-----BEGIN CERTIFICATE-----\n/)
+    })
+    expect(results(run).map((r) => [r.file, r.index, r.line, r.status])).toEqual([
+      ['certs/bundle.p7b', 1, 1, 'uploaded'],
+      ['certs/bundle.p7b', 2, 1, 'uploaded'],
+      ['certs/partner.crt', 1, 1, 'uploaded'],
+      ['certs/single.der', 1, 1, 'uploaded']
+    ])
+  })
+
+  it('names a certificate {cn} as written, commas and all', async () => {
+    emulator = await startEmulator()
+    const der = buildCertificate({
+      keys,
+      subject: [
+        [O, 'Acme, Inc.'],
+        [CN, 'Acme, Inc. Root CA']
+      ]
+    })
+    const root = await workspace({ 'certs/acme.pem': pemOf(der) })
+    const run = await publish(root, emulator, { name: '{cn}' })
+    expect(run.code).toBe(0)
+    expect(emulator.certificates.map((c) => c.name)).toEqual(['Acme, Inc. Root CA'])
+  })
+})
