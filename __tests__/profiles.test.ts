@@ -59,6 +59,25 @@ describe('ca-rules', () => {
   })
 })
 
+describe('dates at the edges, on the Node that runs the bundle', () => {
+  it('reads 0049 as 0049 (expired), 2050 and 9999 as themselves, and an empty subject as such', async () => {
+    const { at } = await import('./corpus.js')
+    const root = await workspace({
+      'certs/a-0049.pem': pemOf(buildCertificate({ keys, notBefore: at(1, 1, 1), notAfter: at(49, 12, 31) })),
+      'certs/b-2050.pem': pemOf(buildCertificate({ keys, notAfter: at(2050, 1, 1) })),
+      'certs/c-9999.pem': pemOf(buildCertificate({ keys, subject: [], notAfter: at(9999, 12, 31, 23, 59, 59) }))
+    })
+    const run = await validate(root)
+    expect(run.code).toBe(1)
+    expect(results(run).map((r) => [r.file, r.not_after, r.subject, r.problems.map((p) => p.check)])).toEqual([
+      ['certs/a-0049.pem', '0049-12-31T00:00:00.000Z', 'CN=Corpus CA', ['expired']],
+      ['certs/b-2050.pem', '2050-01-01T00:00:00.000Z', 'CN=Corpus CA', []],
+      ['certs/c-9999.pem', '9999-12-31T23:59:59.000Z', '', []]
+    ])
+    expect(commands(run, 'error')[0].message).toMatch(/Certificate 1 \(CN=Corpus CA\) expired on 0049-12-31/)
+  })
+})
+
 describe('upload refusals', () => {
   it('annotates a refusal from a server that keeps the earlier rules at the file and line, suggesting strict', async () => {
     emulator = await startEmulator({ caRules: 'strict' })
