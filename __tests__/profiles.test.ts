@@ -78,6 +78,25 @@ describe('dates at the edges, on the Node that runs the bundle', () => {
   })
 })
 
+describe('a certificate valid from 0001 to 9999', () => {
+  it('is uploaded once and recognised in the organization on the next run (its dates are read right)', async () => {
+    const { at } = await import('./corpus.js')
+    emulator = await startEmulator()
+    const der = buildCertificate({ keys, notBefore: at(1, 1, 1), notAfter: at(9999, 12, 31, 23, 59, 59) })
+    const root = await workspace({ 'certs/forever.pem': pemOf(der) })
+    const first = await publish(root, emulator)
+    expect(first.code).toBe(0)
+    expect(emulator.certificates[0]).toMatchObject({
+      valid_at: at(1, 1, 1).getTime() / 1000,
+      expires_at: at(9999, 12, 31, 23, 59, 59).getTime() / 1000
+    })
+    const second = await publish(root, emulator)
+    expect(second.code).toBe(0)
+    expect(results(second)[0].status).toBe('existing')
+    expect(emulator.requests.filter((r) => r.method === 'POST')).toHaveLength(1)
+  })
+})
+
 describe('upload refusals', () => {
   it('annotates a refusal from a server that keeps the earlier rules at the file and line, suggesting strict', async () => {
     emulator = await startEmulator({ caRules: 'strict' })

@@ -93,8 +93,21 @@ function view(c, object, active) {
   }
 }
 
-/** @param {string} text */
-const seconds = (text) => Math.floor(Date.parse(text) / 1000)
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
+
+/**
+ * Unix seconds of OpenSSL's date text (`Dec 31 23:59:59 9999 GMT`), read by hand: Date.parse maps
+ * years 0–99 to the 1900s and 2000s, and a server stores the certificate's real dates.
+ * @param {string} text
+ */
+function seconds(text) {
+  const m = /^(\w{3}) +(\d+) (\d\d):(\d\d):(\d\d) (\d+) GMT$/.exec(text)
+  if (!m) return Math.floor(Date.parse(text) / 1000)
+  const date = new Date(0)
+  date.setUTCFullYear(Number(m[6]), MONTHS.indexOf(m[1]), Number(m[2]))
+  date.setUTCHours(Number(m[3]), Number(m[4]), Number(m[5]))
+  return Math.floor(date.getTime() / 1000)
+}
 
 /**
  * The earlier help article's rules on an uploaded CA, read with @peculiar/x509: the reason a
