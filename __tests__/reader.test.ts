@@ -5,6 +5,7 @@
  * judge, and @peculiar/x509 as a second one where it reads right.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
+import fc from 'fast-check'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -443,6 +444,28 @@ describe('the reader, on a corpus of hand-built certificates', () => {
         message: expect.stringMatching(/Basic Constraints extension \(2\.5\.29\.19\) 2 times: RFC 5280 forbids/)
       })
     ])
+  })
+})
+
+describe('the reader on damaged DER (property)', () => {
+  it('never throws, and either reads a certificate or says why not, whatever bytes are changed', () => {
+    const der = buildCertificate({ keys: keys.p256, extensions: [ext.ca(), ext.keyUsage(), ext.privateNotDer()] })
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ at: fc.nat(der.length - 1), value: fc.integer({ min: 0, max: 255 }) }), {
+          minLength: 1,
+          maxLength: 4
+        }),
+        (changes) => {
+          const bytes = Buffer.from(der)
+          for (const c of changes) bytes[c.at] = c.value
+          for (const parsed of [parseFile('x.der', bytes), parseFile('x.pem', Buffer.from(pemOf(bytes)))]) {
+            expect(parsed.certificates.length > 0 || parsed.problems.some((p) => p.severity === 'error')).toBe(true)
+          }
+        }
+      ),
+      { numRuns: 1500 }
+    )
   })
 })
 

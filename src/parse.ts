@@ -272,14 +272,23 @@ const SIGNED_DATA = '1.2.840.113549.1.7.2'
  */
 const BER_LIMITS = { maxNodes: 1024 * 1024, parseEmbedded: false }
 
+/** asn1js's tree of the bytes, or undefined when they are not BER (asn1js throws on some, such as a bad time). */
+function readBer(der: Uint8Array): asn1js.AsnType | undefined {
+  try {
+    const asn = asn1js.fromBER(der, BER_LIMITS)
+    return asn.offset === -1 || asn.result.error ? undefined : asn.result
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * The certificates of a PKCS#7 SignedData (a `.p7b`, as `openssl crl2pkcs7 -nocrl` and Windows write
  * it), each as its exact bytes: read with asn1js, which takes BER too, rather than re-encoded.
  */
 export function pkcs7Certificates(der: Uint8Array): Uint8Array[] | string {
-  const asn = asn1js.fromBER(der, BER_LIMITS)
-  if (asn.offset === -1) return 'does not hold DER data'
-  const info = asn.result
+  const info = readBer(der)
+  if (!info) return 'does not hold DER data'
   const [type, content] = info instanceof asn1js.Sequence ? info.valueBlock.value : []
   if (!(type instanceof asn1js.ObjectIdentifier) || !(content instanceof asn1js.Constructed))
     return 'is not a PKCS#7 structure'
@@ -407,7 +416,13 @@ function addCertificate(
   fail: Fail,
   reject: () => void
 ): void {
-  const read = readCertificate(parsed.file, index, line, der)
+  let read: ReturnType<typeof readCertificate>
+  try {
+    read = readCertificate(parsed.file, index, line, der)
+  } catch {
+    // The libraries throw on some malformed input; whatever they throw on is not a certificate.
+    read = 'is not a valid X.509 certificate (its DER does not parse)'
+  }
   if (typeof read === 'string') {
     reject()
     fail('bad-der', line, `${what} ${read}: copy the certificate again from its source.`, index)
@@ -561,15 +576,15 @@ function readCertificate(
   if (length === undefined) return 'does not hold DER data (no X.509 structure)'
   if (length < der.length) return `has ${der.length - length} bytes after the end of the certificate`
   if (length > der.length) return 'is truncated (the DER ends early)'
-  const asn = asn1js.fromBER(der, BER_LIMITS)
-  if (asn.offset === -1 || asn.result.error) return 'is not a valid X.509 certificate (its DER does not parse)'
+  const asn = readBer(der)
+  if (!asn) return 'is not a valid X.509 certificate (its DER does not parse)'
   let x509: X509Certificate
   try {
-    x509 = AsnParser.fromASN(asn.result, X509Certificate)
+    x509 = AsnParser.fromASN(asn, X509Certificate)
   } catch {
     return 'is not a valid X.509 certificate (its DER does not parse)'
   }
-  const tbs = ((asn.result as asn1js.Sequence).valueBlock.value[0] as asn1js.Sequence).valueBlock.value
+  const tbs = ((asn as asn1js.Sequence).valueBlock.value[0] as asn1js.Sequence).valueBlock.value
   // TBSCertificate ::= SEQUENCE { [0] version OPTIONAL, serial, signature, issuer, validity, subject, spki, … }
   const at = tbs[0].idBlock.tagClass === 3 ? 1 : 0
   const [issuer, validity, subject, spki] = tbs.slice(at + 2, at + 6)
