@@ -75,6 +75,7 @@ describe('dates at the edges, on the Node that runs the bundle', () => {
       ['certs/c-9999.pem', '9999-12-31T23:59:59.000Z', '', []]
     ])
     expect(commands(run, 'error')[0].message).toMatch(/Certificate 1 \(CN=Corpus CA\) expired on 0049-12-31/)
+    expect(run.summary).toContain('| ✅ | empty subject | `certs/c-9999.pem:1` | 9999-12-31 |')
   })
 })
 
@@ -182,5 +183,8 @@ describe('input formats', () => {
     const run = await publish(root, emulator, { name: '{cn}' })
     expect(run.code).toBe(0)
     expect(emulator.certificates.map((c) => c.name)).toEqual(['Acme, Inc. Root CA'])
+    // The summary shows the first attribute whole, escaped comma and all.
+    const check = await validate(root)
+    expect(check.summary).toContain('| ✅ | O=Acme\\, Inc. | `certs/acme.pem:1` |')
   })
 })
