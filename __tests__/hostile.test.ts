@@ -274,6 +274,12 @@ const cases: Case[] = [
     line: 1
   },
   {
+    name: 'a private key in binary DER',
+    content: async () => ec.privateKey.export({ type: 'pkcs8', format: 'der' }),
+    check: 'private-key',
+    line: 1
+  },
+  {
     name: 'a UTF-16 file',
     content: async () => Buffer.from(`\ufeff${(await makeCa()).pem}`, 'utf16le'),
     check: 'no-certificate',

@@ -597,6 +597,28 @@ describe('input formats', () => {
     expect(parsed.certificates.map((c) => c.line)).toEqual([2])
   })
 
+  it.each([
+    ['PKCS#8', () => keys.p256.privateKey.export({ type: 'pkcs8', format: 'der' })],
+    [
+      'encrypted PKCS#8',
+      () => keys.p256.privateKey.export({ type: 'pkcs8', format: 'der', cipher: 'aes-256-cbc', passphrase: 'pw' })
+    ],
+    ['PKCS#1 RSA', () => keys.rsa2048.privateKey.export({ type: 'pkcs1', format: 'der' })],
+    ['SEC1 EC', () => keys.p384.privateKey.export({ type: 'sec1', format: 'der' })]
+  ])('refuses a binary %s private key as a private key, without showing it', (_, key) => {
+    const der = key()
+    const parsed = parseFile('certs/key.der', der)
+    expect(parsed.certificates).toEqual([])
+    expect(parsed.problems).toEqual([
+      expect.objectContaining({
+        check: 'private-key',
+        line: 1,
+        message: expect.stringMatching(/must never be published/)
+      })
+    ])
+    expect(JSON.stringify(parsed.problems)).not.toContain(der.toString('base64').slice(0, 16))
+  })
+
   it('still refuses a private key next to a PKCS7 block, without showing it', async () => {
     const ca = await makeCa()
     const key = await privateKeyPem(ca.keys)

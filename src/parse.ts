@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, createPrivateKey } from 'node:crypto'
 import { AsnConvert, AsnParser } from '@peculiar/asn1-schema'
 import {
   AuthorityKeyIdentifier,
@@ -253,9 +253,32 @@ function readBinary(parsed: ParsedFile, der: Buffer, fail: Fail): void {
     readPkcs7(parsed, der, 1, 1, 'The PKCS#7 bundle', fail)
     return
   }
+  if (isPrivateKeyDer(der)) {
+    parsed.rejected.push({ file, index: 1, line: 1, label: 'PRIVATE KEY' })
+    fail(
+      'private-key',
+      1,
+      `The file is a private key in DER: a private key must never be published. Remove ${file} from the matched files (and from the repository) and treat the key as leaked.`,
+      1
+    )
+    return
+  }
   addCertificate(parsed, der, 1, 1, 'The DER certificate', fail, () =>
     parsed.rejected.push({ file, index: 1, line: 1, label: 'DER' })
   )
+}
+
+/** A binary PKCS#8 (encrypted or not), PKCS#1 or SEC1 private key, as node:crypto reads them. */
+function isPrivateKeyDer(der: Buffer): boolean {
+  for (const type of ['pkcs8', 'pkcs1', 'sec1'] as const) {
+    try {
+      createPrivateKey({ key: der, format: 'der', type })
+      return true
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ERR_MISSING_PASSPHRASE') return true
+    }
+  }
+  return false
 }
 
 /** ContentInfo ::= SEQUENCE { contentType OBJECT IDENTIFIER, … }; a Certificate starts with a SEQUENCE. */
