@@ -7,7 +7,7 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import fc from 'fast-check'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { checkCertificate } from '../src/check.js'
@@ -33,6 +33,7 @@ import {
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0
 const withOpenssl = hasOpenssl ? it : it.skip
 const temp = mkdtempSync(join(tmpdir(), 'reader-'))
+afterAll(() => rmSync(temp, { recursive: true, force: true }))
 
 const keys = {} as Record<KeyKind, KeyPair>
 beforeAll(() => {
