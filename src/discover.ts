@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises'
+import { readFile, realpath, stat } from 'node:fs/promises'
 import * as path from 'node:path'
 import * as glob from '@actions/glob'
 import { ActionError, messageOf } from './errors.js'
@@ -11,25 +11,39 @@ export interface FoundFile {
   file: string
 }
 
-/** Makes relative patterns relative to the workspace rather than to the process's directory. */
-export function anchorPatterns(patterns: readonly string[], workspace: string): string {
+/**
+ * Makes relative patterns relative to the workspace rather than to the process's directory.
+ * `paths` is the platform's path module (tests pass `path.win32` to check Windows runners here).
+ */
+export function anchorPatterns(
+  patterns: readonly string[],
+  workspace: string,
+  paths: path.PlatformPath = path
+): string {
   return patterns
     .map((pattern) => {
       const negated = pattern.startsWith('!')
       const body = negated ? pattern.slice(1) : pattern
-      const anchored = path.isAbsolute(body) ? body : path.join(workspace, body)
+      const anchored = paths.isAbsolute(body) ? body : paths.join(workspace, body)
       return `${negated ? '!' : ''}${anchored}`
     })
     .join('\n')
 }
 
-/** Sorted, workspace-relative, forward slashes: the order everything is reported in. */
-export function relativeFiles(matches: readonly string[], workspace: string): FoundFile[] {
+/**
+ * Sorted, workspace-relative, forward slashes (on Windows too: annotations and outputs want them):
+ * the order everything is reported in. `paths` as for `anchorPatterns`.
+ */
+export function relativeFiles(
+  matches: readonly string[],
+  workspace: string,
+  paths: path.PlatformPath = path
+): FoundFile[] {
   const files = matches.map((match) => ({
     path: match,
-    file: path.relative(workspace, match).split(path.sep).join('/')
+    file: paths.relative(workspace, match).split(paths.sep).join('/')
   }))
-  const outside = files.filter((f) => f.file.startsWith('../') || path.isAbsolute(f.file))
+  const outside = files.filter((f) => f.file.startsWith('../') || paths.isAbsolute(f.file))
   if (outside.length > 0) {
     throw new ActionError(
       `Input 'files' matched ${outside.length} file${outside.length > 1 ? 's' : ''} outside the workspace (${outside[0].path}): keep certificates inside the repository.`
@@ -54,7 +68,37 @@ export async function discover(patterns: readonly string[], workspace: string): 
     const file = path.relative(workspace, broken[1]).split(path.sep).join('/')
     throw new ActionError(`${file} is a broken symbolic link: fix or remove it, or exclude it with a '!' pattern.`)
   }
-  return relativeFiles([...new Set(matches)], workspace)
+  return resolveInside(relativeFiles([...new Set(matches)], workspace), workspace)
+}
+
+/**
+ * Each file with `path` set to its real path (every symbolic link on the way followed), so that it
+ * is read from there; refused when that real path is outside the workspace's real path: a
+ * committed link to a file or folder outside must not get that file read and uploaded.
+ */
+export async function resolveInside(files: readonly FoundFile[], workspace: string): Promise<FoundFile[]> {
+  if (files.length === 0) return []
+  const root = await realpath(workspace)
+  const resolved = await mapLimit(files, 16, async (found) => {
+    try {
+      return { ...found, path: await realpath(found.path) }
+    } catch (error) {
+      throw new ActionError(
+        `${found.file} cannot be resolved (${messageOf(error)}): fix or remove it, or exclude it with a '!' pattern.`
+      )
+    }
+  })
+  const outside = resolved.filter((f) => {
+    const relative = path.relative(root, f.path)
+    return relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)
+  })
+  if (outside.length > 0) {
+    const more = outside.length > 1 ? ` (and ${outside.length - 1} more)` : ''
+    throw new ActionError(
+      `${outside[0].file} resolves to ${outside[0].path}, outside the workspace${more}: a symbolic link may not lead out of the repository. Keep certificates inside it, or exclude the link with a '!' pattern.`
+    )
+  }
+  return resolved
 }
 
 /** Larger files are refused unread: a CA bundle is a few kilobytes, OpenAI takes under 16 KB each. */
