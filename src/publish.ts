@@ -32,7 +32,7 @@ export async function publish(runner: Runner, settings: Settings, outcome: Outco
       const plan = makePlan(local, inventory, now, lifecycle, projects)
       outcome.plan = plan
       outcome.changes = planChanges(plan)
-      const refused = capProblem(plan)
+      const refused = capProblem(plan, inventory.certificates)
       if (refused) throw new ActionError(refused)
       for (const change of outcome.changes)
         runner.info(describeChange(change, settings.mode === 'plan' ? 'would' : 'will'))
@@ -45,7 +45,7 @@ export async function publish(runner: Runner, settings: Settings, outcome: Outco
     await runner.group('Apply', () =>
       new Applier(api, plan, outcome.changes, outcome.uploaded, {
         maxRetries: settings.maxRetries,
-        knownIds: new Set(inventory.certificates.map((r) => r.id)),
+        inventory,
         log: (message) => runner.info(message),
         warn: (message) => runner.warning(message),
         refused: (named, error) => {
