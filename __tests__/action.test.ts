@@ -173,7 +173,12 @@ describe('failures', () => {
       'expired',
       1
     ],
-    ['a certificate without an AKI', async () => (await makeCa({ aki: false })).pem, 'no-aki', 1],
+    [
+      'a CA whose Key Usage cannot sign certificates',
+      async () => (await makeCa({ keyUsage: 64 /* cRLSign only */ })).pem,
+      'key-usage',
+      1
+    ],
     [
       'garbage',
       async () => 'hello\n-----BEGIN CERTIFICATE-----\nnot*base64\n-----END CERTIFICATE-----\n',
@@ -275,7 +280,17 @@ describe('failures', () => {
     expect(commands(run, 'error').at(-1)!.message).toBe(
       "The OpenAI API failed to upload certificate 'a' (400: The certificate is not acceptable.). 0 of 1 new certificate was uploaded; 1 was not."
     )
-    expect(results(run)[0].status).toBe('not-uploaded')
+    // The refusal is also said on the certificate's own file and line.
+    expect(commands(run, 'error')[0]).toEqual({
+      properties: 'file=certs/a.pem,line=1',
+      message: expect.stringMatching(
+        /^certs\/a\.pem:1: Certificate 1 \(CN=Test CA\) was refused by OpenAI on upload: .*400: The certificate is not acceptable.*'ca-rules: strict'.*\[upload-refused\]$/
+      )
+    })
+    expect(results(run)[0]).toMatchObject({
+      status: 'invalid',
+      problems: [expect.objectContaining({ check: 'upload-refused' })]
+    })
   })
 })
 

@@ -4,6 +4,7 @@ import { parseFile, type Certificate } from '../src/parse.js'
 
 const now = new Date()
 const defaults = { now, expiryWarningDays: 30, skip: new Set<string>() }
+const strict = { ...defaults, rules: 'strict' as const }
 
 async function cert(options: Parameters<typeof makeCa>[0] = {}): Promise<Certificate> {
   const made = await makeCa(options)
@@ -14,25 +15,42 @@ const checksOf = (c: Certificate, options = defaults): string[] =>
   checkCertificate(c, options).map((p) => `${p.severity}:${p.check}`)
 
 describe('checkCertificate', () => {
-  it('passes a CA certificate that meets every OpenAI requirement', async () => {
-    expect(checksOf(await cert())).toEqual([])
+  it('passes a CA certificate that meets every OpenAI requirement, under both rule sets', async () => {
+    const good = await cert()
+    expect(checksOf(good)).toEqual([])
+    expect(checksOf(good, strict)).toEqual([])
   })
 
+  // [what the certificate lacks, standard's verdict, strict's verdict]
   it.each([
-    ['not-ca', { ca: false }],
-    ['not-ca', { ca: 'leaf' as const }],
-    ['no-ski', { ski: false }],
-    ['no-aki', { aki: false }],
-    ['key-usage', { keyUsage: null }],
-    ['key-usage', { keyUsage: 32 /* keyCertSign without cRLSign */ }],
-    ['too-large', { padding: 'x'.repeat(13000) }]
-  ])('finds %s', async (check, options) => {
-    expect(checksOf(await cert(options))).toEqual([`error:${check}`])
+    ['CA:TRUE', { ca: false }, ['error:not-ca'], ['error:not-ca']],
+    ['CA:TRUE (cA FALSE)', { ca: 'leaf' as const }, ['error:not-ca'], ['error:not-ca']],
+    ['a Subject Key Identifier', { ski: false }, [], ['error:no-ski']],
+    ['an Authority Key Identifier (a self-signed root as Go CAs make it)', { aki: false }, [], ['error:no-aki']],
+    ['Key Usage', { keyUsage: null }, [], ['error:key-usage']],
+    ['cRLSign', { keyUsage: 32 /* keyCertSign */ }, [], ['error:key-usage']],
+    ['keyCertSign', { keyUsage: 64 /* cRLSign */ }, ['error:key-usage'], ['error:key-usage']],
+    ['a small size', { padding: 'x'.repeat(13000) }, [], ['error:too-large']]
+  ])('judges a CA without %s by the chosen rules', async (_, options, standard, strictly) => {
+    const c = await cert(options)
+    expect(checksOf(c)).toEqual(standard)
+    expect(checksOf(c, strict)).toEqual(strictly)
   })
 
-  it('says which key usages are missing', async () => {
-    const [problem] = checkCertificate(await cert({ keyUsage: 1 }), defaults)
-    expect(problem.message).toMatch(/without keyCertSign and cRLSign/)
+  it('says which key usages are missing, and which document asks for them', async () => {
+    const c = await cert({ keyUsage: 1 })
+    expect(checkCertificate(c, strict)[0].message).toMatch(
+      /without keyCertSign and cRLSign, which OpenAI's earlier mTLS help article requires \(ca-rules: strict\)/
+    )
+    expect(checkCertificate(c, defaults)[0].message).toMatch(/without keyCertSign, so X.509 path validation/)
+  })
+
+  it('cites the current guide for the expiry rule', async () => {
+    const lastDay = await cert({
+      notBefore: new Date(now.getTime() - DAY),
+      notAfter: new Date(now.getTime() + DAY / 2)
+    })
+    expect(checkCertificate(lastDay, defaults)[0].message).toMatch(/OpenAI's mutual-TLS guide requires more than a day/)
   })
 
   it('fails an expired certificate and one that expires within a day', async () => {
@@ -66,7 +84,8 @@ describe('checkCertificate', () => {
 
   it('turns off the checks named in skip-checks, and only those', async () => {
     const bad = await cert({ aki: false, ca: false })
-    expect(checksOf(bad, { ...defaults, skip: new Set(['no-aki']) })).toEqual(['error:not-ca'])
+    expect(checksOf(bad, { ...strict, skip: new Set(['no-aki']) })).toEqual(['error:not-ca'])
+    expect(checksOf(bad, { ...strict, skip: new Set(['not-ca']) })).toEqual(['error:no-aki'])
   })
 
   it('has stable, documented check ids', () => {

@@ -82,11 +82,11 @@ describe('comment-on-pr', () => {
     expect(requests.every((r) => r.authorization === 'token ghs_token_for_tests')).toBe(true)
     expect(first.stdout).toContain('::add-mask::ghs_token_for_tests')
 
-    await writeFile(join(root, 'certs', 'ca.pem'), (await makeCa({ aki: false, cn: 'Root' })).pem)
+    await writeFile(join(root, 'certs', 'ca.pem'), (await makeCa({ keyUsage: 64 /* cRLSign only */, cn: 'Root' })).pem)
     const second = await pullRequestRun(root, 'true')
     expect(second.code).toBe(1)
     expect(ours()).toHaveLength(1)
-    expect(ours()[0].body).toContain('`no-aki`')
+    expect(ours()[0].body).toContain('`key-usage`')
     expect(ours()[0].body).not.toContain('`not-ca`')
     expect(requests.filter((r) => r.method === 'PATCH')).toHaveLength(1)
 

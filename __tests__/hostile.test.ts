@@ -36,6 +36,8 @@ interface Case {
   line: number | ((content: string) => number)
   /** Text that must never appear in anything the action writes. */
   secret?: (content: string) => string
+  /** Inputs beyond the defaults (e.g. the earlier help article's rules). */
+  inputs?: Record<string, string>
 }
 
 const lineOf =
@@ -147,28 +149,32 @@ const cases: Case[] = [
     line: 1
   },
   {
-    name: 'a CA without Subject Key Identifier',
+    name: 'a CA without Subject Key Identifier (ca-rules: strict)',
     content: async () => (await makeCa({ ski: false })).pem,
     check: 'no-ski',
-    line: 1
+    line: 1,
+    inputs: { 'ca-rules': 'strict' }
   },
   {
-    name: 'a CA without Authority Key Identifier',
+    name: 'a CA without Authority Key Identifier (ca-rules: strict)',
     content: async () => (await makeCa({ aki: false })).pem,
     check: 'no-aki',
-    line: 1
+    line: 1,
+    inputs: { 'ca-rules': 'strict' }
   },
   {
-    name: 'a CA whose key usage cannot sign CRLs',
+    name: 'a CA whose key usage cannot sign CRLs (ca-rules: strict)',
     content: async () => (await makeCa({ keyUsage: 32 })).pem,
     check: 'key-usage',
-    line: 1
+    line: 1,
+    inputs: { 'ca-rules': 'strict' }
   },
   {
-    name: 'a CA of 16 KB or more',
+    name: 'a CA of 16 KB or more (ca-rules: strict)',
     content: async () => (await makeCa({ padding: 'x'.repeat(13000) })).pem,
     check: 'too-large',
-    line: 1
+    line: 1,
+    inputs: { 'ca-rules': 'strict' }
   },
   {
     name: 'an RSA private key (PKCS#1)',
@@ -238,16 +244,22 @@ const cases: Case[] = [
     line: 1
   },
   {
-    name: 'a PKCS#7 bundle',
-    content: async () => block('PKCS7', base64Lines(randomBytes(200))),
-    check: 'not-a-certificate',
+    name: 'a CA whose key usage cannot sign certificates',
+    content: async () => (await makeCa({ keyUsage: 64 })).pem,
+    check: 'key-usage',
     line: 1
   },
   {
-    name: "OpenSSL's TRUSTED CERTIFICATE",
-    content: async () => block('TRUSTED CERTIFICATE', base64Lines(randomBytes(200))),
-    check: 'not-a-certificate',
+    name: 'a PKCS#7 block of random bytes',
+    content: async () => block('PKCS7', base64Lines(randomBytes(200))),
+    check: 'bad-der',
     line: 1
+  },
+  {
+    name: 'a TRUSTED CERTIFICATE block of random bytes',
+    content: async () => `text\n${block('TRUSTED CERTIFICATE', base64Lines(randomBytes(200)))}`,
+    check: 'bad-der',
+    line: 2
   },
   {
     name: 'a public key',
@@ -256,9 +268,33 @@ const cases: Case[] = [
     line: 1
   },
   {
-    name: 'a binary DER file',
-    content: async () => Buffer.from((await makeCa()).der),
+    name: 'a binary DER file that is not a certificate',
+    content: async () => Buffer.from([0x30, 0x03, 0x02, 0x01, 0x05]),
+    check: 'bad-der',
+    line: 1
+  },
+  {
+    name: 'a private key in binary DER',
+    content: async () => ec.privateKey.export({ type: 'pkcs8', format: 'der' }),
+    check: 'private-key',
+    line: 1
+  },
+  {
+    name: 'a UTF-16 file',
+    content: async () => Buffer.from(`\ufeff${(await makeCa()).pem}`, 'utf16le'),
     check: 'no-certificate',
+    line: 1
+  },
+  {
+    name: 'a certificate with a duplicated extension',
+    content: async () => {
+      // Key Usage twice (both right): RFC 5280 forbids it whatever the values.
+      const { buildCertificate, ext, makeKeys } = await import('./corpus.js')
+      const keys = makeKeys('p256')
+      const der = buildCertificate({ keys, extensions: [ext.ca(), ext.keyUsage(), ext.keyUsage()] })
+      return toPem(der)
+    },
+    check: 'duplicate-extension',
     line: 1
   },
   {
@@ -281,7 +317,12 @@ describe('hostile and broken input, through the bundled action', () => {
     const root = await workspace({ 'certs/a-good.pem': (await makeCa({ cn: 'Good' })).pem, 'certs/bad.pem': content })
     const run = await runAction({
       workspace: root,
-      inputs: { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl }
+      inputs: {
+        files: 'certs/*.pem',
+        'admin-api-key': emulator.adminKey,
+        'base-url': emulator.baseUrl,
+        ...testCase.inputs
+      }
     })
     expect(run.code).toBe(1)
     expect(emulator.requests).toEqual([])

@@ -59,7 +59,7 @@ describe('parseFile', () => {
     expect(parsed.problems.map((p) => p.check)).toEqual(['private-key'])
   })
 
-  it.each([['CERTIFICATE REQUEST'], ['X509 CRL'], ['PKCS7'], ['TRUSTED CERTIFICATE'], ['PUBLIC KEY']])(
+  it.each([['CERTIFICATE REQUEST'], ['X509 CRL'], ['PUBLIC KEY'], ['NEW CERTIFICATE REQUEST']])(
     'refuses a %s block as not a certificate',
     (label) => {
       const parsed = parseFile('x.pem', bytes(`text\n-----BEGIN ${label}-----\nAAAA\n-----END ${label}-----\n`))
@@ -112,12 +112,23 @@ describe('parseFile', () => {
     ])
   })
 
-  it('reports a binary DER file and a file that is not UTF-8 with advice', async () => {
+  it('reads a binary DER file as one certificate at line 1; refuses UTF-16 and binary junk with advice', async () => {
     const a = await makeCa()
-    expect(parseFile('ca.der', Buffer.from(a.der)).problems[0].message).toMatch(
-      /DER: convert it to PEM \(openssl x509 -inform der/
-    )
-    expect(parseFile('x.pem', Buffer.from([0xff, 0xfe, 0x41, 0x00])).problems[0]).toMatchObject({
+    const der = parseFile('ca.der', Buffer.from(a.der))
+    expect(der.problems).toEqual([])
+    expect(der.certificates.map((c) => [c.index, c.line, c.fingerprint, c.pem])).toEqual([
+      [1, 1, a.fingerprint, toPem(a.der)]
+    ])
+    const utf16 = Buffer.from(`\ufeff${a.pem}`, 'utf16le')
+    expect(parseFile('x.pem', utf16).problems).toEqual([
+      expect.objectContaining({
+        check: 'no-certificate',
+        line: 1,
+        message: expect.stringMatching(/UTF-16.*save it as UTF-8/)
+      })
+    ])
+    expect(parseFile('x.pem', Buffer.from(a.pem, 'utf16le')).problems[0].message).toMatch(/UTF-16/)
+    expect(parseFile('x.bin', Buffer.from([0xc3, 0x28, 0x00, 0x01, 0xff])).problems[0]).toMatchObject({
       check: 'no-certificate',
       message: expect.stringMatching(/not UTF-8/)
     })

@@ -469,6 +469,12 @@ function isCapRefusal(error) {
         error.status < 500 &&
         /limit|maximum|cap\b/i.test(`${error.code ?? ''} ${error.message}`));
 }
+/** OpenAI refused the certificate itself (invalid, expired, any other 400), not the organization's cap. */
+function isUploadRefusal(error) {
+    return (error instanceof src_errors/* ApiError */.hD &&
+        !isCapRefusal(error) &&
+        (error.code === 'mtls_certificate_invalid' || error.code === 'expired_certificate' || error.status === 400));
+}
 const label = (c) => `${c.name ? `'${c.name}'` : 'certificate'}${c.id ? ` (${c.id})` : ''}`;
 const PAST = {
     delete: 'Deleted',
@@ -604,6 +610,10 @@ class Applier {
                     this.done(change);
                 }
                 catch (error) {
+                    if (isUploadRefusal(error)) {
+                        this.uploadChange(fingerprint).error = error.message;
+                        this.options.refused?.(named, error);
+                    }
                     if (!isCapRefusal(error))
                         throw error;
                     refused.push(named);
@@ -980,11 +990,14 @@ function countByAction(changes) {
     return [...counts].map(([action, n]) => `${n} ${NOUN[action]}${n === 1 ? '' : 's'}`).join(', ');
 }
 
+// EXTERNAL MODULE: ./src/check.ts
+var check = __webpack_require__(5883);
 // EXTERNAL MODULE: ./src/report.ts
 var report = __webpack_require__(665);
 // EXTERNAL MODULE: ./src/verify.ts
 var verify = __webpack_require__(5538);
 ;// CONCATENATED MODULE: ./src/publish.ts
+
 
 
 
@@ -1030,7 +1043,12 @@ async function publish(runner, settings, outcome, now) {
             maxRetries: settings.maxRetries,
             inventory,
             log: (message) => runner.info(message),
-            warn: (message) => runner.warning(message)
+            warn: (message) => runner.warning(message),
+            refused: (named, error) => {
+                const problem = (0,check/* refusalProblem */.Sr)(named.cert, error.message, settings.caRules);
+                outcome.problems.push(problem);
+                (0,report/* annotate */.fz)(runner, [problem]);
+            }
         }).run());
     }
     finally {

@@ -24,6 +24,8 @@ export interface ApplyOptions {
   log: (message: string) => void
   warn: (message: string) => void
   sleep?: (ms: number) => Promise<void>
+  /** Told of an upload OpenAI refused (see isUploadRefusal), before the run stops on it. */
+  refused?: (named: NamedCertificate, error: ApiError) => void
 }
 
 /** How often an upload whose answer was lost is looked for, with backoff, before it is sent again. */
@@ -54,6 +56,15 @@ function isCapRefusal(error: unknown): boolean {
     error.status >= 400 &&
     error.status < 500 &&
     /limit|maximum|cap\b/i.test(`${error.code ?? ''} ${error.message}`)
+  )
+}
+
+/** OpenAI refused the certificate itself (invalid, expired, any other 400), not the organization's cap. */
+export function isUploadRefusal(error: unknown): error is ApiError {
+  return (
+    error instanceof ApiError &&
+    !isCapRefusal(error) &&
+    (error.code === 'mtls_certificate_invalid' || error.code === 'expired_certificate' || error.status === 400)
   )
 }
 
@@ -193,6 +204,10 @@ export class Applier {
           change.id = id
           this.done(change)
         } catch (error) {
+          if (isUploadRefusal(error)) {
+            this.uploadChange(fingerprint).error = error.message
+            this.options.refused?.(named, error)
+          }
           if (!isCapRefusal(error)) throw error
           refused.push(named)
           refusal = error

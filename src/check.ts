@@ -1,89 +1,137 @@
-import type { Certificate, Problem, Severity } from './parse.js'
+import { type Certificate, describe, type Problem, type Severity } from './parse.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000
-/** OpenAI refuses certificates of 16 KB or more. */
+/** OpenAI's earlier help article refused certificates of 16 KB or more. */
 export const MAX_CERTIFICATE_BYTES = 16 * 1024
+
+/**
+ * Which of OpenAI's rule sets the checks follow. `standard`: the current mutual-TLS guide, plus
+ * what X.509 path validation needs of an anchor that signs client certificates. `strict`: the
+ * earlier help article's requirements on top.
+ */
+export const CA_RULES = ['standard', 'strict'] as const
+export type CaRules = (typeof CA_RULES)[number]
 
 export interface CheckOptions {
   now: Date
   expiryWarningDays: number
   skip: ReadonlySet<string>
+  /** Default `standard`. */
+  rules?: CaRules
 }
+
+/** Where a check's rule comes from, as the README's Checks table and the messages cite it. */
+export const SOURCES = {
+  guide: "OpenAI's mutual-TLS guide",
+  article: "OpenAI's earlier mTLS help article",
+  x509: 'X.509 path validation (RFC 5280)',
+  action: 'this action'
+} as const
 
 interface Check {
   id: string
   severity: Severity
+  /** The profiles that run it. */
+  profiles: readonly CaRules[]
+  source: keyof typeof SOURCES
   /** The problem, or undefined when the certificate passes. */
-  test(cert: Certificate, options: CheckOptions): string | undefined
+  test(cert: Certificate, options: CheckOptions & { rules: CaRules }): string | undefined
 }
 
 const days = (ms: number): number => Math.floor(ms / DAY_MS)
 const isoDate = (date: Date): string => date.toISOString().slice(0, 10)
+const BOTH = ['standard', 'strict'] as const
+const STRICT = ['strict'] as const
 
 /**
- * The certificate checks: OpenAI's published requirements for an mTLS CA certificate (errors, so
- * that a validate run that passes means the upload will be accepted) and two warnings. Their ids
- * are what `skip-checks` takes.
+ * The certificate checks. Errors, so that a validate run that passes means the upload will be
+ * accepted under the chosen rules, and two warnings. Their ids are what `skip-checks` takes.
  */
 export const CHECKS: readonly Check[] = [
   {
     id: 'expired',
     severity: 'error',
+    profiles: BOTH,
+    source: 'guide',
     test: (c, { now }) =>
-      c.notAfter <= now ? `expired on ${isoDate(c.notAfter)}: replace it with a current certificate` : undefined
+      c.notAfter <= now
+        ? `expired on ${isoDate(c.notAfter)}: ${SOURCES.guide} requires a valid certificate; replace it with a current one`
+        : undefined
   },
   {
     id: 'expires-within-a-day',
     severity: 'error',
+    profiles: BOTH,
+    source: 'guide',
     test: (c, { now }) =>
       c.notAfter > now && c.notAfter.getTime() - now.getTime() < DAY_MS
-        ? `expires at ${c.notAfter.toISOString()}, within a day: OpenAI refuses it; replace it with a current certificate`
+        ? `expires at ${c.notAfter.toISOString()}, within a day: ${SOURCES.guide} requires more than a day of validity at upload; replace it with a current certificate`
         : undefined
   },
   {
     id: 'not-ca',
     severity: 'error',
+    profiles: BOTH,
+    source: 'x509',
     test: (c) =>
       c.isCa
         ? undefined
-        : 'is not a CA certificate (basicConstraints CA:TRUE is missing): upload the CA that signs your client certificates'
+        : `is not a CA certificate (basicConstraints CA:TRUE is missing), so ${SOURCES.x509} will not let it sign client certificates: upload the CA that signs your client certificates, not a client certificate`
   },
   {
     id: 'no-ski',
     severity: 'error',
+    profiles: STRICT,
+    source: 'article',
     test: (c) =>
       c.hasSubjectKeyId
         ? undefined
-        : 'has no Subject Key Identifier extension, which OpenAI requires: reissue it with subjectKeyIdentifier=hash'
+        : `has no Subject Key Identifier extension, which ${SOURCES.article} requires (ca-rules: strict): reissue it with subjectKeyIdentifier=hash`
   },
   {
     id: 'no-aki',
     severity: 'error',
+    profiles: STRICT,
+    source: 'article',
     test: (c) =>
       c.hasAuthorityKeyId
         ? undefined
-        : 'has no Authority Key Identifier with a key identifier, which OpenAI requires: reissue it with authorityKeyIdentifier=keyid'
+        : `has no Authority Key Identifier with a key identifier, which ${SOURCES.article} requires (ca-rules: strict): reissue it with authorityKeyIdentifier=keyid`
   },
   {
     id: 'key-usage',
     severity: 'error',
-    test: (c) => {
-      if (!c.hasKeyUsage) return 'has no Key Usage extension: OpenAI requires keyCertSign and cRLSign'
+    profiles: BOTH,
+    source: 'x509',
+    test: (c, { rules }) => {
+      if (rules === 'standard') {
+        return c.hasKeyUsage && !c.canSignCertificates
+          ? `has Key Usage without keyCertSign, so ${SOURCES.x509} will not let it sign client certificates: reissue it with keyUsage=keyCertSign,cRLSign (or without Key Usage)`
+          : undefined
+      }
+      if (!c.hasKeyUsage)
+        return `has no Key Usage extension: ${SOURCES.article} requires keyCertSign and cRLSign (ca-rules: strict)`
       const missing = [c.canSignCertificates ? '' : 'keyCertSign', c.canSignCrls ? '' : 'cRLSign'].filter(Boolean)
-      return missing.length ? `has Key Usage without ${missing.join(' and ')}, which OpenAI requires` : undefined
+      return missing.length
+        ? `has Key Usage without ${missing.join(' and ')}, which ${SOURCES.article} requires (ca-rules: strict)`
+        : undefined
     }
   },
   {
     id: 'too-large',
     severity: 'error',
+    profiles: STRICT,
+    source: 'article',
     test: (c) =>
       c.pem.length >= MAX_CERTIFICATE_BYTES
-        ? `is ${c.pem.length} bytes as PEM; OpenAI accepts less than ${MAX_CERTIFICATE_BYTES}`
+        ? `is ${c.pem.length} bytes as PEM; ${SOURCES.article} accepts less than ${MAX_CERTIFICATE_BYTES} (ca-rules: strict)`
         : undefined
   },
   {
     id: 'expires-soon',
     severity: 'warning',
+    profiles: BOTH,
+    source: 'action',
     test: (c, { now, expiryWarningDays }) => {
       const left = c.notAfter.getTime() - now.getTime()
       return left >= DAY_MS && left < expiryWarningDays * DAY_MS
@@ -94,6 +142,8 @@ export const CHECKS: readonly Check[] = [
   {
     id: 'not-yet-valid',
     severity: 'warning',
+    profiles: BOTH,
+    source: 'action',
     test: (c, { now }) =>
       c.notBefore > now
         ? `is not valid until ${c.notBefore.toISOString()}: client certificates it signs will be refused until then`
@@ -103,17 +153,15 @@ export const CHECKS: readonly Check[] = [
 
 export const CHECK_IDS: readonly string[] = CHECKS.map((c) => c.id)
 
-/** Who the certificate is, for a message: its position in the file and its name. */
-export function describe(cert: Certificate): string {
-  return `Certificate ${cert.index} (${cert.commonName ? `CN=${cert.commonName}` : cert.subject || 'no subject'})`
-}
+export { describe }
 
 /** Every problem of one certificate, in the order of `CHECKS`. Pure. */
 export function checkCertificate(cert: Certificate, options: CheckOptions): Problem[] {
   const problems: Problem[] = []
+  const rules = options.rules ?? 'standard'
   for (const check of CHECKS) {
-    if (options.skip.has(check.id)) continue
-    const what = check.test(cert, options)
+    if (options.skip.has(check.id) || !check.profiles.includes(rules)) continue
+    const what = check.test(cert, { ...options, rules })
     if (what === undefined) continue
     problems.push({
       check: check.id,
@@ -125,4 +173,23 @@ export function checkCertificate(cert: Certificate, options: CheckOptions): Prob
     })
   }
   return problems
+}
+
+/**
+ * The problem for an upload OpenAI refused, on the certificate's file and line. Under `standard`
+ * it points to `strict`, which checks the earlier rules a server may still enforce.
+ */
+export function refusalProblem(cert: Certificate, apiMessage: string, rules: CaRules): Problem {
+  const hint =
+    rules === 'standard'
+      ? ` The checks followed ${SOURCES.guide} ('ca-rules: standard'); run with 'ca-rules: strict' to see which requirement of ${SOURCES.article} it misses.`
+      : ''
+  return {
+    check: 'upload-refused',
+    severity: 'error',
+    message: `${describe(cert)} was refused by OpenAI on upload: ${apiMessage}${hint}`,
+    file: cert.file,
+    line: cert.line,
+    index: cert.index
+  }
 }

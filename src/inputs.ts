@@ -1,5 +1,5 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto'
-import { CHECK_IDS } from './check.js'
+import { CA_RULES, type CaRules, CHECK_IDS } from './check.js'
 import { ActionError } from './errors.js'
 import { type NameTemplate, parseNameTemplate } from './name-template.js'
 import type { LifecycleOptions } from './plan.js'
@@ -46,6 +46,8 @@ export interface Settings {
   name: NameTemplate
   expiryWarningDays: number
   skipChecks: Set<string>
+  /** Which of OpenAI's rule sets the certificate checks follow. */
+  caRules: CaRules
   ifNoFilesFound: IfNoFilesFound
   timeoutSeconds: number
   /** Further attempts after a failure that is safe to retry. */
@@ -265,6 +267,7 @@ export function getSettings(runner: Runner): Settings {
     name: parseNameTemplate(runner.getInput('name')),
     expiryWarningDays: wholeNumber('expiry-warning-days', runner.getInput('expiry-warning-days') || '30', 0),
     skipChecks,
+    caRules: oneOf('ca-rules', runner.getInput('ca-rules') || 'standard', CA_RULES),
     ifNoFilesFound: oneOf('if-no-files-found', runner.getInput('if-no-files-found') || 'error', IF_NO_FILES_FOUND),
     timeoutSeconds: wholeNumber('timeout-seconds', runner.getInput('timeout-seconds') || '30', 1),
     maxRetries: wholeNumber('max-retries', runner.getInput('max-retries') || '4', 0),

@@ -58,7 +58,12 @@ async function check(runner: Runner, settings: Settings, outcome: Outcome, now: 
     const started = performance.now()
     outcome.files = await readFiles(found)
     const certificates = outcome.files.flatMap((f) => f.certificates)
-    const checks = { now, expiryWarningDays: settings.expiryWarningDays, skip: settings.skipChecks }
+    const checks = {
+      now,
+      expiryWarningDays: settings.expiryWarningDays,
+      skip: settings.skipChecks,
+      rules: settings.caRules
+    }
     outcome.problems = [
       ...outcome.files.flatMap((f) => f.problems),
       ...certificates.flatMap((c) => checkCertificate(c, checks))

@@ -1,6 +1,7 @@
 import { CertificatesApi } from './api.js'
 import type { Certificate } from './parse.js'
 import { Applier, describeChange } from './apply.js'
+import { refusalProblem } from './check.js'
 import { ActionError } from './errors.js'
 import type { Settings } from './inputs.js'
 import { type Inventory, projectStates, takeInventory } from './inventory.js'
@@ -47,7 +48,12 @@ export async function publish(runner: Runner, settings: Settings, outcome: Outco
         maxRetries: settings.maxRetries,
         inventory,
         log: (message) => runner.info(message),
-        warn: (message) => runner.warning(message)
+        warn: (message) => runner.warning(message),
+        refused: (named, error) => {
+          const problem = refusalProblem(named.cert, error.message, settings.caRules)
+          outcome.problems.push(problem)
+          annotate(runner, [problem])
+        }
       }).run()
     )
   } finally {

@@ -158,7 +158,12 @@ function validateRows(results: readonly Result[]): string[] {
     '| --- | --- | --- | --- | --- |',
     ...results.map((r) => {
       const worst = r.problems.some((p) => p.severity === 'error') ? '❌' : r.problems.length ? '⚠️' : '✅'
-      const what = r.subject ? r.subject.replace(/,.*$/, '') : r.index === null ? 'the file' : 'not a certificate'
+      const what =
+        r.subject !== null
+          ? r.subject.replace(/(?<!\\), .*$/, '') || 'empty subject'
+          : r.index === null
+            ? 'the file'
+            : 'not a certificate'
       const issues = r.problems.map((p) => `${cell(p.message)} \`${p.check}\``).join('<br>')
       return `| ${worst} | ${cell(what)} | \`${cell(`${r.file}:${r.line}`)}\` | ${r.not_after?.slice(0, 10) ?? ''} | ${issues} |`
     })

@@ -80,6 +80,10 @@ export const EMULATOR_ADMIN_KEY = 'sk-admin-emulator-0000000000000000'
  *   many ms later, so that racing uploads can all pass the check
  * @property {number} [port]          0 (default) for a random free port
  * @property {() => number} [now]     unix seconds, for tests of time
+ * @property {'standard' | 'strict'} [caRules]  which of OpenAI's rule sets an upload must meet:
+ *   `standard` (default; the current mutual-TLS guide: a CA, valid for more than a day) or
+ *   `strict` (adds the earlier help article's SKI, AKI keyIdentifier, Key Usage keyCertSign and
+ *   cRLSign, under 16 KB)
  * @property {{ key: string, cert: string }} [mtls]  serve HTTPS, as mtls.api.openai.com does, with
  *   OpenAI's rule: once a certificate is active for the organization, every request needs a client
  *   certificate that verifies against the active ones (see `clientCertificateProblem`)
@@ -112,8 +116,43 @@ function view(c, object, active) {
   }
 }
 
-/** @param {string} text */
-const seconds = (text) => Math.floor(Date.parse(text) / 1000)
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
+
+/**
+ * Unix seconds of OpenSSL's date text (`Dec 31 23:59:59 9999 GMT`), read by hand: Date.parse maps
+ * years 0–99 to the 1900s and 2000s, and a server stores the certificate's real dates.
+ * @param {string} text
+ */
+function seconds(text) {
+  const m = /^(\w{3}) +(\d+) (\d\d):(\d\d):(\d\d) (\d+) GMT$/.exec(text)
+  if (!m) return Math.floor(Date.parse(text) / 1000)
+  const date = new Date(0)
+  date.setUTCFullYear(Number(m[6]), MONTHS.indexOf(m[1]), Number(m[2]))
+  date.setUTCHours(Number(m[3]), Number(m[4]), Number(m[5]))
+  return Math.floor(date.getTime() / 1000)
+}
+
+/**
+ * The earlier help article's rules on an uploaded CA, read with @peculiar/x509: the reason a
+ * certificate breaks one, or undefined.
+ */
+async function strictRules() {
+  await import('reflect-metadata')
+  const x509 = await import('@peculiar/x509')
+  /** @param {string} pem */
+  return (pem) => {
+    const cert = new x509.X509Certificate(pem)
+    const usages = cert.getExtension(x509.KeyUsagesExtension)?.usages ?? 0
+    const needed = x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign
+    if (!cert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId)
+      return 'The certificate must have a Subject Key Identifier extension.'
+    if (!cert.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId)
+      return 'The certificate must have an Authority Key Identifier extension with a key identifier.'
+    if ((usages & needed) !== needed) return 'The certificate must have Key Usage with Certificate Sign and CRL Sign.'
+    if (pem.length >= 16 * 1024) return 'The certificate must be smaller than 16 KB.'
+    return undefined
+  }
+}
 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2'
 
@@ -208,6 +247,8 @@ export async function startEmulator(options = {}) {
   let listCalls = 0
   /** @type {Set<import('node:net').Socket>} */
   const sockets = new Set()
+  // The earlier rules need Key Usage, SKI and AKI, which Node 20's X509Certificate does not show.
+  const strict = options.caRules === 'strict' ? await strictRules() : undefined
   const stats = { inFlight: 0, maxInFlight: 0 }
 
   /** @param {string} content @param {string | null} name @param {boolean} [lag] */
@@ -248,8 +289,8 @@ export async function startEmulator(options = {}) {
         'expired_certificate',
         'certificate'
       )
-    if (content.length >= 16 * 1024)
-      throw new HttpError(400, 'The certificate must be smaller than 16 KB.', 'mtls_certificate_invalid', 'certificate')
+    const broken = strict?.(content)
+    if (broken) throw new HttpError(400, broken, 'mtls_certificate_invalid', 'certificate')
     if (certificates.length >= cap) {
       throw new HttpError(
         400,
@@ -602,7 +643,10 @@ export async function startEmulator(options = {}) {
 /** @typedef {Awaited<ReturnType<typeof startEmulator>>} Emulator */
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const emulator = await startEmulator({ port: Number(process.env.PORT ?? 0) })
+  const emulator = await startEmulator({
+    port: Number(process.env.PORT ?? 0),
+    caRules: process.env.CA_RULES === 'strict' ? 'strict' : 'standard'
+  })
   console.log(`OpenAI certificates API emulator listening.
   base URL:  ${emulator.baseUrl}
   admin key: ${emulator.adminKey}
