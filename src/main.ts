@@ -94,6 +94,8 @@ export async function run(runner: Runner = actionsRunner, now: Date = new Date()
   try {
     settings = getSettings(runner)
     outcome = { mode: settings.mode, files: [], problems: [], names: new Map(), uploaded: new Map(), changes: [] }
+    Object.assign(outcome, { label: settings.label, warningDays: settings.expiryWarningDays })
+    if (settings.label) runner.info(`OpenAI certificates (${settings.label}): ${settings.mode}.`)
     if (await check(runner, settings, outcome, now)) {
       // Only publish and plan talk to the API: validate runs never load the API client.
       const { publish } = await import('./publish.js')
@@ -109,7 +111,7 @@ export async function run(runner: Runner = actionsRunner, now: Date = new Date()
   }
   try {
     if (outcome && settings) {
-      const report = buildReport({ ...outcome, failure })
+      const report = buildReport({ ...outcome, failure }, now)
       await writeReport(runner, report)
       if (settings.commentOnPr !== 'false') {
         const { commentOnPullRequest } = await import('./comment.js')
@@ -118,6 +120,7 @@ export async function run(runner: Runner = actionsRunner, now: Date = new Date()
           body: report.summary,
           worthSaying: outcome.problems.length > 0 || outcome.changes.length > 0 || failure !== undefined,
           always: settings.commentOnPr === 'always',
+          label: settings.label,
           log: (message) => runner.info(message),
           warn: (message) => runner.warning(message)
         })
