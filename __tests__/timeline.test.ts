@@ -73,7 +73,7 @@ describe('validity timeline', () => {
     expect(await parsed(text)).toEqual([
       'Today / run date 2026-11-23 [milestone] 2026-11-23..2026-11-23',
       'Expired / old-ca [done] 2024-12-23..2026-11-18',
-      'Expires within 30 days / current-ca [crit] 2026-01-27..2026-12-13',
+      'Expiring soon / current-ca [crit] 2026-01-27..2026-12-13',
       'Valid / next-ca [active] 2026-11-13..2028-10-23',
       'Not yet valid / future-ca [] 2026-12-23..2029-05-11'
     ])
@@ -93,7 +93,7 @@ describe('validity timeline', () => {
     expect(bars).toHaveLength(50)
     expect(bars.every((b) => b.split(' / ')[1].split(' [')[0].length <= 36)).toBe(true)
     expect(new Set(bars.map((b) => b.split(' / ')[0]))).toEqual(
-      new Set(['Expired', 'Expires within 30 days', 'Valid', 'Not yet valid'])
+      new Set(['Expired', 'Expiring soon', 'Valid', 'Not yet valid'])
     )
     // Beyond MAX_BARS the chart stops and says so.
     const many = chart(Array.from({ length: MAX_BARS + 5 }, (_, i) => window(`c${i}`, -10, 100 + i)))
@@ -140,7 +140,7 @@ describe('validity timeline', () => {
     )
     expect(await parsed(text)).toEqual([
       'Today / run date 2026-11-23 [milestone] 2026-11-23..2026-11-23',
-      'Expires within 30 days / soon [crit] 2026-11-13..2026-11-24',
+      'Expiring soon / soon [crit] 2026-11-13..2026-11-24',
       expect.stringMatching(/^Valid \/ forever \(to 9999\) \[active\] 2026-11-13\.\.2041-11-/)
     ])
   })

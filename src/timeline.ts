@@ -40,7 +40,11 @@ export function mermaidText(text: string, max = LABEL_LENGTH): string {
     .replace(/%/g, ' ')
     .replace(/\s+/g, ' ')
     .trim()
-  if (clean.length > max) clean = `${clean.slice(0, max - 1).trimEnd()}…`
+  // Cut in the middle: names often differ only at the end (…-2025, …-2026).
+  if (clean.length > max) {
+    const tail = Math.floor((max - 1) / 3)
+    clean = `${clean.slice(0, max - 1 - tail).trimEnd()}…${clean.slice(-tail).trimStart()}`
+  }
   if (clean === '') clean = '(no name)'
   return KEYWORDS.test(clean) ? `› ${clean}` : clean
 }
@@ -99,7 +103,7 @@ export function ganttBlock(title: string, lanes: readonly Lane[], now: Date, war
 export function lanesByState(windows: readonly Window[], now: Date, warningDays: number): Lane[] {
   const lanes: Record<string, Lane> = {
     done: { title: 'Expired', windows: [] },
-    crit: { title: `Expires within ${warningDays} days`, windows: [] },
+    crit: { title: 'Expiring soon', windows: [] },
     active: { title: 'Valid', windows: [] },
     '': { title: 'Not yet valid', windows: [] }
   }
