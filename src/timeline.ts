@@ -35,7 +35,7 @@ const KEYWORDS =
  */
 export function mermaidText(text: string, max = LABEL_LENGTH): string {
   let clean = text
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')
+    .replace(/[\p{Cc}\u2028\u2029]/gu, ' ')
     .replace(/[:#;`<>{}"\\]/g, ' ')
     .replace(/%/g, ' ')
     .replace(/\s+/g, ' ')
