@@ -1,5 +1,6 @@
 // The command line (dist/cli/index.js), run as a user runs it: a child process in a directory.
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -160,5 +161,26 @@ describe('openai-certificates', () => {
     const refused = await cli(other, ['publish', 'certs/*.pem', '--base-url', emulator.baseUrl], env)
     expect(refused.code).toBe(1)
     expect(emulator.certificates).toHaveLength(1)
+  })
+
+  // util-linux's script(1) gives the CLI a terminal; where it is missing, this test is skipped.
+  const onTerminal = existsSync('/usr/bin/script') ? it : it.skip
+  onTerminal('colours its problems on a terminal, unless NO_COLOR is set', async () => {
+    const root = await workspace({ 'leaf.pem': bad })
+    const command = `'${process.execPath}' '${join(ROOT, 'dist', 'cli', 'index.js')}' validate leaf.pem`
+    const terminal = (env: Record<string, string>) =>
+      new Promise<string>((resolve) => {
+        let out = ''
+        const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], {
+          cwd: root,
+          env: { PATH: process.env.PATH ?? '', ...env }
+        })
+        child.stdout.on('data', (chunk) => (out += chunk))
+        child.on('close', () => resolve(out))
+      })
+    expect(await terminal({})).toContain('\u001b[31merror: leaf.pem:1:')
+    const plain = await terminal({ NO_COLOR: '1' })
+    expect(plain).toContain('error: leaf.pem:1:')
+    expect(plain).not.toContain('\u001b[')
   })
 })
