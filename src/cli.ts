@@ -215,7 +215,13 @@ function jsonValue(text: string): unknown {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const specs = actionInputs()
+  let specs: Record<string, InputSpec>
+  try {
+    specs = actionInputs()
+  } catch (error) {
+    process.stderr.write(`${COMMAND}: ${messageOf(error)}\n`)
+    return 1
+  }
   let invocation: Invocation
   try {
     invocation = parseArguments(argv, specs)
@@ -247,4 +253,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   return state.failure === undefined ? 0 : 1
 }
 
-process.exitCode = await main(process.argv.slice(2))
+process.exitCode = await main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(
+    `${COMMAND}: unexpected error: ${messageOf(error)}. Please report it with the output of --debug.\n`
+  )
+  return 1
+})
