@@ -28,7 +28,8 @@ function cli(
   bundle = join(ROOT, 'dist', 'cli', 'index.js')
 ) {
   // Nothing of this process's environment but PATH and HOME: no GITHUB_* variables, as on a laptop.
-  const child = spawn(process.execPath, [bundle, ...args], {
+  // ACTION_NODE: the Node the bundle runs on in CI's second pass (24), as for the action.
+  const child = spawn(process.env.ACTION_NODE || process.execPath, [bundle, ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? cwd, ...env }
   })
@@ -167,7 +168,7 @@ describe('openai-certificates', () => {
   const onTerminal = existsSync('/usr/bin/script') ? it : it.skip
   onTerminal('colours its problems on a terminal, unless NO_COLOR is set', async () => {
     const root = await workspace({ 'leaf.pem': bad })
-    const command = `'${process.execPath}' '${join(ROOT, 'dist', 'cli', 'index.js')}' validate leaf.pem`
+    const command = `'${process.env.ACTION_NODE || process.execPath}' '${join(ROOT, 'dist', 'cli', 'index.js')}' validate leaf.pem`
     const terminal = (env: Record<string, string>) =>
       new Promise<string>((resolve) => {
         let out = ''
