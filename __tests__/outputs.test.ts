@@ -72,6 +72,10 @@ describe('outputs to branch on', () => {
     expect(publish.code).toBe(0)
     expect(publish.outputs['has-changes']).toBe('true')
     expect(counts(publish)).toMatchObject({ existing: 1, uploaded: 1, activated: 2, deactivated: 0 })
+    // The timeline of what is active once the run is done: both CAs, for the organization.
+    const active = publish.summary.split('### Active after this run\n\n```mermaid\n')[1].split('\n```')[0]
+    expect(active).toMatch(/section Active for the organization\n {4}a :active, [-\d]+, [-\d]+\n {4}b :active, /)
+    expect(plan.summary).toContain(`Plan hash (for \`expected-plan-hash\`): \`${plan.outputs['plan-hash']}\``)
 
     const again = await action(root, { activate: 'true' })
     expect(again.outputs['has-changes']).toBe('false')

@@ -208,6 +208,7 @@ function summaryOf(outcome: Outcome, results: readonly Result[], counts: string,
       parts.push(`| ${what} | ${cell(c.name ?? '')}${c.id ? ` \`${c.id}\`` : ''} | ${c.scope ?? ''} | ${result} |`)
     }
   }
+  parts.push(...planHashLines(outcome.reviewable))
   if (outcome.problems.length > 0 && outcome.mode !== 'validate') {
     parts.push('', '### Problems', '')
     for (const p of outcome.problems)
@@ -433,4 +434,9 @@ function timelineSection(outcome: Outcome, results: readonly Result[], now: Date
   const parts = matched.length ? ['', '### Validity', '', ...matched] : []
   if (active.length) parts.push('', `### Active ${after}`, '', ...active)
   return parts
+}
+
+/** The hash a reviewer approves, where the reviewer reads the plan. */
+function planHashLines(reviewable: ReviewablePlan | undefined): string[] {
+  return reviewable ? ['', `Plan hash (for \`expected-plan-hash\`): \`${reviewable.hash}\``] : []
 }
