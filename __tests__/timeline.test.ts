@@ -69,7 +69,7 @@ describe('validity timeline', () => {
         window('future-ca', 30, 900)
       ])
     )
-    expect(text).toMatch(/^gantt\n/)
+    expect(text).toMatch(/^%%\{init: \{"gantt": \{"leftPadding": 170\}\}\}%%\ngantt\n/)
     expect(await parsed(text)).toEqual([
       'Today / run date 2026-11-23 [milestone] 2026-11-23..2026-11-23',
       'Expired / old-ca [done] 2024-12-23..2026-11-18',
@@ -129,7 +129,9 @@ describe('validity timeline', () => {
       expect(bar).toMatch(/^Valid \/ [^:#;`<>%\n]+ \[active\] \d{4}-\d\d-\d\d\.\.\d{4}-\d\d-\d\d$/)
       expect(bar.endsWith(`..${new Date(now.getTime() + (100 + i) * DAY).toISOString().slice(0, 10)}`)).toBe(true)
     }
-    expect(text).not.toMatch(/^\s*(section Pwned|title Owned|click|%%)/m)
+    expect(text).not.toMatch(/^\s*(section Pwned|title Owned|click)/m)
+    // The only directive is the chart's own, on its first line.
+    expect(text.split('\n').filter((l) => l.includes('%%'))).toEqual([text.split('\n')[0]])
     expect(lines.filter((l) => l.startsWith('```'))).toHaveLength(2)
     expect(mermaidText('section Pwned')).toBe('› section Pwned')
   })

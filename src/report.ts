@@ -408,6 +408,9 @@ function activeAfter(outcome: Outcome): Lane[] {
       if (c.action === 'activate') active.set(key, windowOf(c.id, c.fingerprint, c.name))
       else if (c.action === 'deactivate') active.delete(key)
     }
+    // A certificate renamed by the run is shown under its new name.
+    const renamed = new Map(counted.filter((c) => c.action === 'rename').map((c) => [c.id, c.name]))
+    for (const [id, window] of active) if (window && renamed.has(id)) window.name = renamed.get(id) ?? window.name
     return { title: `Active for the ${scope}`, windows: [...active.values()].filter((w) => w !== undefined) }
   })
 }

@@ -20,6 +20,9 @@ export const MAX_BARS = 60
 /** Bars are cut to this many years either side of today, so that a 9999 expiry does not flatten the rest. */
 const HORIZON_YEARS = 15
 const LABEL_LENGTH = 36
+/** Section titles are cut to this, and the chart leaves this many pixels for them. */
+const SECTION_LENGTH = 28
+const LEFT_PADDING = 170
 
 /**
  * What starts a statement in a gantt chart (its lexer's keywords, and a date): a task name must not
@@ -78,6 +81,8 @@ export function ganttBlock(title: string, lanes: readonly Lane[], now: Date, war
   const total = drawn.reduce((n, l) => n + l.windows.length, 0)
   const lines = [
     '```mermaid',
+    // Room on the left for the section titles, which Mermaid otherwise lets the bars cover.
+    `%%{init: {"gantt": {"leftPadding": ${LEFT_PADDING}}}}%%`,
     'gantt',
     `    title ${mermaidText(title, 80)}`,
     '    dateFormat YYYY-MM-DD',
@@ -88,7 +93,7 @@ export function ganttBlock(title: string, lanes: readonly Lane[], now: Date, war
   let left = MAX_BARS
   for (const lane of drawn) {
     if (left <= 0) break
-    lines.push(`    section ${mermaidText(lane.title, 40)}`)
+    lines.push(`    section ${mermaidText(lane.title, SECTION_LENGTH)}`)
     const sorted = [...lane.windows].sort((a, b) => a.notAfter.getTime() - b.notAfter.getTime())
     for (const window of sorted.slice(0, left)) lines.push(task(window, now, warningDays))
     left -= sorted.length
