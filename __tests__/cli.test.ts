@@ -113,7 +113,7 @@ describe('openai-certificates', () => {
     const summary = await readFile(join(root, 'summary.md'), 'utf8')
     expect(summary).toMatch(/^## OpenAI certificates \(acme\): validate\n/)
     expect(summary).toContain('| ❌ | CN=Leaf | `certs/leaf.pem:1` |')
-    expect(summary).toContain('```mermaid\ngantt\n')
+    expect(summary).toContain('```mermaid\n%%{init: {"gantt": {"leftPadding": 170}}}%%\ngantt\n')
   })
 
   it('maps any --flag to the action.yml input of that name, so an input added later needs no CLI change', async () => {

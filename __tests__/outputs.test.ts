@@ -93,7 +93,7 @@ describe('outputs to branch on', () => {
     expect(run.summary).toMatch(/^## OpenAI certificates \(acme-prod\): validate$/m)
     expect(visibleLog(run)).toContain('OpenAI certificates (acme-prod): validate.')
     expect(visibleLog(run)).toMatch(/^\[acme-prod\] Checked 1 file/m)
-    expect(run.summary).toContain('```mermaid\ngantt\n')
+    expect(run.summary).toContain('```mermaid\n%%{init: {"gantt": {"leftPadding": 170}}}%%\ngantt\n')
   })
 })
 
