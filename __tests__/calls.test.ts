@@ -28,8 +28,18 @@ function counts() {
   return tally
 }
 
-async function scenario({ remoteOnly, present, fresh }: { remoteOnly: number; present: number; fresh: number }) {
-  emulator = await startEmulator({ maxPageSize: 100 })
+async function scenario({
+  remoteOnly,
+  present,
+  fresh,
+  latencyMs = 0
+}: {
+  remoteOnly: number
+  present: number
+  fresh: number
+  latencyMs?: number
+}) {
+  emulator = await startEmulator({ maxPageSize: 100, latencyMs })
   for (let i = 0; i < remoteOnly; i++) emulator.seed((await distinctCa()).pem)
   const files: Record<string, string> = {}
   for (let i = 0; i < present; i++) {
@@ -48,15 +58,25 @@ const run = (root: string, inputs: Record<string, string> = {}) =>
   })
 
 describe('API calls', () => {
-  it('no-op rerun, 50 in the organization, 10 local all present: 1 list + 10 reads, no write', async () => {
-    const root = await scenario({ remoteOnly: 40, present: 10, fresh: 0 })
+  it('no-op rerun, 50 in the organization, 16 local all present: 1 list + 16 reads in one round, no write', async () => {
+    const root = await scenario({ remoteOnly: 34, present: 16, fresh: 0, latencyMs: 100 })
     const result = await run(root)
     expect(result.code).toBe(0)
-    expect(counts()).toEqual({ list: 1, get: 10 })
+    expect(counts()).toEqual({ list: 1, get: 16 })
+    // 2 round trips: the list, then the 16 reads side by side.
+    expect(emulator.stats.maxInFlight).toBe(16)
     // A progress line per round of reads.
-    expect(result.stdout.match(/^Fetched \d+\/10 certificates\.$/gm)).toEqual([
-      'Fetched 8/10 certificates.',
-      'Fetched 10/10 certificates.'
+    expect(result.stdout.match(/^Fetched \d+\/16 certificates\.$/gm)).toEqual(['Fetched 16/16 certificates.'])
+  })
+
+  it('more look-alikes than one round: 1 list + c reads, 16 at a time, a progress line per round', async () => {
+    const root = await scenario({ remoteOnly: 0, present: 20, fresh: 0 })
+    const result = await run(root)
+    expect(result.code).toBe(0)
+    expect(counts()).toEqual({ list: 1, get: 20 })
+    expect(result.stdout.match(/^Fetched \d+\/20 certificates\.$/gm)).toEqual([
+      'Fetched 16/20 certificates.',
+      'Fetched 20/20 certificates.'
     ])
   })
 

@@ -122,4 +122,18 @@ describe('emulator, driven by the official openai SDK', () => {
     expect(org.filter((c) => c.active).map((c) => c.id)).toEqual([ids[1]])
     await expect(certificates().delete(ids[0])).rejects.toMatchObject({ code: 'certificate_in_use' })
   })
+
+  it("accepts the OpenAPI spec's include=content as well as the SDKs' include[]=content", async () => {
+    const ca = await makeCa()
+    const { id } = await certificates().create({ certificate: ca.pem })
+    const read = async (query: string) => {
+      const response = await fetch(`${emulator.baseUrl}/organization/certificates/${id}?${query}`, {
+        headers: { authorization: `Bearer ${emulator.adminKey}` }
+      })
+      return ((await response.json()) as { certificate_details: { content?: string } }).certificate_details.content
+    }
+    expect((await read('include=content'))?.replace(/\s/g, '')).toBe(ca.pem.replace(/\s/g, ''))
+    expect(await read('include%5B%5D=content')).toBe(await read('include=content'))
+    expect(await read('')).toBeUndefined()
+  })
 })

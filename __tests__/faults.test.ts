@@ -1,10 +1,14 @@
 // The bundled action against an emulator that misbehaves: it must finish the job or stop cleanly,
 // never leave a duplicate behind, never pass the cap, and a rerun must complete the job.
+import type { ChildProcess } from 'node:child_process'
 import { createServer } from 'node:http'
+import { writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { makeCa } from '../tools/certs.mjs'
 import { type Emulator, startEmulator } from '../tools/emulator.mjs'
-import { runAction } from '../tools/run-action.mjs'
+import { type ActionRun, runAction } from '../tools/run-action.mjs'
 import { commands, ids, results, visibleLog, workspace } from './helpers.js'
 
 let emulator: Emulator
@@ -14,8 +18,8 @@ const LIST = '/organization/certificates'
 const envelope = (message: string): string =>
   JSON.stringify({ error: { message, type: 'server_error', param: null, code: null } })
 
-async function setUp(count = 1) {
-  emulator = await startEmulator()
+async function setUp(count = 1, latencyMs = 0) {
+  emulator = await startEmulator({ latencyMs })
   const made = await Promise.all(Array.from({ length: count }, (_, i) => makeCa({ cn: `CA ${i}` })))
   const files = Object.fromEntries(made.map((m, i) => [`certs/ca-${i}.pem`, m.pem]))
   return { made, root: await workspace(files) }
@@ -193,5 +197,183 @@ describe('faults', () => {
     } finally {
       await new Promise((resolve) => elsewhere.close(resolve))
     }
+  })
+
+  describe('answers that trickle, stall or stop after the headers', () => {
+    const transport: [string, 'trickle' | 'stall-after-headers' | 'close-after-headers'][] = [
+      ['trickles a byte at a time', 'trickle'],
+      ['stalls after the headers', 'stall-after-headers'],
+      ['closes the connection after the headers', 'close-after-headers']
+    ]
+    const quick = { 'timeout-seconds': '1', 'max-retries': '1' }
+
+    /** What a user must get from a run that failed: the outputs, the summary, one error line. */
+    function expectCleanFailure(run: ActionRun, pattern: RegExp) {
+      expect(run.code).toBe(1)
+      const errors = commands(run, 'error')
+      expect(errors).toHaveLength(1)
+      expect(errors[0].message).toMatch(pattern)
+      expect(run.outputs.results).toBeDefined()
+      expect(run.summary).toContain(errors[0].message)
+    }
+
+    it.each(transport)('a listing that %s is a failed attempt within timeout-seconds, retried', async (_, action) => {
+      const { root } = await setUp()
+      emulator.faults.push({ method: 'GET', path: LIST, action, intervalMs: 200 })
+      const run = await publish(root, quick)
+      expect(run.code).toBe(0)
+      expect(visibleLog(run)).toMatch(/GET \/organization\/certificates 200, answer cut short; retry 1 of 1/)
+      expect(emulator.certificates).toHaveLength(1)
+    })
+
+    it.each(transport)(
+      'a content read that always %s stops the run before any upload, naming the certificate',
+      async (_, action) => {
+        const { made, root } = await setUp()
+        const stored = emulator.seed(made[0].pem, 'old')
+        emulator.faults.push({ method: 'GET', path: `${LIST}/${stored.id}`, action, intervalMs: 200, times: Infinity })
+        const run = await publish(root, quick)
+        expectCleanFailure(
+          run,
+          new RegExp(
+            `^The OpenAI API's answer was cut short while trying to read certificate ${stored.id} \\(status 200: `
+          )
+        )
+        expect(posts()).toEqual([])
+        expect(emulator.certificates).toHaveLength(1)
+      }
+    )
+
+    it.each(transport)(
+      'an upload whose answer %s may have been stored: it is looked for, never uploaded twice',
+      async (_, action) => {
+        const { root } = await setUp()
+        emulator.faults.push({ method: 'POST', path: LIST, action, intervalMs: 200 })
+        const run = await publish(root, quick)
+        expect(run.code).toBe(0)
+        expect(posts()).toHaveLength(1)
+        expect(emulator.certificates).toHaveLength(1)
+        expect(ids(run, 'uploaded-ids')).toEqual([emulator.certificates[0].id])
+        expect(visibleLog(run)).toMatch(/Upload of 'ca-0' got no clear answer \(The OpenAI API's answer was cut short/)
+      }
+    )
+
+    it('a listing whose connection always closes after the headers ends the run with outputs, not exit code 13', async () => {
+      const { root } = await setUp()
+      emulator.faults.push({ method: 'GET', path: LIST, action: 'close-after-headers', times: Infinity })
+      const run = await publish(root, quick)
+      expectCleanFailure(
+        run,
+        /^The OpenAI API's answer was cut short while trying to list the organization certificates/
+      )
+      expect(run.outputs['uploaded-ids']).toBe('[]')
+      expect(posts()).toEqual([])
+    })
+  })
+
+  describe('Retry-After, on every retryable status', () => {
+    it('an upload answered 409 with Retry-After waits that long before it is sent again', async () => {
+      const { root } = await setUp()
+      emulator.faults.push({ method: 'POST', path: LIST, status: 409, headers: { 'retry-after': '2' } })
+      const run = await publish(root)
+      expect(run.code).toBe(0)
+      expect(visibleLog(run)).toContain("'ca-0' was not stored; upload retry 1 of 4 in 2.0 s.")
+      const [first, second] = posts()
+      expect(second.at - first.at).toBeGreaterThanOrEqual(1900)
+      expect(emulator.certificates).toHaveLength(1)
+    })
+
+    it('an activation answered 409 with retry-after-ms waits that long', async () => {
+      const { root } = await setUp()
+      const path = `${LIST}/activate`
+      emulator.faults.push({ method: 'POST', path, status: 409, headers: { 'retry-after-ms': '1500' } })
+      const run = await publish(root, { activate: 'true' })
+      expect(run.code).toBe(0)
+      expect(visibleLog(run)).toContain(`POST ${path} 409; retry 1 of 4 in 1.5 s`)
+      const [first, second] = emulator.requests.filter((r) => r.path === path)
+      expect(second.at - first.at).toBeGreaterThanOrEqual(1400)
+      expect(emulator.certificates[0].active).toBe(true)
+    })
+  })
+
+  describe('cancellation', () => {
+    /** Sends `signal` to the action once the emulator has seen its first upload. */
+    const cancelAtFirstUpload = (signal: NodeJS.Signals) => (child: ChildProcess) => {
+      const timer = setInterval(() => {
+        if (posts().length > 0) {
+          clearInterval(timer)
+          child.kill(signal)
+        }
+      }, 10)
+      child.on('exit', () => clearInterval(timer))
+    }
+
+    it.each(['SIGTERM', 'SIGINT'] as const)(
+      'on %s, starts no new write, lets those under way finish, and writes outputs that match the store',
+      async (signal) => {
+        const { root } = await setUp(7, 700)
+        const run = await runAction({
+          workspace: root,
+          inputs: { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl },
+          onSpawn: cancelAtFirstUpload(signal)
+        })
+        expect(run.code).toBe(1)
+        const errors = commands(run, 'error')
+        expect(errors).toHaveLength(1)
+        expect(errors[0].message).toMatch(
+          new RegExp(`^Cancelled \\(${signal}\\): no change was started after the signal; run the action again`)
+        )
+        expect(run.summary).toContain(errors[0].message)
+        // Not every upload was started; each one started was finished, and the outputs say which.
+        expect(posts().length).toBeLessThan(7)
+        expect(emulator.certificates).toHaveLength(posts().length)
+        expect(ids(run, 'uploaded-ids').sort()).toEqual(emulator.certificates.map((c) => c.id).sort())
+        expect(results(run).filter((r) => r.status === 'uploaded')).toHaveLength(posts().length)
+
+        emulator.faults.length = 0
+        const rerun = await publish(root)
+        expect(rerun.code).toBe(0)
+        expect(emulator.certificates).toHaveLength(7)
+        expect(distinctContents()).toBe(7)
+      }
+    )
+
+    it('stops waiting for a write that never finishes a few seconds after the signal, with outputs', async () => {
+      const { root } = await setUp()
+      emulator.faults.push({ method: 'POST', path: LIST, action: 'hang' })
+      const run = await runAction({
+        workspace: root,
+        inputs: { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl },
+        onSpawn: cancelAtFirstUpload('SIGTERM')
+      })
+      expect(run.code).toBe(1)
+      expect(commands(run, 'error').map((e) => e.message)).toEqual([
+        expect.stringMatching(
+          /^Cancelled \(SIGTERM\): changes under way did not finish within 5 s, so they may or may not have been made/
+        )
+      ])
+      expect(results(run)[0].status).toBe('not-uploaded')
+      expect(run.summary).toContain('Cancelled (SIGTERM)')
+    })
+  })
+
+  it('an unhandled rejection part way (a library bug) still ends with outputs, a summary and one error line', async () => {
+    const { root } = await setUp(1, 1000)
+    // Preloaded into the action's process: a promise that rejects unhandled while the run waits on the API.
+    const preload = join(root, 'reject.mjs')
+    await writeFile(preload, "setTimeout(() => Promise.reject(new Error('boom')), 300)\n")
+    const run = await runAction({
+      workspace: root,
+      inputs: { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl },
+      env: { NODE_OPTIONS: `--import=${pathToFileURL(preload).href}` }
+    })
+    expect(run.code).toBe(1)
+    expect(commands(run, 'error').map((e) => e.message)).toEqual([
+      'Unexpected error: boom. Please report it with the debug log (re-run with debug logging on).'
+    ])
+    expect(run.outputs.results).toBeDefined()
+    expect(ids(run, 'uploaded-ids')).toEqual([])
+    expect(emulator.certificates).toEqual([])
+    expect(run.summary).toContain('Unexpected error: boom')
   })
 })

@@ -71,8 +71,12 @@ describe('getSettings', () => {
   it('picks the base URL from the input, then OPENAI_BASE_URL, then the public API', () => {
     const base = { files: 'x', mode: 'plan', 'admin-api-key': 'k' }
     expect(getSettings(runnerWith(base)).baseUrl).toBe('https://api.openai.com/v1')
-    expect(getSettings(runnerWith(base, { OPENAI_BASE_URL: 'https://proxy.example/v1/' })).baseUrl).toBe(
-      'https://proxy.example/v1'
+    expect(getSettings(runnerWith(base, { OPENAI_BASE_URL: 'https://eu.api.openai.com/v1/' })).baseUrl).toBe(
+      'https://eu.api.openai.com/v1'
+    )
+    // Another host from the environment (a job-wide LLM gateway) never gets the admin key.
+    expect(() => getSettings(runnerWith(base, { OPENAI_BASE_URL: 'https://proxy.example/v1/' }))).toThrow(
+      /^OPENAI_BASE_URL \(from the environment\) is 'https:\/\/proxy\.example', which is not an OpenAI API host/
     )
     expect(
       getSettings(runnerWith({ ...base, 'base-url': 'http://127.0.0.1:8080/v1' }, { OPENAI_BASE_URL: 'https://x' }))

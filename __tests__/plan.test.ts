@@ -77,7 +77,7 @@ describe('makePlan', () => {
 })
 
 describe('candidates', () => {
-  it('keeps only remote certificates whose validity window equals a local one, to the second', async () => {
+  it('keeps remote certificates whose validity window equals a local one, to the second, or is not listed', async () => {
     const [a] = await local(1)
     const remote = [
       remoteFor(a, 'same-window'),
@@ -85,6 +85,6 @@ describe('candidates', () => {
       remoteFor(a, 'starts-earlier', { validAt: seconds(a.notBefore) - 60 }),
       { id: 'no-details', name: null, createdAt: 1 }
     ]
-    expect(candidates(remote, [a]).map((r) => r.id)).toEqual(['same-window'])
+    expect(candidates(remote, [a]).map((r) => r.id)).toEqual(['same-window', 'no-details'])
   })
 })

@@ -1,15 +1,18 @@
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http'
 import type { Agent as HttpsAgent } from 'node:https'
 import { HttpClient } from '@actions/http-client'
-import { ApiError, messageOf } from './errors.js'
+import { cancellation } from './cancel.js'
+import { ApiError, CancelledError, messageOf } from './errors.js'
+import { CERTIFICATE_CAP } from './plan.js'
 
 /** A certificate as the organization listing describes it (the listing never carries the PEM). */
 export interface RemoteCertificate {
   id: string
   name: string | null
+  /** Unix seconds; `UNKNOWN_TIME` (sorts last) when the API sent no readable date. */
   createdAt: number
   active?: boolean
-  /** notBefore and notAfter, unix seconds. */
+  /** notBefore and notAfter, unix seconds; undefined when the API sent none, or not in unix seconds. */
   validAt?: number
   expiresAt?: number
 }
@@ -28,23 +31,46 @@ export interface ApiOptions {
 
 interface WireCertificate {
   id: string
-  name: string | null
-  created_at: number
-  active?: boolean
-  certificate_details?: { valid_at?: number; expires_at?: number; content?: string }
+  name?: unknown
+  created_at?: unknown
+  active?: unknown
+  certificate_details?: { valid_at?: unknown; expires_at?: unknown; content?: unknown }
 }
 
 interface WireList {
-  data: WireCertificate[]
+  data: unknown[]
   has_more: boolean
-  last_id: string | null
+  last_id?: unknown
+}
+
+/** A `createdAt` the API did not give: later than any real one, so such a copy is never the oldest. */
+export const UNKNOWN_TIME = Number.MAX_SAFE_INTEGER
+
+/**
+ * The most certificates, and the most pages, a listing may hold before it is taken for broken:
+ * twice the 50 an organization can hold, which leaves room to name the extras of an organization
+ * found over the cap, even at one certificate a page.
+ */
+export const LIST_BOUND = 2 * CERTIFICATE_CAP
+
+/** An answer of the expected kind that breaks the contract; its message says how. */
+class UnexpectedAnswer extends Error {}
+
+/** An attempt that got no complete answer; `status` when the headers came but the body did not. */
+class NoCompleteAnswer extends Error {
+  constructor(
+    message: string,
+    readonly status?: number
+  ) {
+    super(message)
+  }
 }
 
 const RETRYABLE_STATUS = (status: number): boolean =>
   status === 408 || status === 409 || status === 429 || status >= 500
 
-/** How long to wait before retry `attempt` (1-based): the server's word, else backoff with jitter. */
-export function retryDelayMs(attempt: number, headers: IncomingHttpHeaders, now = Date.now()): number {
+/** The wait the server asked for: `retry-after-ms`, else `retry-after` (seconds or a date), within 0–60 s. */
+export function requestedWaitMs(headers: IncomingHttpHeaders, now = Date.now()): number | undefined {
   const ms = Number(headers['retry-after-ms'])
   if (headers['retry-after-ms'] !== undefined && Number.isFinite(ms) && ms >= 0 && ms <= 60_000) return ms
   const after = headers['retry-after']
@@ -53,23 +79,44 @@ export function retryDelayMs(attempt: number, headers: IncomingHttpHeaders, now 
     const wait = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(after) - now
     if (Number.isFinite(wait) && wait >= 0 && wait <= 60_000) return wait
   }
+  return undefined
+}
+
+/** How long to wait before retry `attempt` (1-based): the server's word, else backoff with jitter. */
+export function retryDelayMs(attempt: number, headers: IncomingHttpHeaders, now = Date.now()): number {
+  const requested = requestedWaitMs(headers, now)
+  if (requested !== undefined) return requested
   const backoff = Math.min(500 * 2 ** (attempt - 1), 8000)
   return backoff * (1 - Math.random() * 0.25)
 }
 
-function toRemote(wire: WireCertificate): RemoteCertificate {
+/** The latest instant X.509 can express (9999-12-31T23:59:59Z): anything larger is not unix seconds. */
+const LAST_SECOND = 253_402_300_799
+
+/** A date the API sent: unix seconds, or undefined when it sent none or another form (ISO text, ms). */
+function unixSeconds(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) && Math.abs(value) <= LAST_SECOND ? value : undefined
+}
+
+/** One certificate of an answer, checked: an item without an id is an error, never a free slot. */
+function toRemote(value: unknown): RemoteCertificate {
+  if (!isObject(value)) throw new UnexpectedAnswer('a certificate that is not a JSON object')
+  const wire = value as Partial<WireCertificate>
+  if (typeof wire.id !== 'string' || wire.id.trim() === '') throw new UnexpectedAnswer('a certificate without an id')
+  const details = isObject(wire.certificate_details) ? wire.certificate_details : {}
   return {
     id: wire.id,
-    name: wire.name ?? null,
-    createdAt: wire.created_at,
-    active: wire.active,
-    validAt: wire.certificate_details?.valid_at,
-    expiresAt: wire.certificate_details?.expires_at
+    name: typeof wire.name === 'string' ? wire.name : null,
+    createdAt: unixSeconds(wire.created_at) ?? UNKNOWN_TIME,
+    active: typeof wire.active === 'boolean' ? wire.active : undefined,
+    validAt: unixSeconds(details.valid_at),
+    expiresAt: unixSeconds(details.expires_at)
   }
 }
 
+/** A certificate answer (upload, rename, an activation's item); one without an id throws, saying so. */
 function isCertificate(value: unknown): value is WireCertificate {
-  return typeof value === 'object' && value !== null && typeof (value as WireCertificate).id === 'string'
+  return isObject(value) && toRemote(value) !== undefined
 }
 
 function isObject(value: unknown): value is object {
@@ -78,6 +125,33 @@ function isObject(value: unknown): value is object {
 
 function isList(value: unknown): value is WireList {
   return typeof value === 'object' && value !== null && Array.isArray((value as WireList).data)
+}
+
+/** A page of a listing: the envelope, and every item a certificate with an id. */
+function isPage(value: unknown): value is WireList {
+  if (!isList(value)) return false
+  if (typeof value.has_more !== 'boolean') throw new UnexpectedAnswer("a list without a true or false 'has_more'")
+  value.data.forEach((item, i) => {
+    try {
+      toRemote(item)
+    } catch (error) {
+      throw new UnexpectedAnswer(`${messageOf(error)} (item ${i + 1} of the page)`)
+    }
+  })
+  return true
+}
+
+/** A certificate read with its content: the PEM must be there, as text. */
+function hasContent(id: string) {
+  return (value: unknown): value is WireCertificate & { certificate_details: { content: string } } => {
+    const answered = toRemote(value).id
+    if (answered !== id) throw new UnexpectedAnswer(`the answer is about certificate ${answered}`)
+    const content = (value as WireCertificate).certificate_details?.content
+    if (typeof content === 'string') return true
+    throw new UnexpectedAnswer(
+      `no PEM content (certificate_details.content is ${content === undefined ? 'missing' : content === null ? 'null' : `a ${typeof content}`})`
+    )
+  }
 }
 
 /** Says what a failed answer means, in the API's own words where it gave some. */
@@ -100,14 +174,19 @@ function describeFailure(what: string, status: number, body: string): ApiError {
   }
   if (status === 401) {
     return new ApiError(
-      `The OpenAI API refused the admin key (401: ${message}) while trying to ${what}: check that admin-api-key holds a current admin key (sk-admin-…) of the organization.`,
+      `The OpenAI API refused the admin key (401: ${message}) while trying to ${what}: the key was not accepted. Check that admin-api-key holds a current admin key (sk-admin-…) of this organization, not a project key, and that it was not revoked.`,
       status,
       code
     )
   }
   if (status === 403) {
+    // OpenAI's role-based access control: api.mtls.read lists and reads, api.mtls.write changes.
+    const reads = /^(list|read)\b/.test(what)
+    const permission = reads
+      ? 'api.mtls.read (list and read certificates), which plan needs'
+      : 'api.mtls.write (upload, rename, activate, deactivate and delete certificates), which publish needs'
     return new ApiError(
-      `The OpenAI API denied access (403: ${message}) while trying to ${what}: the admin key needs permission to manage the organization's certificates.`,
+      `The OpenAI API denied access (403: ${message}) while trying to ${what}: the admin key needs the permission ${permission}. Give the key's owner a role with it in the organization's settings, or use an admin key that has it.`,
       status,
       code
     )
@@ -125,9 +204,20 @@ export class CertificatesApi {
   private readonly sleep: (ms: number) => Promise<void>
   /** Every request made, as `METHOD path`, in order: what a run costs. */
   readonly calls: string[] = []
+  /** Handed to the request that is being prepared, so that its deadline can abort it. */
+  private nextSignal: AbortSignal | undefined
 
   constructor(private readonly options: ApiOptions) {
-    this.http = new HttpClient('openai-certificates-action', [], {
+    // @actions/http-client prepares each request synchronously when asked for it, and lets handlers
+    // amend its options: that is where the attempt's abort signal goes.
+    const withSignal = {
+      prepareRequest: (request: RequestOptions) => {
+        request.signal = this.nextSignal
+      },
+      canHandleAuthentication: () => false,
+      handleAuthentication: () => Promise.reject(new Error('not supported'))
+    }
+    this.http = new HttpClient('openai-certificates-action', [withSignal], {
       socketTimeout: options.timeoutSeconds * 1000,
       allowRedirects: false,
       keepAlive: true
@@ -159,34 +249,73 @@ export class CertificatesApi {
     )
   }
 
+  /**
+   * Follows the cursor while `has_more`, bounded: a cursor seen before (A→B→A), a certificate
+   * listed twice, or more pages or certificates than an organization can hold stop it with an
+   * error rather than loop forever.
+   */
   private async listPages(path: string, what: string): Promise<RemoteCertificate[]> {
     const all: RemoteCertificate[] = []
+    const ids = new Set<string>()
+    const cursors = new Set<string>()
     let after: string | null = null
-    for (;;) {
+    for (let pages = 1; ; pages++) {
       const query: string = `?limit=100${after ? `&after=${encodeURIComponent(after)}` : ''}`
-      const page = await this.send('GET', `${path}${query}`, undefined, what, isList)
-      all.push(...page.data.filter(isCertificate).map(toRemote))
-      if (!page.has_more) return all
-      const next = page.last_id ?? page.data.at(-1)?.id ?? null
-      if (!next || next === after) {
+      const page = await this.send('GET', `${path}${query}`, undefined, what, isPage)
+      const items = page.data.map(toRemote)
+      let next: string | null = null
+      if (page.has_more) {
+        next = typeof page.last_id === 'string' && page.last_id !== '' ? page.last_id : (items.at(-1)?.id ?? null)
+        if (!next) {
+          throw new ApiError(
+            `The OpenAI API said more certificates follow but gave no cursor to ask for them, while trying to ${what}: try again later.`
+          )
+        }
+        if (next === after || cursors.has(next)) {
+          throw new ApiError(
+            `The OpenAI API's listing went round in a circle (cursor ${next} came back after ${pages} pages) while trying to ${what}: stopped rather than follow it forever; try again later.`
+          )
+        }
+        cursors.add(next)
+      }
+      for (const item of items) {
+        if (ids.has(item.id)) {
+          throw new ApiError(
+            `The OpenAI API listed certificate ${item.id} twice while trying to ${what}: a listing that repeats itself cannot be trusted; try again later.`
+          )
+        }
+        ids.add(item.id)
+        all.push(item)
+      }
+      if (all.length > LIST_BOUND || (next && pages >= LIST_BOUND)) {
         throw new ApiError(
-          `The OpenAI API said more certificates follow but gave no cursor to ask for them, while trying to ${what}: try again later.`
+          `The OpenAI API listed more than ${LIST_BOUND} ${all.length > LIST_BOUND ? 'certificates' : 'pages'} while trying to ${what}, though an organization holds at most ${CERTIFICATE_CAP} certificates: stopped rather than trust an endless listing; try again later.`
         )
       }
+      if (!next) return all
       after = next
     }
   }
 
-  /** The PEM of one certificate, or undefined when the API did not send it. */
+  /**
+   * The PEM of one certificate, as the API sent it (any whitespace), or undefined when the
+   * certificate is gone (404: deleted since it was listed). An answer without content is a failed
+   * attempt, retried; after the retries it is an error that names the certificate.
+   */
   async getContent(id: string): Promise<string | undefined> {
-    const cert = await this.send(
-      'GET',
-      `/organization/certificates/${encodeURIComponent(id)}?include%5B%5D=content`,
-      undefined,
-      `read certificate ${id}`,
-      isCertificate
-    )
-    return cert.certificate_details?.content
+    try {
+      const cert = await this.send(
+        'GET',
+        `/organization/certificates/${encodeURIComponent(id)}?include%5B%5D=content`,
+        undefined,
+        `read certificate ${id}`,
+        hasContent(id)
+      )
+      return cert.certificate_details.content
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return undefined
+      throw error
+    }
   }
 
   /** Uploads one certificate. Not retried on an ambiguous failure: it may have been stored. */
@@ -258,7 +387,10 @@ export class CertificatesApi {
   /**
    * One call, retried when that is safe: a failure of an `idempotent` call (a read, or a write
    * that leaves the same state however often it is made) is retried after connection errors,
-   * timeouts, unreadable answers, 408, 409, 429 and 5xx; any other write only after 429.
+   * timeouts, cut or unreadable answers, 408, 409, 429 and 5xx; any other write only after 429.
+   * Every wait is the server's (`Retry-After`) when it gave one. Once the run is cancelled, no
+   * write is started. A failure carries the server's requested wait and whether a write may have
+   * been carried out (`ambiguous`).
    */
   private async send<T>(
     method: 'GET' | 'POST' | 'DELETE',
@@ -269,54 +401,129 @@ export class CertificatesApi {
     idempotent = method === 'GET'
   ): Promise<T> {
     const url = `${this.options.baseUrl}${path}`
+    const route = `${method} ${path.split('?')[0]}`
     for (let attempt = 1; ; attempt++) {
+      if (method !== 'GET' && cancellation.signal) throw new CancelledError(cancellation.signal)
       const last = attempt > this.options.maxRetries
       let status: number | undefined
       let headers: IncomingHttpHeaders = {}
       let failure: ApiError
       let retryable: boolean
-      this.calls.push(`${method} ${path.split('?')[0]}`)
+      let cut = false
+      this.calls.push(route)
       try {
-        const response = await this.http.request(method, url, body === undefined ? null : JSON.stringify(body), {
-          authorization: `Bearer ${this.options.adminKey}`,
-          accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' })
-        })
-        status = response.message.statusCode ?? 0
-        headers = response.message.headers
-        const text = await response.readBody()
+        const answer = await this.exchange(method, url, body)
+        status = answer.status
+        headers = answer.headers
         if (status >= 200 && status < 300) {
           let parsed: unknown
+          let reason = 'not the JSON it should be'
           try {
-            parsed = JSON.parse(text)
-          } catch {
-            parsed = undefined
+            parsed = JSON.parse(answer.text)
+            if (isExpected(parsed)) return parsed
+          } catch (error) {
+            if (error instanceof UnexpectedAnswer) reason = error.message
           }
-          if (isExpected(parsed)) return parsed
           failure = new ApiError(
-            `The OpenAI API answered an unexpected body while trying to ${what} (status ${status}, not the JSON it should be).`,
+            `The OpenAI API answered an unexpected body while trying to ${what} (status ${status}, ${reason}).`,
             status
           )
           retryable = idempotent
         } else {
-          failure = describeFailure(what, status, text)
+          failure = describeFailure(what, status, answer.text)
           const should = headers['x-should-retry']
           retryable = should === 'true' ? true : should === 'false' ? false : RETRYABLE_STATUS(status)
           // A write refused by rate limiting was not carried out; any other failed write may have been.
           if (!idempotent && status !== 429) retryable = false
         }
       } catch (error) {
-        failure = new ApiError(
-          `Could not reach the OpenAI API at ${new URL(url).origin} to ${what}: ${messageOf(error)}.`
-        )
+        status = error instanceof NoCompleteAnswer ? error.status : undefined
+        cut = status !== undefined
+        failure = cut
+          ? new ApiError(
+              `The OpenAI API's answer was cut short while trying to ${what} (status ${status}: ${messageOf(error)}).`
+            )
+          : new ApiError(`Could not reach the OpenAI API at ${new URL(url).origin} to ${what}: ${messageOf(error)}.`)
         retryable = idempotent
       }
+      failure.retryAfterMs = requestedWaitMs(headers)
+      failure.ambiguous =
+        method !== 'GET' &&
+        (failure.status === undefined ||
+          failure.status < 300 ||
+          failure.status === 408 ||
+          failure.status === 409 ||
+          failure.status >= 500)
       if (!retryable || last) throw failure
+      if (method !== 'GET' && cancellation.signal) throw failure
       const wait = retryDelayMs(attempt, headers)
+      const said = status === undefined ? 'failed (no answer)' : cut ? `${status}, answer cut short` : status
       this.options.log(
-        `${method} ${path.split('?')[0]} ${status ?? 'failed (no answer)'}; retry ${attempt} of ${this.options.maxRetries} in ${(wait / 1000).toFixed(1)} s`
+        `${route} ${said}; retry ${attempt} of ${this.options.maxRetries} in ${(wait / 1000).toFixed(1)} s`
       )
       await this.sleep(wait)
     }
+  }
+
+  /**
+   * One attempt, headers and body within `timeoutSeconds`: http-client's own socket timeout is
+   * only an idle timeout (a trickling body never trips it), and its `readBody()` never settles
+   * when the connection closes part way. Anything short of a complete answer in time rejects.
+   */
+  private exchange(
+    method: string,
+    url: string,
+    body: unknown
+  ): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
+    const seconds = this.options.timeoutSeconds
+    const controller = new AbortController()
+    return new Promise((resolve, reject) => {
+      let message: IncomingMessage | undefined
+      let settled = false
+      const fail = (reason: string): void => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        controller.abort()
+        message?.destroy()
+        reject(new NoCompleteAnswer(reason, message?.statusCode))
+      }
+      const timer = setTimeout(
+        () => fail(message ? `the answer was not complete within ${seconds} s` : `no answer within ${seconds} s`),
+        seconds * 1000
+      )
+      this.nextSignal = controller.signal
+      let pending
+      try {
+        pending = this.http.request(method, url, body === undefined ? null : JSON.stringify(body), {
+          authorization: `Bearer ${this.options.adminKey}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' })
+        })
+      } finally {
+        this.nextSignal = undefined
+      }
+      pending.then(
+        (response) => {
+          message = response.message
+          if (settled) return void message.destroy()
+          const chunks: Buffer[] = []
+          message.on('data', (chunk: Buffer) => chunks.push(chunk))
+          message.on('end', () => {
+            if (settled) return
+            settled = true
+            clearTimeout(timer)
+            resolve({
+              status: message!.statusCode ?? 0,
+              headers: message!.headers,
+              text: Buffer.concat(chunks).toString('utf8')
+            })
+          })
+          message.on('error', (error) => fail(`the connection failed during the answer (${error.message})`))
+          message.on('close', () => fail('the connection closed before the answer was complete'))
+        },
+        (error: unknown) => fail(messageOf(error))
+      )
+    })
   }
 }

@@ -157,7 +157,7 @@ export class Applier {
           this.options.log(`'${named.name}' was stored as ${stored.id} before the answer was lost; using it.`)
           return stored.id
         }
-        const wait = retryDelayMs(attempt, {})
+        const wait = (error as ApiError).retryAfterMs ?? retryDelayMs(attempt, {})
         this.options.log(
           `'${named.name}' was not stored; upload retry ${attempt} of ${this.options.maxRetries} in ${(wait / 1000).toFixed(1)} s.`
         )

@@ -253,9 +253,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   return state.failure === undefined ? 0 : 1
 }
 
-process.exitCode = await main(process.argv.slice(2)).catch((error: unknown) => {
+const code = await main(process.argv.slice(2)).catch((error: unknown) => {
   process.stderr.write(
     `${COMMAND}: unexpected error: ${messageOf(error)}. Please report it with the output of --debug.\n`
   )
   return 1
 })
+process.exitCode = code
+// As the action does: nothing left under way (a request abandoned at cancellation) may hold the
+// command open. The timer does not keep the process alive; it ends it only if something else does.
+setTimeout(() => process.exit(code), 200).unref()

@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises'
+import { readFile, realpath, stat } from 'node:fs/promises'
 import * as path from 'node:path'
 import * as glob from '@actions/glob'
 import { ActionError, messageOf } from './errors.js'
@@ -54,7 +54,37 @@ export async function discover(patterns: readonly string[], workspace: string): 
     const file = path.relative(workspace, broken[1]).split(path.sep).join('/')
     throw new ActionError(`${file} is a broken symbolic link: fix or remove it, or exclude it with a '!' pattern.`)
   }
-  return relativeFiles([...new Set(matches)], workspace)
+  return resolveInside(relativeFiles([...new Set(matches)], workspace), workspace)
+}
+
+/**
+ * Each file with `path` set to its real path (every symbolic link on the way followed), so that it
+ * is read from there; refused when that real path is outside the workspace's real path: a
+ * committed link to a file or folder outside must not get that file read and uploaded.
+ */
+export async function resolveInside(files: readonly FoundFile[], workspace: string): Promise<FoundFile[]> {
+  if (files.length === 0) return []
+  const root = await realpath(workspace)
+  const resolved = await mapLimit(files, 16, async (found) => {
+    try {
+      return { ...found, path: await realpath(found.path) }
+    } catch (error) {
+      throw new ActionError(
+        `${found.file} cannot be resolved (${messageOf(error)}): fix or remove it, or exclude it with a '!' pattern.`
+      )
+    }
+  })
+  const outside = resolved.filter((f) => {
+    const relative = path.relative(root, f.path)
+    return relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)
+  })
+  if (outside.length > 0) {
+    const more = outside.length > 1 ? ` (and ${outside.length - 1} more)` : ''
+    throw new ActionError(
+      `${outside[0].file} resolves to ${outside[0].path}, outside the workspace${more}: a symbolic link may not lead out of the repository. Keep certificates inside it, or exclude the link with a '!' pattern.`
+    )
+  }
+  return resolved
 }
 
 /** Larger files are refused unread: a CA bundle is a few kilobytes, OpenAI takes under 16 KB each. */

@@ -18,6 +18,21 @@ export class ApiError extends ActionError {
   ) {
     super(message)
   }
+  /** How long the server asked to wait before trying again (Retry-After, retry-after-ms), if it did. */
+  retryAfterMs?: number
+  /** A write whose outcome is unknown: it may have been carried out (no answer, a cut answer, 5xx…). */
+  ambiguous = false
+}
+
+/** The runner asked the job to stop (SIGINT, SIGTERM): no new write is started after that. */
+export class CancelledError extends ActionError {
+  override name = 'CancelledError'
+  constructor(
+    readonly signal: string,
+    what = 'no change was started after the signal'
+  ) {
+    super(`Cancelled (${signal}): ${what}; run the action again to finish the job.`)
+  }
 }
 
 /** The message of anything thrown, including values that are not `Error`s. */

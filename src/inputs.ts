@@ -34,7 +34,10 @@ export interface Settings {
   workspace: string
   /** Empty in validate mode, where no request is made. */
   adminKey: string
+  /** Empty in validate mode, which reads no base URL. */
   baseUrl: string
+  /** Where `baseUrl` came from, for the log. */
+  baseUrlSource?: BaseUrlSource
   clientTls?: ClientTls
   name: NameTemplate
   expiryWarningDays: number
@@ -88,25 +91,73 @@ function wholeNumber(input: string, value: string, min: number): number {
   return number
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]'])
+/**
+ * Loopback, where plain http is allowed (an emulator): an IPv4 literal in 127.0.0.0/8, `[::1]` or
+ * `localhost`. The WHATWG URL parser has already turned any IPv4 form (`127.1`, `0x7f.1`) into
+ * dotted decimal, so a host name that merely starts with `127.` is not one.
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  return (
+    hostname === 'localhost' || hostname === '[::1]' || /^127(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/.test(hostname)
+  )
+}
 
-export function parseBaseUrl(value: string): string {
+/** OpenAI's API hosts, mutual-TLS ones included, as a parsed URL's (lower-case) host name. */
+const OPENAI_HOSTS = new Set([
+  'api.openai.com',
+  'mtls.api.openai.com',
+  'mtls-us.api.openai.com',
+  'mtls-eu.api.openai.com'
+])
+
+/** An OpenAI API host: one of OPENAI_HOSTS, or a regional one (one more label: `eu.api.openai.com`). */
+export function isOpenAiHost(hostname: string): boolean {
+  return OPENAI_HOSTS.has(hostname) || /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.api\.openai\.com$/.test(hostname)
+}
+
+export function parseBaseUrl(value: string, from = 'Base URL'): string {
   let url: URL
   try {
     url = new URL(value)
   } catch {
-    throw new ActionError(`Base URL '${value}' is not a URL: use e.g. ${DEFAULT_BASE_URL}.`)
+    throw new ActionError(`${from} '${value}' is not a URL: use e.g. ${DEFAULT_BASE_URL}.`)
   }
-  const loopback = LOOPBACK.has(url.hostname) || url.hostname.startsWith('127.')
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
     throw new ActionError(
-      `Base URL '${url.origin}' must use https:// (plain http is allowed only on loopback, for an emulator), so that the admin key is never sent in clear.`
+      `${from} '${url.origin}' must use https:// (plain http is allowed only on loopback: 127.0.0.0/8, [::1] or localhost, for an emulator), so that the admin key is never sent in clear.`
     )
   }
   if (url.username || url.password || url.search || url.hash) {
-    throw new ActionError(`Base URL '${url.origin}' must not carry credentials, a query or a fragment.`)
+    throw new ActionError(`${from} '${url.origin}' must not carry credentials, a query or a fragment.`)
   }
   return url.href.replace(/\/+$/, '')
+}
+
+export type BaseUrlSource = 'input' | 'environment' | 'default'
+
+/**
+ * Where the admin key goes: the `base-url` input, else OPENAI_BASE_URL when it names an OpenAI API
+ * host or loopback, else OpenAI's own host. A job-wide OPENAI_BASE_URL is usually meant for an LLM
+ * gateway, which must never receive the admin key: another host is trusted only from the input.
+ */
+export function chooseBaseUrl(
+  input: string,
+  env: string | undefined,
+  mtls: boolean
+): { baseUrl: string; source: BaseUrlSource } {
+  if (input) return { baseUrl: parseBaseUrl(input, "Input 'base-url'"), source: 'input' }
+  const fromEnv = env?.trim()
+  if (fromEnv) {
+    const baseUrl = parseBaseUrl(fromEnv, 'OPENAI_BASE_URL')
+    const host = new URL(baseUrl).hostname
+    if (!isOpenAiHost(host) && !isLoopbackHost(host)) {
+      throw new ActionError(
+        `OPENAI_BASE_URL (from the environment) is '${new URL(baseUrl).origin}', which is not an OpenAI API host: the admin key is sent to a host from the environment only when it is *.api.openai.com or loopback. To send it there, give that URL in the 'base-url' input; to use OpenAI, set 'base-url: ${mtls ? MTLS_BASE_URL : DEFAULT_BASE_URL}'.`
+      )
+    }
+    return { baseUrl, source: 'environment' }
+  }
+  return { baseUrl: mtls ? MTLS_BASE_URL : DEFAULT_BASE_URL, source: 'default' }
 }
 
 /** Both or neither; readable; and the key must belong to the certificate. Never shows the key. */
@@ -193,6 +244,12 @@ export function getSettings(runner: Runner): Settings {
   const clientTls =
     mode === 'validate' ? undefined : parseClientTls(runner.getInput('client-certificate').trim(), clientKey)
 
+  // Validate makes no request, so it reads no base URL: a job-wide OPENAI_BASE_URL cannot fail it.
+  const target =
+    mode === 'validate'
+      ? undefined
+      : chooseBaseUrl(runner.getInput('base-url').trim(), runner.env('OPENAI_BASE_URL'), clientTls !== undefined)
+
   return {
     mode,
     lifecycle,
@@ -202,11 +259,8 @@ export function getSettings(runner: Runner): Settings {
     patterns,
     workspace: runner.env('GITHUB_WORKSPACE') || process.cwd(),
     adminKey,
-    baseUrl: parseBaseUrl(
-      runner.getInput('base-url').trim() ||
-        runner.env('OPENAI_BASE_URL')?.trim() ||
-        (clientTls ? MTLS_BASE_URL : DEFAULT_BASE_URL)
-    ),
+    baseUrl: target?.baseUrl ?? '',
+    baseUrlSource: target?.source,
     clientTls,
     name: parseNameTemplate(runner.getInput('name')),
     expiryWarningDays: wholeNumber('expiry-warning-days', runner.getInput('expiry-warning-days') || '30', 0),

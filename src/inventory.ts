@@ -1,5 +1,6 @@
 import type { CertificatesApi, RemoteCertificate } from './api.js'
-import { type Certificate, parseFile } from './parse.js'
+import { ActionError, messageOf } from './errors.js'
+import { type Certificate, parseFile, toPem } from './parse.js'
 import { mapLimit } from './pool.js'
 
 /** What the organization holds, and which of its certificates are the same as local ones. */
@@ -20,59 +21,111 @@ export async function projectStates(
   )
 }
 
-/** How many certificate contents are fetched at once. */
-export const FETCH_CONCURRENCY = 8
+/** How many certificate contents are read at once: a no-op rerun of up to 16 is 2 round trips. */
+export const FETCH_CONCURRENCY = 16
 
 const seconds = (date: Date): number => Math.floor(date.getTime() / 1000)
+const windowKnown = (r: RemoteCertificate): boolean => r.validAt !== undefined && r.expiresAt !== undefined
 
 /**
  * The remote certificates that may be the same as a local one: those whose validity window equals
- * a local certificate's, to the second. Any other cannot be, so its content is never fetched.
+ * a local certificate's, to the second, and those whose window the listing does not say. Any other
+ * cannot be, so its content is never read.
  */
 export function candidates(remote: readonly RemoteCertificate[], local: readonly Certificate[]): RemoteCertificate[] {
   const windows = new Set(local.map((c) => `${seconds(c.notBefore)}/${seconds(c.notAfter)}`))
-  return remote.filter((r) => windows.has(`${r.validAt}/${r.expiresAt}`))
+  return remote.filter((r) => !windowKnown(r) || windows.has(`${r.validAt}/${r.expiresAt}`))
+}
+
+const REMOTE_PEM = /^-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----$/
+
+/**
+ * The certificate in a PEM text the API sent, whatever its whitespace (one line, spaces for line
+ * breaks, CRLF, no final newline): rewrapped as canonical PEM and read by the files' own parser.
+ * Undefined unless it is exactly one readable certificate.
+ */
+export function readRemotePem(text: string): Certificate | undefined {
+  const match = REMOTE_PEM.exec(text.trim())
+  const base64 = match?.[1].replace(/\s+/g, '') ?? ''
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64) || base64.length % 4 !== 0) return undefined
+  const parsed = parseFile('remote', Buffer.from(toPem(Buffer.from(base64, 'base64')), 'utf8'))
+  return parsed.certificates.length === 1 ? parsed.certificates[0] : undefined
 }
 
 /** The fingerprint of a PEM the API sent, or undefined when it holds no readable certificate. */
 export function fingerprintOfPem(pem: string): string | undefined {
-  return parseFile('remote', Buffer.from(pem, 'utf8')).certificates[0]?.fingerprint
+  return readRemotePem(pem)?.fingerprint
 }
 
+const NO_GUESS =
+  'It may be a copy of a certificate in the files, so the run stops rather than upload one on a guess: run the action again later, and if this persists, look at that certificate in the OpenAI dashboard.'
+
+const day = (unix: number): string => new Date(unix * 1000).toISOString().replace('.000Z', 'Z')
+
 /**
- * Lists the organization and fingerprints the candidates. Where the API holds the same certificate
- * more than once, the oldest copy stands for it.
+ * The fingerprint of a remote certificate, from its content; undefined when it is gone (deleted
+ * since it was listed). Content that cannot be read after the retries, is not one PEM certificate,
+ * or is valid for another window than the one listed (another certificate's PEM) stops the run
+ * with an error that names the certificate.
+ */
+export async function readFingerprint(api: CertificatesApi, remote: RemoteCertificate): Promise<string | undefined> {
+  let content: string | undefined
+  try {
+    content = await api.getContent(remote.id)
+  } catch (error) {
+    throw new ActionError(`${messageOf(error)} ${NO_GUESS}`)
+  }
+  if (content === undefined) return undefined
+  const cert = readRemotePem(content)
+  if (!cert) {
+    throw new ActionError(
+      `Certificate ${remote.id} in the organization could not be compared with the files: the OpenAI API sent content for it that is not one PEM certificate. ${NO_GUESS}`
+    )
+  }
+  const [from, to] = [seconds(cert.notBefore), seconds(cert.notAfter)]
+  if (windowKnown(remote) && (from !== remote.validAt || to !== remote.expiresAt)) {
+    throw new ActionError(
+      `Certificate ${remote.id} in the organization could not be compared with the files: the OpenAI API listed it as valid from ${day(remote.validAt!)} to ${day(remote.expiresAt!)}, but sent the PEM of a certificate valid from ${day(from)} to ${day(to)}. ${NO_GUESS}`
+    )
+  }
+  return cert.fingerprint
+}
+
+/** Oldest first, by (`createdAt`, `id`): every run that sees the same copies picks the same one. */
+export const oldestFirst = (a: RemoteCertificate, b: RemoteCertificate): number =>
+  a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+
+/**
+ * Lists the organization and fingerprints the candidates, reading their contents 16 at a time.
+ * Where the API holds the same certificate more than once, the oldest copy stands for it; one
+ * deleted since it was listed is left out.
  */
 export async function takeInventory(
   api: CertificatesApi,
   local: readonly Certificate[],
   log: (message: string) => void
 ): Promise<Inventory> {
-  const certificates = await api.listAll()
-  const toFetch = candidates(certificates, local)
+  const listed = await api.listAll()
+  const toFetch = candidates(listed, local)
+  const undated = toFetch.filter((r) => !windowKnown(r)).length
   log(
-    `The organization holds ${certificates.length} certificate${certificates.length === 1 ? '' : 's'}; ${toFetch.length} may match a local one by validity dates.`
+    `The organization holds ${listed.length} certificate${listed.length === 1 ? '' : 's'}; ${toFetch.length} may match a local one by validity dates${undated ? ` (${undated} listed without them)` : ''}.`
   )
   let fetched = 0
-  const contents = await mapLimit(toFetch, FETCH_CONCURRENCY, async (remote) => {
-    const content = await api.getContent(remote.id)
+  const fingerprints = await mapLimit(toFetch, FETCH_CONCURRENCY, async (remote) => {
+    const fingerprint = await readFingerprint(api, remote)
     // A progress line per round of reads, for organizations with many look-alikes.
     if (++fetched % FETCH_CONCURRENCY === 0 || (fetched === toFetch.length && toFetch.length > FETCH_CONCURRENCY)) {
       log(`Fetched ${fetched}/${toFetch.length} certificates.`)
     }
-    return content
+    return fingerprint
   })
+  const gone = new Set(toFetch.filter((_, i) => fingerprints[i] === undefined).map((r) => r.id))
+  for (const id of gone) log(`Certificate ${id} was deleted while this run read it; it is left out.`)
   const byFingerprint = new Map<string, RemoteCertificate>()
-  const oldestFirst = toFetch
-    .map((remote, i) => ({ remote, pem: contents[i] }))
-    .sort((a, b) => a.remote.createdAt - b.remote.createdAt)
-  for (const { remote, pem } of oldestFirst) {
-    const fingerprint = pem === undefined ? undefined : fingerprintOfPem(pem)
-    if (fingerprint === undefined) {
-      log(`Certificate ${remote.id}: the API sent no readable content; it is not compared.`)
-      continue
-    }
-    if (!byFingerprint.has(fingerprint)) byFingerprint.set(fingerprint, remote)
+  const read = toFetch.map((remote, i) => ({ remote, fingerprint: fingerprints[i] }))
+  for (const { remote, fingerprint } of read.sort((a, b) => oldestFirst(a.remote, b.remote))) {
+    if (fingerprint !== undefined && !byFingerprint.has(fingerprint)) byFingerprint.set(fingerprint, remote)
   }
-  return { certificates, byFingerprint }
+  return { certificates: listed.filter((r) => !gone.has(r.id)), byFingerprint }
 }

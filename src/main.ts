@@ -1,10 +1,12 @@
+import { cancellation } from './cancel.js'
 import { checkCertificate } from './check.js'
 import { discover, readFiles } from './discover.js'
-import { ActionError, messageOf } from './errors.js'
+import { ActionError, CancelledError, messageOf } from './errors.js'
 import { getSettings, type Settings } from './inputs.js'
 import { renderName } from './name-template.js'
 import type { Certificate, ParsedFile } from './parse.js'
 import { annotate, buildReport, type Outcome, writeReport } from './report.js'
+import { redacting } from './redact.js'
 import { actionsRunner, type Runner } from './runner.js'
 
 /** Each certificate's name; a certificate met again keeps the name of its first appearance. */
@@ -83,24 +85,93 @@ async function check(runner: Runner, settings: Settings, outcome: Outcome, now: 
   return settings.mode !== 'validate'
 }
 
+const baseUrlOrigin = {
+  input: "the 'base-url' input",
+  environment: 'OPENAI_BASE_URL',
+  default: 'the default'
+} as const
+
+/** How long changes under way may take to finish once the runner asks the job to stop. */
+export const CANCEL_GRACE_MS = 5000
+
 /**
- * Runs the action. Outputs and the summary are written however far the run got; an expected
- * failure is one line, an unexpected one says so and keeps its stack for debug logging only.
+ * Watches for what could end the run without its outputs: SIGINT or SIGTERM (GitHub cancelling the
+ * job: no new write starts, those under way get a few seconds), a promise that can never settle (the
+ * event loop runs dry, which Node would end with exit code 13), an unhandled rejection or exception.
+ * `stopped` rejects when the run must stop waiting for the pipeline and write what it knows.
  */
-export async function run(runner: Runner = actionsRunner, now: Date = new Date()): Promise<void> {
+function watch(runner: Runner): { stopped: Promise<never>; dispose: () => void } {
+  let stop: (reason: unknown) => void = () => undefined
+  const stopped = new Promise<never>((_, reject) => (stop = reject))
+  stopped.catch(() => undefined)
+  let grace: NodeJS.Timeout | undefined
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (cancellation.signal) return
+    cancellation.signal = signal
+    runner.info(
+      `${signal} received: no new change will be started; waiting up to ${CANCEL_GRACE_MS / 1000} s for those under way.`
+    )
+    grace = setTimeout(
+      () =>
+        stop(
+          new CancelledError(
+            signal,
+            `changes under way did not finish within ${CANCEL_GRACE_MS / 1000} s, so they may or may not have been made (a rerun skips what is there)`
+          )
+        ),
+      CANCEL_GRACE_MS
+    )
+  }
+  const onStall = (): void => stop(new Error('the run stopped making progress (a promise that never settles)'))
+  const onUnhandled = (reason: unknown): void => stop(reason)
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  process.on('beforeExit', onStall)
+  process.on('unhandledRejection', onUnhandled)
+  process.on('uncaughtException', onUnhandled)
+  return {
+    stopped,
+    dispose: () => {
+      clearTimeout(grace)
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      process.off('beforeExit', onStall)
+      process.off('unhandledRejection', onUnhandled)
+      process.off('uncaughtException', onUnhandled)
+    }
+  }
+}
+
+/**
+ * Runs the action. Outputs and the summary are written however far the run got, also when it is
+ * cancelled; an expected failure is one line, an unexpected one says so and keeps its stack for
+ * debug logging only.
+ */
+export async function run(unredacted: Runner = actionsRunner, now: Date = new Date()): Promise<void> {
+  // Every text that leaves the process (log, annotations, outputs, summary, failure, PR comment)
+  // goes through one redactor; it learns each secret as the inputs mask it, before any line.
+  const runner = redacting(unredacted)
   let outcome: Outcome | undefined
   let settings: Settings | undefined
   let failure: string | undefined
+  delete cancellation.signal
+  const watcher = watch(runner)
   try {
-    settings = getSettings(runner)
-    outcome = { mode: settings.mode, files: [], problems: [], names: new Map(), uploaded: new Map(), changes: [] }
-    Object.assign(outcome, { label: settings.label, warningDays: settings.expiryWarningDays })
-    if (settings.label) runner.info(`OpenAI certificates (${settings.label}): ${settings.mode}.`)
-    if (await check(runner, settings, outcome, now)) {
-      // Only publish and plan talk to the API: validate runs never load the API client.
-      const { publish } = await import('./publish.js')
-      await publish(runner, settings, outcome, now)
-    }
+    await Promise.race([
+      (async () => {
+        settings = getSettings(runner)
+        outcome = { mode: settings.mode, files: [], problems: [], names: new Map(), uploaded: new Map(), changes: [] }
+        Object.assign(outcome, { label: settings.label, warningDays: settings.expiryWarningDays })
+        if (settings.label) runner.info(`OpenAI certificates (${settings.label}): ${settings.mode}.`)
+        if (await check(runner, settings, outcome, now)) {
+          runner.info(`OpenAI API: ${settings.baseUrl} (from ${baseUrlOrigin[settings.baseUrlSource ?? 'default']}).`)
+          // Only publish and plan talk to the API: validate runs never load the API client.
+          const { publish } = await import('./publish.js')
+          await publish(runner, settings, outcome, now)
+        }
+      })(),
+      watcher.stopped
+    ])
   } catch (error) {
     if (error instanceof ActionError) {
       failure = error.message
@@ -108,6 +179,10 @@ export async function run(runner: Runner = actionsRunner, now: Date = new Date()
       if (error instanceof Error && error.stack) runner.debug(error.stack)
       failure = `Unexpected error: ${messageOf(error)}. Please report it with the debug log (re-run with debug logging on).`
     }
+  }
+  const signal = cancellation.signal
+  if (signal && !failure?.startsWith('Cancelled')) {
+    failure = failure ? `Cancelled (${signal}): ${failure}` : new CancelledError(signal).message
   }
   try {
     if (outcome && settings) {
@@ -117,7 +192,7 @@ export async function run(runner: Runner = actionsRunner, now: Date = new Date()
         const { commentOnPullRequest } = await import('./comment.js')
         await commentOnPullRequest({
           token: settings.githubToken,
-          body: report.summary,
+          body: runner.redact(report.summary),
           worthSaying: outcome.problems.length > 0 || outcome.changes.length > 0 || failure !== undefined,
           always: settings.commentOnPr === 'always',
           label: settings.label,
@@ -131,4 +206,5 @@ export async function run(runner: Runner = actionsRunner, now: Date = new Date()
   }
   // Last, so that the reason is the final line of the log.
   if (failure !== undefined) runner.setFailed(failure)
+  watcher.dispose()
 }

@@ -33,6 +33,7 @@ export const EMULATOR_ADMIN_KEY = 'sk-admin-emulator-0000000000000000'
  * @property {string} path        without /v1
  * @property {Record<string, string>} query
  * @property {unknown} body
+ * @property {number} at          when it arrived (ms since the epoch)
  */
 
 /**
@@ -45,9 +46,18 @@ export const EMULATOR_ADMIN_KEY = 'sk-admin-emulator-0000000000000000'
  * @property {number} [status]        answer this status with `body` (default: an error envelope)
  * @property {Record<string, string>} [headers]
  * @property {string} [body]
- * @property {'reset' | 'hang' | 'store-then-reset' | 'store-then-fail'} [action]
+ * @property {'reset' | 'hang' | 'store-then-reset' | 'store-then-fail' | 'trickle' | 'stall-after-headers' | 'close-after-headers'} [action]
  *   reset: drop the connection unanswered; hang: never answer; store-then-…: carry the request
- *   out, then drop the connection or answer `status` (default 500) as if it had failed
+ *   out, then drop the connection or answer `status` (default 500) as if it had failed;
+ *   trickle, stall-after-headers, close-after-headers: carry the request out, then send the
+ *   answer a byte every `intervalMs`, or its headers and half its body and then nothing, or its
+ *   headers and half its body and then close the connection
+ * @property {number} [intervalMs]     for trickle (default 100)
+ * @property {(answer: any, request: LoggedRequest) => unknown} [rewrite]
+ *   carry the request out, then answer 200 with what this returns instead (a string goes as is)
+ * @property {(request: LoggedRequest) => unknown} [respond]
+ *   answer 200 with what this returns, without carrying the request out (listings that cycle or
+ *   never end)
  */
 
 /**
@@ -93,6 +103,35 @@ function view(c, object, active) {
 const seconds = (text) => Math.floor(Date.parse(text) / 1000)
 
 /**
+ * Sends an answer the way a broken network or proxy does: a byte at a time (`trickle`), or the
+ * headers and half the body and then nothing (`stall-after-headers`) or a closed connection
+ * (`close-after-headers`). The headers always announce the whole body's length.
+ * @param {import('node:http').ServerResponse} res
+ * @param {'trickle' | 'stall-after-headers' | 'close-after-headers'} action
+ * @param {number} status @param {Record<string, string>} headers @param {string} payload
+ * @param {number} intervalMs
+ */
+function sendFaulty(res, action, status, headers, payload, intervalMs) {
+  const bytes = Buffer.from(payload, 'utf8')
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(bytes.length), ...headers })
+  if (action === 'trickle') {
+    let sent = 0
+    const timer = setInterval(() => {
+      if (res.destroyed) return clearInterval(timer)
+      res.write(bytes.subarray(sent, ++sent))
+      if (sent >= bytes.length) {
+        clearInterval(timer)
+        res.end()
+      }
+    }, intervalMs)
+    res.on('close', () => clearInterval(timer))
+    return
+  }
+  res.write(bytes.subarray(0, Math.floor(bytes.length / 2)))
+  if (action === 'close-after-headers') setTimeout(() => res.socket?.destroy(), 20)
+}
+
+/**
  * Starts an emulator. Everything it was asked is in `requests`; its state is in `certificates`.
  * @param {EmulatorOptions} [options]
  */
@@ -110,6 +149,7 @@ export async function startEmulator(options = {}) {
   let clock = 0
   /** @type {Set<import('node:net').Socket>} */
   const sockets = new Set()
+  const stats = { inFlight: 0, maxInFlight: 0 }
 
   /** @param {string} content @param {string | null} name */
   function store(content, name) {
@@ -250,7 +290,9 @@ export async function startEmulator(options = {}) {
       const cert = find(decodeURIComponent(m[1]))
       if (method === 'GET') {
         const answer = view(cert, 'certificate', undefined)
-        const content = query.getAll('include[]').includes('content') ? { content: cert.content } : {}
+        // The SDKs send include[]=content; the OpenAPI spec's plain form is include=content.
+        const include = [...query.getAll('include[]'), ...query.getAll('include')]
+        const content = include.includes('content') ? { content: cert.content } : {}
         return { ...answer, certificate_details: { ...answer.certificate_details, ...content } }
       }
       if (method === 'POST') {
@@ -308,6 +350,9 @@ export async function startEmulator(options = {}) {
 
   /** @type {import('node:http').RequestListener} */
   const handler = (req, res) => {
+    // How many requests are under way at once: what a client's concurrency really is.
+    stats.maxInFlight = Math.max(stats.maxInFlight, ++stats.inFlight)
+    res.on('close', () => stats.inFlight--)
     const chunks = /** @type {Buffer[]} */ ([])
     req.on('data', (chunk) => chunks.push(chunk))
     req.on('end', () => {
@@ -325,13 +370,21 @@ export async function startEmulator(options = {}) {
           badJson = true
         }
       }
-      requests.push({ method, path, query: Object.fromEntries(url.searchParams), body })
+      /** @type {LoggedRequest} */
+      const request = { method, path, query: Object.fromEntries(url.searchParams), body, at: Date.now() }
+      requests.push(request)
       const fault = takeFault(method, path)
 
-      /** @param {number} status @param {object | string} answer @param {Record<string, string>} [headers] */
+      /** @param {number} status @param {unknown} answer @param {Record<string, string>} [headers] */
       const send = (status, answer, headers = {}) => {
         setTimeout(() => {
           const payload = typeof answer === 'string' ? answer : JSON.stringify(answer)
+          if (
+            fault?.action === 'trickle' ||
+            fault?.action === 'stall-after-headers' ||
+            fault?.action === 'close-after-headers'
+          )
+            return sendFaulty(res, fault.action, status, headers, payload, fault.intervalMs ?? 100)
           res.writeHead(status, { 'content-type': 'application/json', ...headers })
           res.end(payload)
         }, options.latencyMs ?? 0)
@@ -381,11 +434,12 @@ export async function startEmulator(options = {}) {
         })
       }
       if (badJson) return sendError(new HttpError(400, 'We could not parse the JSON body of your request.'))
+      if (fault?.respond) return send(200, fault.respond(request))
       try {
         const answer = route(method, path, url.searchParams, body)
         if (fault?.action === 'store-then-reset') return void req.socket.destroy()
         if (fault?.action === 'store-then-fail') return failure()
-        send(200, answer)
+        send(200, fault?.rewrite ? fault.rewrite(structuredClone(answer), request) : answer)
       } catch (error) {
         if (error instanceof HttpError) return sendError(error)
         send(500, { error: { message: `Emulator failure: ${error}`, type: 'server_error', param: null, code: null } })
@@ -417,6 +471,7 @@ export async function startEmulator(options = {}) {
     certificates,
     requests,
     faults,
+    stats,
     /**
      * Puts a certificate in the organization as if uploaded earlier (no request is logged).
      * @param {string} pem @param {string | null} [name]

@@ -55,9 +55,10 @@ export function parseOutputs(text) {
  * @param {string} options.workspace
  * @param {Record<string, string>} [options.inputs]  by their action.yml names
  * @param {Record<string, string>} [options.env]
+ * @param {(child: import('node:child_process').ChildProcess) => void} [options.onSpawn]  to signal it, as a cancelled job is
  * @returns {Promise<ActionRun>}
  */
-export async function runAction({ workspace, inputs = {}, env = {} }) {
+export async function runAction({ workspace, inputs = {}, env = {}, onSpawn }) {
   const temp = await mkdtemp(join(tmpdir(), 'action-run-'))
   const outputFile = join(temp, 'output')
   const summaryFile = join(temp, 'summary')
@@ -90,6 +91,7 @@ export async function runAction({ workspace, inputs = {}, env = {} }) {
   let stderr = ''
   child.stdout.on('data', (chunk) => (stdout += chunk))
   child.stderr.on('data', (chunk) => (stderr += chunk))
+  onSpawn?.(child)
   const code = await new Promise((resolve) => child.on('close', resolve))
   return {
     code: /** @type {number | null} */ (code),

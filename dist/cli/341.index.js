@@ -13,14 +13,39 @@ __webpack_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
 var lib = __webpack_require__(4942);
+// EXTERNAL MODULE: ./src/cancel.ts
+var cancel = __webpack_require__(833);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __webpack_require__(3916);
+// EXTERNAL MODULE: ./src/plan.ts
+var src_plan = __webpack_require__(2464);
 ;// CONCATENATED MODULE: ./src/api.ts
 
 
+
+
+/** A `createdAt` the API did not give: later than any real one, so such a copy is never the oldest. */
+const UNKNOWN_TIME = Number.MAX_SAFE_INTEGER;
+/**
+ * The most certificates, and the most pages, a listing may hold before it is taken for broken:
+ * twice the 50 an organization can hold, which leaves room to name the extras of an organization
+ * found over the cap, even at one certificate a page.
+ */
+const LIST_BOUND = 2 * src_plan/* CERTIFICATE_CAP */.J5;
+/** An answer of the expected kind that breaks the contract; its message says how. */
+class UnexpectedAnswer extends Error {
+}
+/** An attempt that got no complete answer; `status` when the headers came but the body did not. */
+class NoCompleteAnswer extends Error {
+    status;
+    constructor(message, status) {
+        super(message);
+        this.status = status;
+    }
+}
 const RETRYABLE_STATUS = (status) => status === 408 || status === 409 || status === 429 || status >= 500;
-/** How long to wait before retry `attempt` (1-based): the server's word, else backoff with jitter. */
-function retryDelayMs(attempt, headers, now = Date.now()) {
+/** The wait the server asked for: `retry-after-ms`, else `retry-after` (seconds or a date), within 0–60 s. */
+function requestedWaitMs(headers, now = Date.now()) {
     const ms = Number(headers['retry-after-ms']);
     if (headers['retry-after-ms'] !== undefined && Number.isFinite(ms) && ms >= 0 && ms <= 60_000)
         return ms;
@@ -31,27 +56,76 @@ function retryDelayMs(attempt, headers, now = Date.now()) {
         if (Number.isFinite(wait) && wait >= 0 && wait <= 60_000)
             return wait;
     }
+    return undefined;
+}
+/** How long to wait before retry `attempt` (1-based): the server's word, else backoff with jitter. */
+function retryDelayMs(attempt, headers, now = Date.now()) {
+    const requested = requestedWaitMs(headers, now);
+    if (requested !== undefined)
+        return requested;
     const backoff = Math.min(500 * 2 ** (attempt - 1), 8000);
     return backoff * (1 - Math.random() * 0.25);
 }
-function toRemote(wire) {
+/** The latest instant X.509 can express (9999-12-31T23:59:59Z): anything larger is not unix seconds. */
+const LAST_SECOND = 253_402_300_799;
+/** A date the API sent: unix seconds, or undefined when it sent none or another form (ISO text, ms). */
+function unixSeconds(value) {
+    return typeof value === 'number' && Number.isSafeInteger(value) && Math.abs(value) <= LAST_SECOND ? value : undefined;
+}
+/** One certificate of an answer, checked: an item without an id is an error, never a free slot. */
+function toRemote(value) {
+    if (!isObject(value))
+        throw new UnexpectedAnswer('a certificate that is not a JSON object');
+    const wire = value;
+    if (typeof wire.id !== 'string' || wire.id.trim() === '')
+        throw new UnexpectedAnswer('a certificate without an id');
+    const details = isObject(wire.certificate_details) ? wire.certificate_details : {};
     return {
         id: wire.id,
-        name: wire.name ?? null,
-        createdAt: wire.created_at,
-        active: wire.active,
-        validAt: wire.certificate_details?.valid_at,
-        expiresAt: wire.certificate_details?.expires_at
+        name: typeof wire.name === 'string' ? wire.name : null,
+        createdAt: unixSeconds(wire.created_at) ?? UNKNOWN_TIME,
+        active: typeof wire.active === 'boolean' ? wire.active : undefined,
+        validAt: unixSeconds(details.valid_at),
+        expiresAt: unixSeconds(details.expires_at)
     };
 }
+/** A certificate answer (upload, rename, an activation's item); one without an id throws, saying so. */
 function isCertificate(value) {
-    return typeof value === 'object' && value !== null && typeof value.id === 'string';
+    return isObject(value) && toRemote(value) !== undefined;
 }
 function isObject(value) {
     return typeof value === 'object' && value !== null;
 }
 function isList(value) {
     return typeof value === 'object' && value !== null && Array.isArray(value.data);
+}
+/** A page of a listing: the envelope, and every item a certificate with an id. */
+function isPage(value) {
+    if (!isList(value))
+        return false;
+    if (typeof value.has_more !== 'boolean')
+        throw new UnexpectedAnswer("a list without a true or false 'has_more'");
+    value.data.forEach((item, i) => {
+        try {
+            toRemote(item);
+        }
+        catch (error) {
+            throw new UnexpectedAnswer(`${(0,errors/* messageOf */.bD)(error)} (item ${i + 1} of the page)`);
+        }
+    });
+    return true;
+}
+/** A certificate read with its content: the PEM must be there, as text. */
+function hasContent(id) {
+    return (value) => {
+        const answered = toRemote(value).id;
+        if (answered !== id)
+            throw new UnexpectedAnswer(`the answer is about certificate ${answered}`);
+        const content = value.certificate_details?.content;
+        if (typeof content === 'string')
+            return true;
+        throw new UnexpectedAnswer(`no PEM content (certificate_details.content is ${content === undefined ? 'missing' : content === null ? 'null' : `a ${typeof content}`})`);
+    };
 }
 /** Says what a failed answer means, in the API's own words where it gave some. */
 function describeFailure(what, status, body) {
@@ -71,10 +145,15 @@ function describeFailure(what, status, body) {
         return new errors/* ApiError */.hD(`The OpenAI API requires mutual TLS for this organization (${status}: ${message}) while trying to ${what}: set client-certificate and client-key from secrets (base-url then defaults to https://mtls.api.openai.com/v1).`, status, code);
     }
     if (status === 401) {
-        return new errors/* ApiError */.hD(`The OpenAI API refused the admin key (401: ${message}) while trying to ${what}: check that admin-api-key holds a current admin key (sk-admin-…) of the organization.`, status, code);
+        return new errors/* ApiError */.hD(`The OpenAI API refused the admin key (401: ${message}) while trying to ${what}: the key was not accepted. Check that admin-api-key holds a current admin key (sk-admin-…) of this organization, not a project key, and that it was not revoked.`, status, code);
     }
     if (status === 403) {
-        return new errors/* ApiError */.hD(`The OpenAI API denied access (403: ${message}) while trying to ${what}: the admin key needs permission to manage the organization's certificates.`, status, code);
+        // OpenAI's role-based access control: api.mtls.read lists and reads, api.mtls.write changes.
+        const reads = /^(list|read)\b/.test(what);
+        const permission = reads
+            ? 'api.mtls.read (list and read certificates), which plan needs'
+            : 'api.mtls.write (upload, rename, activate, deactivate and delete certificates), which publish needs';
+        return new errors/* ApiError */.hD(`The OpenAI API denied access (403: ${message}) while trying to ${what}: the admin key needs the permission ${permission}. Give the key's owner a role with it in the organization's settings, or use an admin key that has it.`, status, code);
     }
     return new errors/* ApiError */.hD(`The OpenAI API failed to ${what} (${status}: ${message}).`, status, code);
 }
@@ -89,9 +168,20 @@ class CertificatesApi {
     sleep;
     /** Every request made, as `METHOD path`, in order: what a run costs. */
     calls = [];
+    /** Handed to the request that is being prepared, so that its deadline can abort it. */
+    nextSignal;
     constructor(options) {
         this.options = options;
-        this.http = new lib/* HttpClient */.Qq('openai-certificates-action', [], {
+        // @actions/http-client prepares each request synchronously when asked for it, and lets handlers
+        // amend its options: that is where the attempt's abort signal goes.
+        const withSignal = {
+            prepareRequest: (request) => {
+                request.signal = this.nextSignal;
+            },
+            canHandleAuthentication: () => false,
+            handleAuthentication: () => Promise.reject(new Error('not supported'))
+        };
+        this.http = new lib/* HttpClient */.Qq('openai-certificates-action', [withSignal], {
             socketTimeout: options.timeoutSeconds * 1000,
             allowRedirects: false,
             keepAlive: true
@@ -116,26 +206,61 @@ class CertificatesApi {
     listProject(projectId) {
         return this.listPages(`/organization/projects/${encodeURIComponent(projectId)}/certificates`, `list the certificates of project ${projectId}`);
     }
+    /**
+     * Follows the cursor while `has_more`, bounded: a cursor seen before (A→B→A), a certificate
+     * listed twice, or more pages or certificates than an organization can hold stop it with an
+     * error rather than loop forever.
+     */
     async listPages(path, what) {
         const all = [];
+        const ids = new Set();
+        const cursors = new Set();
         let after = null;
-        for (;;) {
+        for (let pages = 1;; pages++) {
             const query = `?limit=100${after ? `&after=${encodeURIComponent(after)}` : ''}`;
-            const page = await this.send('GET', `${path}${query}`, undefined, what, isList);
-            all.push(...page.data.filter(isCertificate).map(toRemote));
-            if (!page.has_more)
-                return all;
-            const next = page.last_id ?? page.data.at(-1)?.id ?? null;
-            if (!next || next === after) {
-                throw new errors/* ApiError */.hD(`The OpenAI API said more certificates follow but gave no cursor to ask for them, while trying to ${what}: try again later.`);
+            const page = await this.send('GET', `${path}${query}`, undefined, what, isPage);
+            const items = page.data.map(toRemote);
+            let next = null;
+            if (page.has_more) {
+                next = typeof page.last_id === 'string' && page.last_id !== '' ? page.last_id : (items.at(-1)?.id ?? null);
+                if (!next) {
+                    throw new errors/* ApiError */.hD(`The OpenAI API said more certificates follow but gave no cursor to ask for them, while trying to ${what}: try again later.`);
+                }
+                if (next === after || cursors.has(next)) {
+                    throw new errors/* ApiError */.hD(`The OpenAI API's listing went round in a circle (cursor ${next} came back after ${pages} pages) while trying to ${what}: stopped rather than follow it forever; try again later.`);
+                }
+                cursors.add(next);
             }
+            for (const item of items) {
+                if (ids.has(item.id)) {
+                    throw new errors/* ApiError */.hD(`The OpenAI API listed certificate ${item.id} twice while trying to ${what}: a listing that repeats itself cannot be trusted; try again later.`);
+                }
+                ids.add(item.id);
+                all.push(item);
+            }
+            if (all.length > LIST_BOUND || (next && pages >= LIST_BOUND)) {
+                throw new errors/* ApiError */.hD(`The OpenAI API listed more than ${LIST_BOUND} ${all.length > LIST_BOUND ? 'certificates' : 'pages'} while trying to ${what}, though an organization holds at most ${src_plan/* CERTIFICATE_CAP */.J5} certificates: stopped rather than trust an endless listing; try again later.`);
+            }
+            if (!next)
+                return all;
             after = next;
         }
     }
-    /** The PEM of one certificate, or undefined when the API did not send it. */
+    /**
+     * The PEM of one certificate, as the API sent it (any whitespace), or undefined when the
+     * certificate is gone (404: deleted since it was listed). An answer without content is a failed
+     * attempt, retried; after the retries it is an error that names the certificate.
+     */
     async getContent(id) {
-        const cert = await this.send('GET', `/organization/certificates/${encodeURIComponent(id)}?include%5B%5D=content`, undefined, `read certificate ${id}`, isCertificate);
-        return cert.certificate_details?.content;
+        try {
+            const cert = await this.send('GET', `/organization/certificates/${encodeURIComponent(id)}?include%5B%5D=content`, undefined, `read certificate ${id}`, hasContent(id));
+            return cert.certificate_details.content;
+        }
+        catch (error) {
+            if (error instanceof errors/* ApiError */.hD && error.status === 404)
+                return undefined;
+            throw error;
+        }
     }
     /** Uploads one certificate. Not retried on an ambiguous failure: it may have been stored. */
     async upload(pem, name) {
@@ -174,41 +299,45 @@ class CertificatesApi {
     /**
      * One call, retried when that is safe: a failure of an `idempotent` call (a read, or a write
      * that leaves the same state however often it is made) is retried after connection errors,
-     * timeouts, unreadable answers, 408, 409, 429 and 5xx; any other write only after 429.
+     * timeouts, cut or unreadable answers, 408, 409, 429 and 5xx; any other write only after 429.
+     * Every wait is the server's (`Retry-After`) when it gave one. Once the run is cancelled, no
+     * write is started. A failure carries the server's requested wait and whether a write may have
+     * been carried out (`ambiguous`).
      */
     async send(method, path, body, what, isExpected, idempotent = method === 'GET') {
         const url = `${this.options.baseUrl}${path}`;
+        const route = `${method} ${path.split('?')[0]}`;
         for (let attempt = 1;; attempt++) {
+            if (method !== 'GET' && cancel/* cancellation */.W.signal)
+                throw new errors/* CancelledError */.cc(cancel/* cancellation */.W.signal);
             const last = attempt > this.options.maxRetries;
             let status;
             let headers = {};
             let failure;
             let retryable;
-            this.calls.push(`${method} ${path.split('?')[0]}`);
+            let cut = false;
+            this.calls.push(route);
             try {
-                const response = await this.http.request(method, url, body === undefined ? null : JSON.stringify(body), {
-                    authorization: `Bearer ${this.options.adminKey}`,
-                    accept: 'application/json',
-                    ...(body === undefined ? {} : { 'content-type': 'application/json' })
-                });
-                status = response.message.statusCode ?? 0;
-                headers = response.message.headers;
-                const text = await response.readBody();
+                const answer = await this.exchange(method, url, body);
+                status = answer.status;
+                headers = answer.headers;
                 if (status >= 200 && status < 300) {
                     let parsed;
+                    let reason = 'not the JSON it should be';
                     try {
-                        parsed = JSON.parse(text);
+                        parsed = JSON.parse(answer.text);
+                        if (isExpected(parsed))
+                            return parsed;
                     }
-                    catch {
-                        parsed = undefined;
+                    catch (error) {
+                        if (error instanceof UnexpectedAnswer)
+                            reason = error.message;
                     }
-                    if (isExpected(parsed))
-                        return parsed;
-                    failure = new errors/* ApiError */.hD(`The OpenAI API answered an unexpected body while trying to ${what} (status ${status}, not the JSON it should be).`, status);
+                    failure = new errors/* ApiError */.hD(`The OpenAI API answered an unexpected body while trying to ${what} (status ${status}, ${reason}).`, status);
                     retryable = idempotent;
                 }
                 else {
-                    failure = describeFailure(what, status, text);
+                    failure = describeFailure(what, status, answer.text);
                     const should = headers['x-should-retry'];
                     retryable = should === 'true' ? true : should === 'false' ? false : RETRYABLE_STATUS(status);
                     // A write refused by rate limiting was not carried out; any other failed write may have been.
@@ -217,15 +346,85 @@ class CertificatesApi {
                 }
             }
             catch (error) {
-                failure = new errors/* ApiError */.hD(`Could not reach the OpenAI API at ${new URL(url).origin} to ${what}: ${(0,errors/* messageOf */.bD)(error)}.`);
+                status = error instanceof NoCompleteAnswer ? error.status : undefined;
+                cut = status !== undefined;
+                failure = cut
+                    ? new errors/* ApiError */.hD(`The OpenAI API's answer was cut short while trying to ${what} (status ${status}: ${(0,errors/* messageOf */.bD)(error)}).`)
+                    : new errors/* ApiError */.hD(`Could not reach the OpenAI API at ${new URL(url).origin} to ${what}: ${(0,errors/* messageOf */.bD)(error)}.`);
                 retryable = idempotent;
             }
+            failure.retryAfterMs = requestedWaitMs(headers);
+            failure.ambiguous =
+                method !== 'GET' &&
+                    (failure.status === undefined ||
+                        failure.status < 300 ||
+                        failure.status === 408 ||
+                        failure.status === 409 ||
+                        failure.status >= 500);
             if (!retryable || last)
                 throw failure;
+            if (method !== 'GET' && cancel/* cancellation */.W.signal)
+                throw failure;
             const wait = retryDelayMs(attempt, headers);
-            this.options.log(`${method} ${path.split('?')[0]} ${status ?? 'failed (no answer)'}; retry ${attempt} of ${this.options.maxRetries} in ${(wait / 1000).toFixed(1)} s`);
+            const said = status === undefined ? 'failed (no answer)' : cut ? `${status}, answer cut short` : status;
+            this.options.log(`${route} ${said}; retry ${attempt} of ${this.options.maxRetries} in ${(wait / 1000).toFixed(1)} s`);
             await this.sleep(wait);
         }
+    }
+    /**
+     * One attempt, headers and body within `timeoutSeconds`: http-client's own socket timeout is
+     * only an idle timeout (a trickling body never trips it), and its `readBody()` never settles
+     * when the connection closes part way. Anything short of a complete answer in time rejects.
+     */
+    exchange(method, url, body) {
+        const seconds = this.options.timeoutSeconds;
+        const controller = new AbortController();
+        return new Promise((resolve, reject) => {
+            let message;
+            let settled = false;
+            const fail = (reason) => {
+                if (settled)
+                    return;
+                settled = true;
+                clearTimeout(timer);
+                controller.abort();
+                message?.destroy();
+                reject(new NoCompleteAnswer(reason, message?.statusCode));
+            };
+            const timer = setTimeout(() => fail(message ? `the answer was not complete within ${seconds} s` : `no answer within ${seconds} s`), seconds * 1000);
+            this.nextSignal = controller.signal;
+            let pending;
+            try {
+                pending = this.http.request(method, url, body === undefined ? null : JSON.stringify(body), {
+                    authorization: `Bearer ${this.options.adminKey}`,
+                    accept: 'application/json',
+                    ...(body === undefined ? {} : { 'content-type': 'application/json' })
+                });
+            }
+            finally {
+                this.nextSignal = undefined;
+            }
+            pending.then((response) => {
+                message = response.message;
+                if (settled)
+                    return void message.destroy();
+                const chunks = [];
+                message.on('data', (chunk) => chunks.push(chunk));
+                message.on('end', () => {
+                    if (settled)
+                        return;
+                    settled = true;
+                    clearTimeout(timer);
+                    resolve({
+                        status: message.statusCode ?? 0,
+                        headers: message.headers,
+                        text: Buffer.concat(chunks).toString('utf8')
+                    });
+                });
+                message.on('error', (error) => fail(`the connection failed during the answer (${error.message})`));
+                message.on('close', () => fail('the connection closed before the answer was complete'));
+            }, (error) => fail((0,errors/* messageOf */.bD)(error)));
+        });
     }
 }
 
@@ -236,61 +435,104 @@ var pool = __webpack_require__(9537);
 ;// CONCATENATED MODULE: ./src/inventory.ts
 
 
+
 /** Which certificates are active in each of `projectIds`, from the project listings. */
 async function projectStates(api, projectIds) {
     const listings = await Promise.all(projectIds.map((id) => api.listProject(id)));
     return new Map(projectIds.map((id, i) => [id, new Set(listings[i].filter((r) => r.active === true).map((r) => r.id))]));
 }
-/** How many certificate contents are fetched at once. */
-const FETCH_CONCURRENCY = 8;
+/** How many certificate contents are read at once: a no-op rerun of up to 16 is 2 round trips. */
+const FETCH_CONCURRENCY = 16;
 const seconds = (date) => Math.floor(date.getTime() / 1000);
+const windowKnown = (r) => r.validAt !== undefined && r.expiresAt !== undefined;
 /**
  * The remote certificates that may be the same as a local one: those whose validity window equals
- * a local certificate's, to the second. Any other cannot be, so its content is never fetched.
+ * a local certificate's, to the second, and those whose window the listing does not say. Any other
+ * cannot be, so its content is never read.
  */
 function candidates(remote, local) {
     const windows = new Set(local.map((c) => `${seconds(c.notBefore)}/${seconds(c.notAfter)}`));
-    return remote.filter((r) => windows.has(`${r.validAt}/${r.expiresAt}`));
+    return remote.filter((r) => !windowKnown(r) || windows.has(`${r.validAt}/${r.expiresAt}`));
+}
+const REMOTE_PEM = /^-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----$/;
+/**
+ * The certificate in a PEM text the API sent, whatever its whitespace (one line, spaces for line
+ * breaks, CRLF, no final newline): rewrapped as canonical PEM and read by the files' own parser.
+ * Undefined unless it is exactly one readable certificate.
+ */
+function readRemotePem(text) {
+    const match = REMOTE_PEM.exec(text.trim());
+    const base64 = match?.[1].replace(/\s+/g, '') ?? '';
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64) || base64.length % 4 !== 0)
+        return undefined;
+    const parsed = (0,parse/* parseFile */.CJ)('remote', Buffer.from((0,parse/* toPem */.sg)(Buffer.from(base64, 'base64')), 'utf8'));
+    return parsed.certificates.length === 1 ? parsed.certificates[0] : undefined;
 }
 /** The fingerprint of a PEM the API sent, or undefined when it holds no readable certificate. */
 function fingerprintOfPem(pem) {
-    return (0,parse/* parseFile */.CJ)('remote', Buffer.from(pem, 'utf8')).certificates[0]?.fingerprint;
+    return readRemotePem(pem)?.fingerprint;
 }
+const NO_GUESS = 'It may be a copy of a certificate in the files, so the run stops rather than upload one on a guess: run the action again later, and if this persists, look at that certificate in the OpenAI dashboard.';
+const day = (unix) => new Date(unix * 1000).toISOString().replace('.000Z', 'Z');
 /**
- * Lists the organization and fingerprints the candidates. Where the API holds the same certificate
- * more than once, the oldest copy stands for it.
+ * The fingerprint of a remote certificate, from its content; undefined when it is gone (deleted
+ * since it was listed). Content that cannot be read after the retries, is not one PEM certificate,
+ * or is valid for another window than the one listed (another certificate's PEM) stops the run
+ * with an error that names the certificate.
+ */
+async function readFingerprint(api, remote) {
+    let content;
+    try {
+        content = await api.getContent(remote.id);
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`${(0,errors/* messageOf */.bD)(error)} ${NO_GUESS}`);
+    }
+    if (content === undefined)
+        return undefined;
+    const cert = readRemotePem(content);
+    if (!cert) {
+        throw new errors/* ActionError */.lZ(`Certificate ${remote.id} in the organization could not be compared with the files: the OpenAI API sent content for it that is not one PEM certificate. ${NO_GUESS}`);
+    }
+    const [from, to] = [seconds(cert.notBefore), seconds(cert.notAfter)];
+    if (windowKnown(remote) && (from !== remote.validAt || to !== remote.expiresAt)) {
+        throw new errors/* ActionError */.lZ(`Certificate ${remote.id} in the organization could not be compared with the files: the OpenAI API listed it as valid from ${day(remote.validAt)} to ${day(remote.expiresAt)}, but sent the PEM of a certificate valid from ${day(from)} to ${day(to)}. ${NO_GUESS}`);
+    }
+    return cert.fingerprint;
+}
+/** Oldest first, by (`createdAt`, `id`): every run that sees the same copies picks the same one. */
+const oldestFirst = (a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+/**
+ * Lists the organization and fingerprints the candidates, reading their contents 16 at a time.
+ * Where the API holds the same certificate more than once, the oldest copy stands for it; one
+ * deleted since it was listed is left out.
  */
 async function takeInventory(api, local, log) {
-    const certificates = await api.listAll();
-    const toFetch = candidates(certificates, local);
-    log(`The organization holds ${certificates.length} certificate${certificates.length === 1 ? '' : 's'}; ${toFetch.length} may match a local one by validity dates.`);
+    const listed = await api.listAll();
+    const toFetch = candidates(listed, local);
+    const undated = toFetch.filter((r) => !windowKnown(r)).length;
+    log(`The organization holds ${listed.length} certificate${listed.length === 1 ? '' : 's'}; ${toFetch.length} may match a local one by validity dates${undated ? ` (${undated} listed without them)` : ''}.`);
     let fetched = 0;
-    const contents = await (0,pool/* mapLimit */.s)(toFetch, FETCH_CONCURRENCY, async (remote) => {
-        const content = await api.getContent(remote.id);
+    const fingerprints = await (0,pool/* mapLimit */.s)(toFetch, FETCH_CONCURRENCY, async (remote) => {
+        const fingerprint = await readFingerprint(api, remote);
         // A progress line per round of reads, for organizations with many look-alikes.
         if (++fetched % FETCH_CONCURRENCY === 0 || (fetched === toFetch.length && toFetch.length > FETCH_CONCURRENCY)) {
             log(`Fetched ${fetched}/${toFetch.length} certificates.`);
         }
-        return content;
+        return fingerprint;
     });
+    const gone = new Set(toFetch.filter((_, i) => fingerprints[i] === undefined).map((r) => r.id));
+    for (const id of gone)
+        log(`Certificate ${id} was deleted while this run read it; it is left out.`);
     const byFingerprint = new Map();
-    const oldestFirst = toFetch
-        .map((remote, i) => ({ remote, pem: contents[i] }))
-        .sort((a, b) => a.remote.createdAt - b.remote.createdAt);
-    for (const { remote, pem } of oldestFirst) {
-        const fingerprint = pem === undefined ? undefined : fingerprintOfPem(pem);
-        if (fingerprint === undefined) {
-            log(`Certificate ${remote.id}: the API sent no readable content; it is not compared.`);
-            continue;
-        }
-        if (!byFingerprint.has(fingerprint))
+    const read = toFetch.map((remote, i) => ({ remote, fingerprint: fingerprints[i] }));
+    for (const { remote, fingerprint } of read.sort((a, b) => oldestFirst(a.remote, b.remote))) {
+        if (fingerprint !== undefined && !byFingerprint.has(fingerprint))
             byFingerprint.set(fingerprint, remote);
     }
-    return { certificates, byFingerprint };
+    return { certificates: listed.filter((r) => !gone.has(r.id)), byFingerprint };
 }
 
-// EXTERNAL MODULE: ./src/plan.ts
-var src_plan = __webpack_require__(2464);
 ;// CONCATENATED MODULE: ./src/apply.ts
 
 
@@ -430,7 +672,7 @@ class Applier {
                     this.options.log(`'${named.name}' was stored as ${stored.id} before the answer was lost; using it.`);
                     return stored.id;
                 }
-                const wait = retryDelayMs(attempt, {});
+                const wait = error.retryAfterMs ?? retryDelayMs(attempt, {});
                 this.options.log(`'${named.name}' was not stored; upload retry ${attempt} of ${this.options.maxRetries} in ${(wait / 1000).toFixed(1)} s.`);
                 await sleep(wait);
             }
