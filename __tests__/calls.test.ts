@@ -80,22 +80,22 @@ describe('API calls', () => {
     ])
   })
 
-  it('publish 10 new into an organization of 40: 1 list + 10 uploads, no read', async () => {
+  it('publish 10 new into an organization of 40: 1 list + 10 uploads + 1 list to read back, no read', async () => {
     const root = await scenario({ remoteOnly: 40, present: 0, fresh: 10 })
     expect((await run(root)).code).toBe(0)
-    expect(counts()).toEqual({ list: 1, upload: 10 })
+    expect(counts()).toEqual({ list: 2, upload: 10 })
   })
 
   it('the same with activate: + 1 activation call for the 10', async () => {
     const root = await scenario({ remoteOnly: 40, present: 0, fresh: 10 })
     expect((await run(root, { activate: 'true' })).code).toBe(0)
-    expect(counts()).toEqual({ list: 1, upload: 10, activation: 1 })
+    expect(counts()).toEqual({ list: 2, upload: 10, activation: 1 })
   })
 
-  it('a mixed run: 1 list + c reads + k uploads + ceil(a/10) activations', async () => {
+  it('a mixed run: 2 lists + c reads + k uploads + ceil(a/10) activations', async () => {
     const root = await scenario({ remoteOnly: 20, present: 15, fresh: 8 })
     expect((await run(root, { activate: 'true' })).code).toBe(0)
-    expect(counts()).toEqual({ list: 1, get: 15, upload: 8, activation: 3 })
+    expect(counts()).toEqual({ list: 2, get: 15, upload: 8, activation: 3 })
   })
 
   it('plan reads exactly what publish reads, and validate makes no call', async () => {

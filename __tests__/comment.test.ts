@@ -51,7 +51,7 @@ beforeEach(async () => {
 afterEach(() => new Promise((resolve) => server.close(resolve)))
 
 async function pullRequestRun(root: string, commentOnPr: string, event = 'pull_request', label = '') {
-  const eventPath = join(root, '..', `event-${Math.random()}.json`)
+  const eventPath = join(root, `event-${Math.random()}.json`)
   await writeFile(
     eventPath,
     JSON.stringify({ pull_request: { number: 7 }, repository: { name: 'certs', owner: { login: 'acme' } } })

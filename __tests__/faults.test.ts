@@ -138,27 +138,41 @@ describe('faults', () => {
     expect(made).toHaveLength(3)
   })
 
-  it('says so when another run filled the organization between the plan and the upload', async () => {
-    const { root } = await setUp()
-    emulator.faults.push({
-      method: 'POST',
-      path: LIST,
-      status: 400,
-      body: JSON.stringify({
-        error: {
-          message: 'The organization already has the maximum of 50 certificates.',
-          type: 'invalid_request_error',
-          param: null,
-          code: 'certificate_limit_exceeded'
-        }
-      })
+  const capRefusal = (times: number) => ({
+    method: 'POST',
+    path: LIST,
+    status: 400,
+    times,
+    body: JSON.stringify({
+      error: {
+        message: 'The organization already has the maximum of 50 certificates.',
+        type: 'invalid_request_error',
+        param: null,
+        code: 'certificate_limit_exceeded'
+      }
     })
-    const run = await publish(root)
+  })
+
+  it('after a cap refusal, lists again and uploads when a slot is free after all', async () => {
+    const { root } = await setUp()
+    emulator.faults.push(capRefusal(1))
+    const run = await publish(root, { 'max-retries': '1' })
+    expect(run.code).toBe(0)
+    expect(posts()).toHaveLength(2)
+    expect(emulator.certificates).toHaveLength(1)
+    expect(ids(run, 'uploaded-ids')).toEqual([emulator.certificates[0].id])
+  })
+
+  it('says so when the cap keeps refusing, after a bounded number of looks', async () => {
+    const { root } = await setUp()
+    emulator.faults.push(capRefusal(Infinity))
+    const run = await publish(root, { 'max-retries': '1' })
     expect(run.code).toBe(1)
     expect(commands(run, 'error').at(-1)!.message).toMatch(
       /^The organization reached its certificate cap during this run \(another workflow or person may have uploaded at the same time\)/
     )
-    expect(posts()).toHaveLength(1)
+    // The first attempt, and one after each of the 3 looks that found a slot free.
+    expect(posts()).toHaveLength(4)
   })
 
   it('does not retry what cannot succeed: 401, 403, 404, 400', async () => {

@@ -1,17 +1,28 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { Result } from '../src/report.js'
 import type { ActionRun } from '../tools/run-action.mjs'
 
-/** A fresh workspace holding `files` (path relative to it → content). */
+const workspaces: string[] = []
+
+/**
+ * A fresh workspace holding `files` (path relative to it → content). It is removed after the
+ * test file's last test (`removeWorkspaces`, registered for every test file in __tests__/setup.ts).
+ */
 export async function workspace(files: Record<string, string | Uint8Array>): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'workspace-'))
+  workspaces.push(root)
   for (const [path, content] of Object.entries(files)) {
     await mkdir(dirname(join(root, path)), { recursive: true })
     await writeFile(join(root, path), content)
   }
   return root
+}
+
+/** Removes every workspace this test file made. */
+export async function removeWorkspaces(): Promise<void> {
+  await Promise.all(workspaces.splice(0).map((root) => rm(root, { recursive: true, force: true })))
 }
 
 /** An entry of the `results` output, as the action writes it. */

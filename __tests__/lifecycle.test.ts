@@ -118,6 +118,150 @@ describe('rotation', () => {
   })
 })
 
+describe('activation you can rely on', () => {
+  it('an activation answered 200 but not applied is not counted, and exclusive keeps the old CA active', async () => {
+    emulator = await startEmulator()
+    const old = emulator.seed((await makeCa({ cn: 'Old CA' })).pem, 'old')
+    old.active = true
+    emulator.faults.push({ method: 'POST', path: '/organization/certificates/activate', action: 'answer-unapplied' })
+    const { files: certs } = await files(1, 'new')
+    const run = await publish(await workspace(certs), { activate: 'true', exclusive: 'true', 'max-retries': '1' })
+    expect(run.code).toBe(1)
+    const fresh = emulator.certificates.find((c) => c.id !== old.id)!
+    expect([fresh.active, old.active]).toEqual([false, true])
+    expect(activations('deactivate')).toEqual([])
+    expect(ids(run, 'activated-ids')).toEqual([])
+    expect(ids(run, 'deactivated-ids')).toEqual([])
+    expect(ids(run, 'uploaded-ids')).toEqual([fresh.id])
+    expect(commands(run, 'error').at(-1)!.message).toMatch(
+      new RegExp(
+        `^The OpenAI API answered that it would activate 'new-00' \\(${fresh.id}\\), but a fresh read shows it still inactive: not counted as activated, and nothing was deactivated\\.`
+      )
+    )
+  })
+
+  it('in a project too: an activation not applied leaves the old CA active there, and nothing is deactivated', async () => {
+    emulator = await startEmulator()
+    const old = emulator.seed((await makeCa({ cn: 'Old CA' })).pem, 'old')
+    old.projects.add('proj_a')
+    emulator.faults.push({
+      method: 'POST',
+      path: '/organization/projects/proj_a/certificates/activate',
+      action: 'answer-unapplied'
+    })
+    const { files: certs } = await files(1, 'new')
+    const run = await publish(await workspace(certs), {
+      activate: 'true',
+      exclusive: 'true',
+      'project-ids': 'proj_a',
+      'max-retries': '1'
+    })
+    expect(run.code).toBe(1)
+    const fresh = emulator.certificates.find((c) => c.id !== old.id)!
+    expect([[...fresh.projects], [...old.projects]]).toEqual([[], ['proj_a']])
+    expect(activations('deactivate')).toEqual([])
+    expect(ids(run, 'activated-ids')).toEqual([])
+    expect(ids(run, 'deactivated-ids')).toEqual([])
+  })
+
+  it('an activation that half-applied and failed: the outputs say what the organization shows', async () => {
+    emulator = await startEmulator()
+    emulator.faults.push({
+      method: 'POST',
+      path: '/organization/certificates/activate',
+      action: 'apply-some-then-fail',
+      count: 1,
+      status: 503,
+      times: Infinity
+    })
+    const { files: certs } = await files(3)
+    const run = await publish(await workspace(certs), { activate: 'true', 'max-retries': '1' })
+    expect(run.code).toBe(1)
+    const active = emulator.certificates.filter((c) => c.active).map((c) => c.id)
+    expect(active).toHaveLength(1)
+    expect(ids(run, 'activated-ids')).toEqual(active)
+    expect(ids(run, 'uploaded-ids').sort()).toEqual(emulator.certificates.map((c) => c.id).sort())
+    const changes = JSON.parse(run.outputs.changes) as { action: string; id: string; done: boolean }[]
+    expect(changes.filter((c) => c.action === 'activate' && c.done).map((c) => c.id)).toEqual(active)
+  })
+
+  it('in a project, an activation the answer does not show is confirmed by a fresh read of the project', async () => {
+    emulator = await startEmulator()
+    // The call is applied, but its answer leaves the certificate out.
+    emulator.faults.push({
+      method: 'POST',
+      path: '/organization/projects/proj_a/certificates/activate',
+      rewrite: (answer: object) => ({ ...answer, data: [] })
+    })
+    const { files: certs } = await files(1)
+    const run = await publish(await workspace(certs), { activate: 'true', 'project-ids': 'proj_a' })
+    expect(run.code).toBe(0)
+    const [stored] = emulator.certificates
+    expect([...stored.projects]).toEqual(['proj_a'])
+    expect(ids(run, 'activated-ids')).toEqual([stored.id])
+    // The inventory's listing of the project, and one fresh read.
+    expect(emulator.requests.filter((r) => r.path === '/organization/projects/proj_a/certificates')).toHaveLength(2)
+  })
+})
+
+describe('exclusive with another run at work', () => {
+  async function rotation() {
+    const old = emulator.seed((await makeCa({ cn: 'Old CA' })).pem, 'old')
+    old.active = true
+    const { files: certs } = await files(1, 'new')
+    const root = await workspace(certs)
+    const run = () => publish(root, { activate: 'true', exclusive: 'true', 'max-retries': '1' })
+    return { old, run }
+  }
+  const fresh = (oldId: string) => emulator.certificates.find((c) => c.id !== oldId)!
+  const deactivateCall = (r: { method: string; path: string }) =>
+    r.method === 'POST' && r.path === '/organization/certificates/deactivate'
+
+  it('activates its certificate again when another run deactivated it meanwhile, and says so', async () => {
+    let interfered = false
+    emulator = await startEmulator({
+      // Another run deactivates this run's new certificate as this run deactivates the old one.
+      beforeAnswer: (r) => {
+        if (deactivateCall(r) && !interfered) {
+          interfered = true
+          for (const c of emulator.certificates) c.active = false
+        }
+      }
+    })
+    const { old, run } = await rotation()
+    const result = await run()
+    expect(result.code).toBe(1)
+    const mine = fresh(old.id)
+    expect([mine.active, old.active]).toEqual([true, false])
+    expect(commands(result, 'error').at(-1)!.message).toMatch(
+      new RegExp(`^Another run deactivated ${mine.id} in the organization while this run was rotating certificates`)
+    )
+    expect(ids(result, 'activated-ids')).toEqual([mine.id])
+    expect(ids(result, 'deactivated-ids')).toEqual([old.id])
+  })
+
+  it('deactivates nothing when a fresh read shows its certificate no longer active', async () => {
+    let activated = false
+    emulator = await startEmulator({
+      beforeAnswer: (r) => {
+        if (r.path.endsWith('/activate')) activated = true
+        else if (activated && r.method === 'GET' && r.path === '/organization/certificates')
+          for (const c of emulator.certificates) if (c.name === 'new-00') c.active = false
+      }
+    })
+    const { old, run } = await rotation()
+    const result = await run()
+    expect(result.code).toBe(1)
+    expect(activations('deactivate')).toEqual([])
+    expect(old.active).toBe(true)
+    expect(commands(result, 'error').at(-1)!.message).toMatch(
+      /^Nothing was deactivated in the organization: a fresh read/
+    )
+    expect(ids(result, 'activated-ids')).toEqual([])
+    expect(ids(result, 'deactivated-ids')).toEqual([])
+  })
+})
+
 describe('sync-names', () => {
   it('renames certificates present under another name, and only those', async () => {
     emulator = await startEmulator()

@@ -20,7 +20,7 @@ beforeAll(async () => {
   client = await makeLeaf(clientCa, { cn: 'release workflow' })
   emulator = await startEmulator({ mtls: { key: server.key, cert: server.pem, clientCa: clientCa.pem } })
   root = await workspace({ 'certs/ca.pem': clientCa.pem })
-  serverCaFile = join(root, '..', `server-ca-${Date.now()}.pem`)
+  serverCaFile = join(root, 'server-ca.crt')
   await writeFile(serverCaFile, serverCa.pem)
 })
 afterAll(() => emulator.close())

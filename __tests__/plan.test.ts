@@ -2,7 +2,7 @@ import { makeCa } from '../tools/certs.mjs'
 import type { RemoteCertificate } from '../src/api.js'
 import { candidates, type Inventory } from '../src/inventory.js'
 import { parseFile, type Certificate } from '../src/parse.js'
-import { capProblem, makePlan, type NamedCertificate, slotsAfter } from '../src/plan.js'
+import { capProblem, keptCopy, makePlan, type NamedCertificate, overCap, slotsAfter } from '../src/plan.js'
 
 const now = new Date()
 const seconds = (d: Date): number => Math.floor(d.getTime() / 1000)
@@ -86,5 +86,26 @@ describe('candidates', () => {
       { id: 'no-details', name: null, createdAt: 1 }
     ]
     expect(candidates(remote, [a]).map((r) => r.id)).toEqual(['same-window', 'no-details'])
+  })
+})
+
+describe('copies kept by racing runs', () => {
+  const copy = (id: string, createdAt: number): RemoteCertificate => ({ id, name: null, createdAt })
+
+  it('every run keeps the same copy, whatever order it lists them in: the oldest, then the smallest id', () => {
+    const copies = [copy('cert_b', 5), copy('cert_c', 4), copy('cert_a', 5), copy('cert_0', 4)]
+    const kept = [copies, [...copies].reverse(), [copies[2], copies[0], copies[3], copies[1]]].map(
+      (c) => keptCopy(c)?.id
+    )
+    expect(kept).toEqual(['cert_0', 'cert_0', 'cert_0'])
+    expect(keptCopy([])).toBeUndefined()
+  })
+
+  it('an organization over the cap is named by its newest certificates past it', () => {
+    expect(overCap(others(50))).toBeUndefined()
+    const message = overCap([...others(51)].reverse())
+    expect(message).toMatch(
+      /^The organization holds 51 certificates, more than the 50 it may hold .*: the newest is cert_other50 \(other 50\)\./
+    )
   })
 })

@@ -4,8 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createNetServer, type Server as NetServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { makeCa, makeLeaf } from '../tools/certs.mjs'
 import { type Emulator, startEmulator } from '../tools/emulator.mjs'
@@ -39,8 +38,8 @@ let listener: NetServer
 let connections: number
 
 beforeAll(async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'resolver-'))
-  await writeFile(join(dir, 'resolve.cjs'), RESOLVER)
+  // A workspace, so that it is removed with the others after the file's tests.
+  const dir = await workspace({ 'resolve.cjs': RESOLVER })
   resolverEnv = { NODE_OPTIONS: `--require ${join(dir, 'resolve.cjs')}` }
   listener = createNetServer((socket) => {
     connections++
@@ -244,7 +243,7 @@ describe('nothing that leaves the process carries a secret', () => {
 
   async function pullRequestRun(mode: string): Promise<ActionRun> {
     const root = await workspace({ 'certs/ca.pem': ca.pem })
-    const eventPath = join(root, '..', `event-${Math.random()}.json`)
+    const eventPath = join(root, `event-${Math.random()}.json`)
     await writeFile(
       eventPath,
       JSON.stringify({ pull_request: { number: 7 }, repository: { name: 'certs', owner: { login: 'acme' } } })

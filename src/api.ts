@@ -123,6 +123,14 @@ function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null
 }
 
+/** An activate or deactivate answer: each item's id and its `active` flag as it now stands. */
+function isActivation(value: unknown): value is { data: { id: string; active: boolean }[] } {
+  return (
+    isList(value) &&
+    value.data.every((item) => isCertificate(item) && typeof (item as { active?: unknown }).active === 'boolean')
+  )
+}
+
 function isList(value: unknown): value is WireList {
   return typeof value === 'object' && value !== null && Array.isArray((value as WireList).data)
 }
@@ -368,20 +376,21 @@ export class CertificatesApi {
    * Activates or deactivates at most 10 certificates, for the organization or for one project.
    * The API makes these calls atomic and idempotent, so they are retried.
    */
-  async setActive(ids: readonly string[], active: boolean, projectId?: string): Promise<void> {
+  async setActive(ids: readonly string[], active: boolean, projectId?: string): Promise<Map<string, boolean>> {
     const scope = projectId
       ? `/organization/projects/${encodeURIComponent(projectId)}/certificates`
       : '/organization/certificates'
     const verb = active ? 'activate' : 'deactivate'
     const where = projectId ? `in project ${projectId}` : 'for the organization'
-    await this.send(
+    const answer = await this.send(
       'POST',
       `${scope}/${verb}`,
       { certificate_ids: ids },
       `${verb} ${ids.join(', ')} ${where}`,
-      isList,
+      isActivation,
       true
     )
+    return new Map(answer.data.map((item) => [item.id, item.active]))
   }
 
   /**

@@ -1,7 +1,16 @@
 import { type CertificatesApi, type RemoteCertificate, retryDelayMs } from './api.js'
 import { ActionError, ApiError, messageOf } from './errors.js'
-import { candidates, fingerprintOfPem } from './inventory.js'
-import { batches, type Change, type NamedCertificate, type Plan, scopeName } from './plan.js'
+import { candidates, FETCH_CONCURRENCY, fingerprintOfPem, type Inventory } from './inventory.js'
+import {
+  batches,
+  type Change,
+  keptCopy,
+  type NamedCertificate,
+  overCap,
+  type Plan,
+  type Scope,
+  scopeName
+} from './plan.js'
 import { mapLimit } from './pool.js'
 
 /** How many uploads, renames or activation calls are under way at once. */
@@ -10,18 +19,26 @@ export const WRITE_CONCURRENCY = 4
 export interface ApplyOptions {
   /** Further attempts after an upload whose answer was lost. */
   maxRetries: number
-  /** Ids the organization held before this run: none of them is a copy of a new certificate. */
-  knownIds: ReadonlySet<string>
+  /** What the organization held before this run: none of it is a copy of a new certificate. */
+  inventory: Inventory
   log: (message: string) => void
   warn: (message: string) => void
   sleep?: (ms: number) => Promise<void>
 }
 
+/** How often an upload whose answer was lost is looked for, with backoff, before it is sent again. */
+export const LOOKS = 3
+/** How often a run whose uploads the cap refused lists again, with backoff, for slots racing runs free. */
+export const CAP_ROUNDS = 3
+
+const seconds = (ms: number): string => (ms / 1000).toFixed(1)
+
 /** A failure after which the certificate may or may not have been stored. */
 export function isAmbiguous(error: unknown): boolean {
   return (
     error instanceof ApiError &&
-    (error.status === undefined ||
+    (error.ambiguous ||
+      error.status === undefined ||
       error.status < 300 || // a success whose body could not be read
       error.status === 408 ||
       error.status === 409 ||
@@ -62,6 +79,17 @@ export function describeChange(c: Change, tense: 'done' | 'will' | 'would' = 'do
  * that fails part way can still report exactly what it changed.
  */
 export class Applier {
+  /** Ids the upload answers named: the only copies this run may delete. */
+  private readonly created = new Set<string>()
+  /** Fingerprint → ids this run uploaded or adopted after a lost answer. */
+  private readonly mine = new Map<string, Set<string>>()
+  /** Id → fingerprint of content read during the run (null: gone or unreadable), never read twice. */
+  private readonly fingerprints = new Map<string, string | null>()
+  private readonly known: ReadonlySet<string>
+  private readonly sleep: (ms: number) => Promise<void>
+  private wrote = false
+  private readBackDone = false
+
   constructor(
     private readonly api: CertificatesApi,
     private readonly plan: Plan,
@@ -69,18 +97,32 @@ export class Applier {
     /** Fingerprint → id, for certificates created by this run. */
     private readonly uploaded: Map<string, string>,
     private readonly options: ApplyOptions
-  ) {}
+  ) {
+    this.known = new Set(options.inventory.certificates.map((r) => r.id))
+    this.sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+  }
 
   async run(): Promise<void> {
     try {
       await this.prune()
-      await this.uploads()
+      if (this.plan.uploads.length > 0) {
+        try {
+          await this.uploads()
+        } catch (error) {
+          // What was stored before the failure is reported as the organization shows it, if it answers.
+          if (this.mine.size > 0 && !this.readBackDone) await this.readBack().catch(() => undefined)
+          throw error
+        }
+        // Read back what was written, whatever other runs did meanwhile, before acting on any id.
+        await this.readBack()
+      }
       await this.writeEach(
         this.changes.filter((c) => c.action === 'rename'),
         (c) => this.api.rename(c.id!, c.name!)
       )
-      await this.activation('activate')
-      await this.activation('deactivate')
+      await this.activation()
+      await this.deactivation()
+      if (this.wrote && !this.readBackDone) await this.readBack()
     } catch (error) {
       throw this.explain(error)
     }
@@ -88,6 +130,7 @@ export class Applier {
 
   private done(change: Change): void {
     change.done = true
+    this.wrote = true
     this.options.log(describeChange(change))
   }
 
@@ -126,62 +169,236 @@ export class Applier {
     }
   }
 
-  private async uploads(): Promise<void> {
-    const byFingerprint = new Map(this.changes.filter((c) => c.action === 'upload').map((c) => [c.fingerprint, c]))
-    const checked = new Set<string>()
-    await mapLimit(this.plan.uploads, WRITE_CONCURRENCY, async (named) => {
-      const id = await this.uploadOne(named, checked)
-      this.uploaded.set(named.cert.fingerprint, id)
-      const change = byFingerprint.get(named.cert.fingerprint)!
-      change.id = id
-      this.done(change)
-    })
+  private uploadChange(fingerprint: string): Change {
+    return this.changes.find((c) => c.action === 'upload' && c.fingerprint === fingerprint)!
   }
 
   /**
-   * Uploads one certificate. When the answer is lost (connection error, timeout, 5xx), it looks
-   * before it tries again and adopts the copy it finds: a retry never leaves a duplicate behind.
+   * Uploads the new certificates. When the cap refuses some, another run may have uploaded them,
+   * or be about to delete its copies: re-list and re-plan (a few times, with backoff) before failing.
    */
-  private async uploadOne(named: NamedCertificate, checked: Set<string>): Promise<string> {
-    const sleep = this.options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return (await this.api.upload(named.cert.pem, named.name)).id
-      } catch (error) {
-        if (!isAmbiguous(error) || attempt > this.options.maxRetries) throw error
-        this.options.log(
-          `Upload of '${named.name}' got no clear answer (${messageOf(error)}); looking whether it was stored.`
-        )
-        const stored = await this.findStored(named, checked)
-        if (stored) {
-          this.options.log(`'${named.name}' was stored as ${stored.id} before the answer was lost; using it.`)
-          return stored.id
+  private async uploads(): Promise<void> {
+    let pending = this.plan.uploads
+    let looks = 0
+    for (;;) {
+      const refused: NamedCertificate[] = []
+      let refusal: unknown
+      await mapLimit(pending, WRITE_CONCURRENCY, async (named) => {
+        const { fingerprint } = named.cert
+        try {
+          const id = await this.uploadOne(named)
+          this.mine.set(fingerprint, new Set([...(this.mine.get(fingerprint) ?? []), id]))
+          this.uploaded.set(fingerprint, id)
+          const change = this.uploadChange(fingerprint)
+          change.id = id
+          this.done(change)
+        } catch (error) {
+          if (!isCapRefusal(error)) throw error
+          refused.push(named)
+          refusal = error
         }
-        const wait = (error as ApiError).retryAfterMs ?? retryDelayMs(attempt, {})
+      })
+      if (refused.length === 0) return
+      // Wait, then list again, until the refused ones are there (another run uploaded them) or fit.
+      for (;;) {
+        if (++looks > CAP_ROUNDS) throw refusal
+        const wait = retryDelayMs(looks, {})
         this.options.log(
-          `'${named.name}' was not stored; upload retry ${attempt} of ${this.options.maxRetries} in ${(wait / 1000).toFixed(1)} s.`
+          `The organization is full: ${refused.length} upload${refused.length === 1 ? ' was' : 's were'} refused; listing it again in ${seconds(wait)} s, as another run may have uploaded the same certificates or be freeing slots.`
         )
-        await sleep(wait)
+        await this.sleep(wait)
+        const held = await this.readBack()
+        pending = refused.filter((n) => !this.plan.existing.has(n.cert.fingerprint))
+        if (pending.length === 0) return
+        if (pending.length <= this.plan.cap - held) break
       }
     }
   }
 
   /**
-   * A copy of `named` stored since the inventory: only certificates that are new since then, have
-   * its validity dates and have not been read already are fetched.
+   * Uploads one certificate. When the answer is lost (connection error, timeout, 5xx), it looks
+   * (again, with backoff: listings can lag behind writes) before it tries again, and adopts the
+   * copy it finds, also after the last attempt: a retry never leaves a duplicate behind.
    */
-  private async findStored(named: NamedCertificate, checked: Set<string>): Promise<RemoteCertificate | undefined> {
-    const fresh = candidates(await this.api.listAll(), [named.cert]).filter(
-      (r) => !this.options.knownIds.has(r.id) && !checked.has(r.id)
-    )
-    for (const remote of fresh.sort((a, b) => a.createdAt - b.createdAt)) {
-      const pem = await this.api.getContent(remote.id)
-      const fingerprint = pem === undefined ? undefined : fingerprintOfPem(pem)
-      if (fingerprint === named.cert.fingerprint) return remote
-      // Another certificate of this run may be this one; only an unreadable one is never read again.
-      if (fingerprint === undefined) checked.add(remote.id)
+  private async uploadOne(named: NamedCertificate): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { id } = await this.api.upload(named.cert.pem, named.name)
+        // An id the organization held before this run cannot be this upload's: the read-back finds it by content.
+        if (!this.known.has(id)) this.created.add(id)
+        return id
+      } catch (error) {
+        if (!isAmbiguous(error)) throw error
+        this.options.log(
+          `Upload of '${named.name}' got no clear answer (${messageOf(error)}); looking whether it was stored.`
+        )
+        const stored = await this.lookFor(named)
+        if (stored) {
+          this.options.log(`'${named.name}' was stored as ${stored.id} before the answer was lost; using it.`)
+          return stored.id
+        }
+        if (attempt > this.options.maxRetries) throw error
+        const wait = (error as ApiError).retryAfterMs ?? retryDelayMs(attempt, {})
+        this.options.log(
+          `'${named.name}' was not stored; upload retry ${attempt} of ${this.options.maxRetries} in ${seconds(wait)} s.`
+        )
+        await this.sleep(wait)
+      }
+    }
+  }
+
+  /** Looks for a stored copy of `named` up to LOOKS times, with backoff between the looks. */
+  private async lookFor(named: NamedCertificate): Promise<RemoteCertificate | undefined> {
+    for (let look = 1; look <= LOOKS; look++) {
+      if (look > 1) {
+        const wait = retryDelayMs(look - 1, {})
+        this.options.log(`'${named.name}' is not listed yet; looking again in ${seconds(wait)} s.`)
+        await this.sleep(wait)
+      }
+      const found = await this.findStored(named)
+      if (found) return found
     }
     return undefined
+  }
+
+  /**
+   * A copy of `named` stored since the inventory: only certificates that are new since then, have
+   * its validity dates and are not already known are read.
+   */
+  private async findStored(named: NamedCertificate): Promise<RemoteCertificate | undefined> {
+    const listed = await this.api.listAll()
+    const fresh = candidates(listed, [named.cert]).filter((r) => !this.known.has(r.id) && !this.isMine(r.id))
+    for (const remote of fresh.sort((a, b) => a.createdAt - b.createdAt)) {
+      if ((await this.fingerprintOf(remote.id)) === named.cert.fingerprint) return remote
+    }
+    return undefined
+  }
+
+  private isMine(id: string): boolean {
+    return [...this.mine.values()].some((ids) => ids.has(id))
+  }
+
+  /** The fingerprint of a certificate's content, read once; null when it is gone or unreadable. */
+  private async fingerprintOf(id: string): Promise<string | null | undefined> {
+    if (this.fingerprints.has(id)) return this.fingerprints.get(id)
+    try {
+      const pem = await this.api.getContent(id)
+      const fingerprint = (pem === undefined ? undefined : fingerprintOfPem(pem)) ?? null
+      this.fingerprints.set(id, fingerprint)
+      return fingerprint
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) {
+        this.fingerprints.set(id, null)
+        return null
+      }
+      this.options.warn(`Could not read certificate ${id} to compare it: ${messageOf(error)}`)
+      return undefined
+    }
+  }
+
+  /**
+   * Lists the organization again after writing (one list call) and makes the end state right
+   * whatever other runs did meanwhile: for each certificate uploaded, the copy with the smallest
+   * (created_at, id) is kept, as every racing run picks; the copies this run created that are
+   * not kept and not active are deleted; the kept id is the one reported and activated. New items
+   * are read only when they are not this run's own known uploads. Returns how many are held.
+   */
+  private async readBack(): Promise<number> {
+    const listed = await this.api.listAll()
+    this.readBackDone = true
+    const mineById = new Map<string, string>()
+    for (const [fingerprint, ids] of this.mine)
+      for (const id of ids) if (!this.known.has(id)) mineById.set(id, fingerprint)
+    const local = this.plan.uploads.map((n) => n.cert)
+    const unknown = candidates(
+      listed.filter((r) => !this.known.has(r.id) && !mineById.has(r.id)),
+      local
+    )
+    await mapLimit(unknown, FETCH_CONCURRENCY, (r) => this.fingerprintOf(r.id))
+    const copies = new Map<string, RemoteCertificate[]>()
+    for (const r of listed) {
+      const fingerprint = mineById.get(r.id) ?? this.fingerprints.get(r.id)
+      if (fingerprint) copies.set(fingerprint, [...(copies.get(fingerprint) ?? []), r])
+    }
+    const gone = new Set<string>()
+    /** Other runs' inactive copies that are not kept: the runs that created them delete them. */
+    const leaving = new Set<string>()
+    const missing: string[] = []
+    for (const named of this.plan.uploads) {
+      const { fingerprint } = named.cert
+      const found = copies.get(fingerprint) ?? []
+      const kept = keptCopy(found) ?? (await this.unlisted(named))
+      const change = this.uploadChange(fingerprint)
+      if (!kept) {
+        // Whatever id the upload was answered with, the organization holds no such certificate.
+        if (change.done) missing.push(`'${named.name}' (answered as ${change.id})`)
+        this.uploaded.delete(fingerprint)
+        change.done = false
+        change.id = null
+        continue
+      }
+      if (change.done) this.uploaded.set(fingerprint, kept.id)
+      else {
+        this.plan.existing.set(fingerprint, kept)
+        change.error ??= `It is in the organization as ${kept.id}, stored by another run or by an attempt whose answer was lost.`
+      }
+      if (change.id !== null && change.id !== kept.id) {
+        this.options.log(
+          listed.some((r) => r.id === change.id)
+            ? `'${named.name}' is stored more than once; ${kept.id}, stored first, is the one kept.`
+            : `The upload of '${named.name}' was answered with id ${change.id}, which the organization does not hold; it holds the certificate as ${kept.id}.`
+        )
+      }
+      change.id = kept.id
+      for (const copy of found) {
+        if (copy === kept) continue
+        if (copy.active === true) {
+          if (this.created.has(copy.id))
+            this.options.warn(
+              `${copy.id}, a second copy of '${named.name}' (${kept.id} is kept), is active, so it was left in place.`
+            )
+          continue
+        }
+        if (!this.created.has(copy.id)) leaving.add(copy.id)
+        else if (await this.deleteCopy(copy, named, kept.id)) gone.add(copy.id)
+      }
+    }
+    // What the organization holds once every run has deleted its own extra copies.
+    const held = listed.filter((r) => !gone.has(r.id) && !leaving.has(r.id))
+    this.plan.held = held.length
+    const over = overCap(held, this.plan.cap)
+    if (over) throw new ActionError(over)
+    if (missing.length > 0) {
+      throw new ActionError(
+        `The API answered ${missing.join(', ')}, but the organization holds no certificate with that content: it is reported as not uploaded. Run the action again: it uploads only what is still missing.`
+      )
+    }
+    return held.length
+  }
+
+  /** This run's own copy of `named` when the listing does not show it yet: read by id. */
+  private async unlisted(named: NamedCertificate): Promise<RemoteCertificate | undefined> {
+    for (const id of this.mine.get(named.cert.fingerprint) ?? []) {
+      if ((await this.fingerprintOf(id)) === named.cert.fingerprint)
+        return { id, name: named.name, createdAt: Number.MAX_SAFE_INTEGER }
+    }
+    return undefined
+  }
+
+  /** Deletes a duplicate this run created, once its content shows it is one; true when it is gone. */
+  private async deleteCopy(copy: RemoteCertificate, named: NamedCertificate, kept: string): Promise<boolean> {
+    const { name } = named
+    if ((await this.fingerprintOf(copy.id)) !== named.cert.fingerprint) return false
+    try {
+      await this.api.delete(copy.id)
+      this.options.log(`Deleted ${copy.id}, this run's second copy of '${name}': ${kept} was stored first.`)
+      return true
+    } catch (error) {
+      this.options.warn(
+        `Could not delete ${copy.id}, a second copy of '${name}' (${kept} is kept): ${messageOf(error)}`
+      )
+      return false
+    }
   }
 
   private async writeEach(changes: readonly Change[], write: (c: Change) => Promise<void>): Promise<void> {
@@ -191,26 +408,140 @@ export class Applier {
     })
   }
 
-  /** Activations (or deactivations), per scope, in calls of at most 10 ids. */
-  private async activation(action: 'activate' | 'deactivate'): Promise<void> {
-    const changes = this.changes.filter((c) => c.action === action)
-    for (const change of changes)
-      if (change.id === null && change.fingerprint) change.id = this.uploaded.get(change.fingerprint) ?? null
+  /** The id the organization keeps for a local certificate, uploaded by this run or not. */
+  private keptId(fingerprint: string): string | null {
+    return this.uploaded.get(fingerprint) ?? this.plan.existing.get(fingerprint)?.id ?? null
+  }
+
+  private scopeOf(name: string | null): Scope {
+    return this.plan.scopes.find((s) => scopeName(s.scope) === name)?.scope ?? { kind: 'organization' }
+  }
+
+  /** Which certificates are active in a scope, read afresh. */
+  private async readScope(scope: Scope): Promise<Map<string, boolean>> {
+    const listed = scope.kind === 'project' ? await this.api.listProject(scope.id) : await this.api.listAll()
+    if (scope.kind === 'organization') this.readBackDone = true
+    return new Map(listed.map((r) => [r.id, r.active === true]))
+  }
+
+  private async activation(): Promise<void> {
+    const changes = this.changes.filter((c) => c.action === 'activate')
+    for (const change of changes) if (change.fingerprint) change.id = this.keptId(change.fingerprint) ?? change.id
+    await this.setStates(
+      changes.filter((c) => c.id !== null),
+      true
+    )
+  }
+
+  /**
+   * Activates or deactivates, per scope, in calls of at most 10 ids, and counts a change as made
+   * only when the answer's `active` flag, or a fresh read of the scope, shows it.
+   */
+  private async setStates(changes: readonly Change[], active: boolean): Promise<void> {
+    const verb = active ? 'activate' : 'deactivate'
     const byScope = new Map<string, Change[]>()
     for (const change of changes) byScope.set(change.scope ?? '', [...(byScope.get(change.scope ?? '') ?? []), change])
     const calls = [...byScope.values()].flatMap((inScope) => batches(inScope))
-    // Each change names its scope for people; the plan's scopes say which project that is.
-    const scopes = new Map(this.plan.scopes.map((s) => [scopeName(s.scope), s.scope]))
+    const unsure: Change[] = []
+    let failure: unknown
     await mapLimit(calls, WRITE_CONCURRENCY, async (batch) => {
-      const scope = scopes.get(batch[0].scope ?? '')
-      const projectId = scope?.kind === 'project' ? scope.id : undefined
-      await this.api.setActive(
-        batch.map((c) => c.id!),
-        action === 'activate',
-        projectId
-      )
-      for (const change of batch) this.done(change)
+      if (failure !== undefined) return
+      const scope = this.scopeOf(batch[0].scope)
+      try {
+        const states = await this.api.setActive(
+          batch.map((c) => c.id!),
+          active,
+          scope.kind === 'project' ? scope.id : undefined
+        )
+        for (const change of batch) {
+          if (states.get(change.id!) === active) this.done(change)
+          else unsure.push(change)
+        }
+      } catch (error) {
+        failure ??= error
+        unsure.push(...batch)
+      }
     })
+    if (unsure.length > 0) {
+      this.wrote = true
+      // The answer did not show these changed, or the call failed part way: the scope says.
+      for (const name of new Set(unsure.map((c) => c.scope))) {
+        let states: Map<string, boolean>
+        try {
+          states = await this.readScope(this.scopeOf(name))
+        } catch (error) {
+          if (failure === undefined) throw error
+          continue
+        }
+        for (const change of unsure.filter((c) => c.scope === name)) {
+          if (states.get(change.id!) === active) this.done(change)
+          else if (failure === undefined) change.error = `The API answered the ${verb} call, but it was not applied.`
+        }
+      }
+    }
+    if (failure !== undefined) throw failure
+    const notApplied = unsure.filter((c) => !c.done)
+    if (notApplied.length > 0) {
+      throw new ActionError(
+        `The OpenAI API answered that it would ${verb} ${notApplied.map(label).join(', ')}, but a fresh read shows ${notApplied.length === 1 ? 'it' : 'them'} still ${active ? 'inactive' : 'active'}: not counted as ${verb}d${active && this.changes.some((c) => c.action === 'deactivate') ? ', and nothing was deactivated' : ''}. Run the action again.`
+      )
+    }
+  }
+
+  /**
+   * `exclusive`: deactivates only once a fresh read shows the files' certificates active in the
+   * scope, and reads again after: if another run deactivated them meanwhile, they are activated
+   * again, so that a scope that held an active certificate from the files never holds none.
+   */
+  private async deactivation(): Promise<void> {
+    const changes = this.changes.filter((c) => c.action === 'deactivate')
+    if (changes.length === 0) return
+    const files = [...new Set([...this.plan.existing.values()].map((r) => r.id).concat([...this.uploaded.values()]))]
+    for (const name of new Set(changes.map((c) => c.scope))) {
+      const scope = this.scopeOf(name)
+      const before = await this.readScope(scope)
+      const inactive = files.filter((id) => before.get(id) !== true)
+      if (inactive.length > 0) {
+        // The outputs say what the organization shows: an activation undone since is not counted.
+        for (const change of this.changes)
+          if (change.action === 'activate' && change.scope === name && change.done && inactive.includes(change.id!)) {
+            change.done = false
+            change.error = 'It was deactivated again, by someone else, after this run activated it.'
+          }
+        throw new ActionError(
+          `Nothing was deactivated in the ${name}: a fresh read shows ${inactive.join(', ')}, from the files, not active there (another run or a person may have changed it). The certificates active before stay active, so nothing is locked out; run the action again.`
+        )
+      }
+      const targets: Change[] = []
+      for (const change of changes.filter((c) => c.scope === name)) {
+        if (before.get(change.id!) === true) targets.push(change)
+        else change.error = 'It was no longer active when this run came to deactivate it.'
+      }
+      await this.setStates(targets, false)
+      const after = await this.readScope(scope)
+      const lost = files.filter((id) => after.get(id) !== true)
+      if (lost.length === 0) continue
+      const again = lost.map((id): Change => {
+        const known = this.changes.find((c) => c.id === id)
+        return {
+          action: 'activate',
+          id,
+          name: known?.name ?? null,
+          scope: name,
+          fingerprint: known?.fingerprint ?? null,
+          done: false
+        }
+      })
+      this.changes.push(
+        ...again.filter(
+          (c) => !this.changes.some((d) => d.action === 'activate' && d.id === c.id && d.scope === name && d.done)
+        )
+      )
+      await this.setStates(again, true)
+      throw new ActionError(
+        `Another run deactivated ${lost.join(', ')} in the ${name} while this run was rotating certificates (two runs at once): this run activated ${lost.length === 1 ? 'it' : 'them'} again, so the scope keeps an active certificate from the files. Let one run at a time publish to an organization (a concurrency group with cancel-in-progress: false), then run the action again.`
+      )
+    }
   }
 
   /** One message for a failure part way: what went wrong, what was changed before it, what to do. */

@@ -11,25 +11,39 @@ export interface FoundFile {
   file: string
 }
 
-/** Makes relative patterns relative to the workspace rather than to the process's directory. */
-export function anchorPatterns(patterns: readonly string[], workspace: string): string {
+/**
+ * Makes relative patterns relative to the workspace rather than to the process's directory.
+ * `paths` is the platform's path module (tests pass `path.win32` to check Windows runners here).
+ */
+export function anchorPatterns(
+  patterns: readonly string[],
+  workspace: string,
+  paths: path.PlatformPath = path
+): string {
   return patterns
     .map((pattern) => {
       const negated = pattern.startsWith('!')
       const body = negated ? pattern.slice(1) : pattern
-      const anchored = path.isAbsolute(body) ? body : path.join(workspace, body)
+      const anchored = paths.isAbsolute(body) ? body : paths.join(workspace, body)
       return `${negated ? '!' : ''}${anchored}`
     })
     .join('\n')
 }
 
-/** Sorted, workspace-relative, forward slashes: the order everything is reported in. */
-export function relativeFiles(matches: readonly string[], workspace: string): FoundFile[] {
+/**
+ * Sorted, workspace-relative, forward slashes (on Windows too: annotations and outputs want them):
+ * the order everything is reported in. `paths` as for `anchorPatterns`.
+ */
+export function relativeFiles(
+  matches: readonly string[],
+  workspace: string,
+  paths: path.PlatformPath = path
+): FoundFile[] {
   const files = matches.map((match) => ({
     path: match,
-    file: path.relative(workspace, match).split(path.sep).join('/')
+    file: paths.relative(workspace, match).split(paths.sep).join('/')
   }))
-  const outside = files.filter((f) => f.file.startsWith('../') || path.isAbsolute(f.file))
+  const outside = files.filter((f) => f.file.startsWith('../') || paths.isAbsolute(f.file))
   if (outside.length > 0) {
     throw new ActionError(
       `Input 'files' matched ${outside.length} file${outside.length > 1 ? 's' : ''} outside the workspace (${outside[0].path}): keep certificates inside the repository.`

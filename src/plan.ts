@@ -1,5 +1,5 @@
 import type { RemoteCertificate } from './api.js'
-import type { Inventory } from './inventory.js'
+import { type Inventory, oldestFirst } from './inventory.js'
 import type { Certificate } from './parse.js'
 
 /** OpenAI holds at most this many uploaded certificates per organization, active or not. */
@@ -68,6 +68,22 @@ export interface Plan {
   cap: number
   /** The organization's certificates that have expired: candidates to delete when slots run out. */
   expired: RemoteCertificate[]
+  /** Certificates in the organization after this run's writes, as its read-back found them. */
+  held?: number
+}
+
+/** The one copy every run keeps of a certificate stored more than once: the oldest, then the smallest id. */
+export function keptCopy(copies: readonly RemoteCertificate[]): RemoteCertificate | undefined {
+  return [...copies].sort(oldestFirst)[0]
+}
+
+/** The certificates past the cap, newest last: what an organization holding more than `cap` has too many. */
+export function overCap(certificates: readonly RemoteCertificate[], cap = CERTIFICATE_CAP): string | undefined {
+  if (certificates.length <= cap) return undefined
+  const extra = [...certificates].sort(oldestFirst).slice(cap)
+  return `The organization holds ${certificates.length} certificates, more than the ${cap} it may hold (two uploads may have passed the cap at once): the newest ${extra.length === 1 ? 'is' : 'are'} ${extra
+    .map((r) => `${r.id}${r.name ? ` (${r.name})` : ''}`)
+    .join(', ')}. Delete the ones you do not need, then run the action again.`
 }
 
 /**
@@ -137,7 +153,9 @@ export function slotsAfter(plan: Plan): number {
 }
 
 /** Why the plan cannot be carried out, or undefined when it fits under the cap. */
-export function capProblem(plan: Plan): string | undefined {
+export function capProblem(plan: Plan, certificates: readonly RemoteCertificate[] = []): string | undefined {
+  const over = overCap(certificates, plan.cap)
+  if (over) return over
   if (slotsAfter(plan) >= 0) return undefined
   const free = Math.max(plan.cap - plan.total, 0)
   const needed = plan.uploads.length

@@ -32,7 +32,7 @@ export async function publish(runner: Runner, settings: Settings, outcome: Outco
       const plan = makePlan(local, inventory, now, lifecycle, projects)
       Object.assign(outcome, { plan, inventory, projects })
       outcome.changes = planChanges(plan)
-      const refused = capProblem(plan)
+      const refused = capProblem(plan, inventory.certificates)
       if (refused) throw new ActionError(refused)
       await reviewGate(runner, settings, outcome)
       for (const change of outcome.changes)
@@ -46,7 +46,7 @@ export async function publish(runner: Runner, settings: Settings, outcome: Outco
     await runner.group('Apply', () =>
       new Applier(api, plan, outcome.changes, outcome.uploaded, {
         maxRetries: settings.maxRetries,
-        knownIds: new Set(inventory.certificates.map((r) => r.id)),
+        inventory,
         log: (message) => runner.info(message),
         warn: (message) => runner.warning(message)
       }).run()

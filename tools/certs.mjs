@@ -91,7 +91,8 @@ export async function makeCa(options = {}) {
  * A certificate signed by `issuer`: a TLS server certificate for 127.0.0.1, or a client
  * certificate. With its PKCS#8 private key, ready for node:https / tls options.
  * @param {GeneratedCertificate} issuer
- * @param {{ cn: string, server?: boolean }} options
+ * @param {{ cn: string, server?: boolean, dns?: string }} options  `dns`: a host name the server
+ *   certificate is also valid for (a name only a test proxy resolves)
  */
 export async function makeLeaf(issuer, options) {
   const keys = /** @type {CryptoKeyPair} */ (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']))
@@ -106,7 +107,13 @@ export async function makeLeaf(issuer, options) {
     ]),
     await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey)
   ]
-  if (options.server) extensions.push(new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }]))
+  if (options.server)
+    extensions.push(
+      new x509.SubjectAlternativeNameExtension([
+        { type: 'ip', value: '127.0.0.1' },
+        ...(options.dns ? [{ type: /** @type {const} */ ('dns'), value: options.dns }] : [])
+      ])
+    )
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: (serial++).toString(16).padStart(2, '0') + Date.now().toString(16),
     subject: `CN=${options.cn}`,

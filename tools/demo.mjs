@@ -1,7 +1,7 @@
 // @ts-check
 // `npm run demo`: the bundled action against the emulator, on generated certificates, twice.
 // Builds nothing: it runs the committed dist/index.js as the GitHub runner would.
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeCa, privateKeyPem } from './certs.mjs'
@@ -30,11 +30,13 @@ function showOutputs(outputs, names) {
 }
 
 const emulator = await startEmulator()
+/** @type {string | undefined} */
+let workspace
 try {
   console.log(bold('1. The emulator of the OpenAI certificates API is listening'))
   console.log(`    base-url: ${emulator.baseUrl}  (an admin key was generated for it)\n`)
 
-  const workspace = await mkdtemp(join(tmpdir(), 'certificates-demo-'))
+  workspace = await mkdtemp(join(tmpdir(), 'certificates-demo-'))
   await mkdir(join(workspace, 'certs'))
   const root = await makeCa({ cn: 'Platform Root CA' })
   const partner = await makeCa({ cn: 'Partner Root CA' })
@@ -76,4 +78,5 @@ try {
   process.exitCode = ok ? 0 : 1
 } finally {
   await emulator.close()
+  if (workspace) await rm(workspace, { recursive: true, force: true })
 }

@@ -25,6 +25,8 @@ export const EMULATOR_ADMIN_KEY = 'sk-admin-emulator-0000000000000000'
  * @property {string} content      the PEM of the first certificate uploaded
  * @property {boolean} active      at organization scope
  * @property {Set<string>} projects projects where it is active
+ * @property {{ call: number, at: number }} [listed] lists show it from this list call and this
+ *   time (ms) on, when the emulator lags (`listLag`)
  */
 
 /**
@@ -46,13 +48,16 @@ export const EMULATOR_ADMIN_KEY = 'sk-admin-emulator-0000000000000000'
  * @property {number} [status]        answer this status with `body` (default: an error envelope)
  * @property {Record<string, string>} [headers]
  * @property {string} [body]
- * @property {'reset' | 'hang' | 'store-then-reset' | 'store-then-fail' | 'trickle' | 'stall-after-headers' | 'close-after-headers'} [action]
+ * @property {'reset' | 'hang' | 'store-then-reset' | 'store-then-fail' | 'trickle' | 'stall-after-headers' | 'close-after-headers' | 'answer-unapplied' | 'apply-some-then-fail'} [action]
  *   reset: drop the connection unanswered; hang: never answer; store-then-…: carry the request
  *   out, then drop the connection or answer `status` (default 500) as if it had failed;
  *   trickle, stall-after-headers, close-after-headers: carry the request out, then send the
  *   answer a byte every `intervalMs`, or its headers and half its body and then nothing, or its
- *   headers and half its body and then close the connection
+ *   headers and half its body and then close the connection; answer-unapplied: an activate or
+ *   deactivate answered 200 with the flags as they stand, not applied; apply-some-then-fail:
+ *   apply it to the first `count` ids only, then answer `status` (default 500)
  * @property {number} [intervalMs]     for trickle (default 100)
+ * @property {number} [count]         for apply-some-then-fail (default 1)
  * @property {(answer: any, request: LoggedRequest) => unknown} [rewrite]
  *   carry the request out, then answer 200 with what this returns instead (a string goes as is)
  * @property {(request: LoggedRequest) => unknown} [respond]
@@ -66,6 +71,13 @@ export const EMULATOR_ADMIN_KEY = 'sk-admin-emulator-0000000000000000'
  * @property {number} [maxPageSize]   the most items a list page holds, whatever `limit` asks
  * @property {number} [cap]           certificates an organization may hold (50)
  * @property {number} [latencyMs]     added to every answer
+ * @property {{ calls?: number, ms?: number }} [listLag]  a new certificate appears in lists only
+ *   after this many further list calls and this many ms (reads by id and writes see it at once)
+ * @property {(request: LoggedRequest) => void | Promise<void>} [beforeAnswer]  called with each
+ *   request before it is carried out: tests hold requests back with it (to make runs race) or
+ *   watch the state between requests
+ * @property {number} [storeDelayMs]  a non-atomic cap: an upload checks the cap, then stores this
+ *   many ms later, so that racing uploads can all pass the check
  * @property {number} [port]          0 (default) for a random free port
  * @property {() => number} [now]     unix seconds, for tests of time
  * @property {{ key: string, cert: string, clientCa: string }} [mtls]  serve HTTPS, as
@@ -147,12 +159,28 @@ export async function startEmulator(options = {}) {
   /** @type {Fault[]} */
   const faults = []
   let clock = 0
+  let listCalls = 0
   /** @type {Set<import('node:net').Socket>} */
   const sockets = new Set()
   const stats = { inFlight: 0, maxInFlight: 0 }
 
-  /** @param {string} content @param {string | null} name */
-  function store(content, name) {
+  /** @param {string} content @param {string | null} name @param {boolean} [lag] */
+  async function store(content, name, lag = false) {
+    const cert = check(content, name)
+    if (options.storeDelayMs) await new Promise((resolve) => setTimeout(resolve, options.storeDelayMs))
+    clock = Math.max(clock + 1, now())
+    cert.created_at = clock
+    if (lag && options.listLag)
+      cert.listed = { call: listCalls + (options.listLag.calls ?? 0) + 1, at: Date.now() + (options.listLag.ms ?? 0) }
+    certificates.push(cert)
+    return cert
+  }
+
+  /** Whether lists show `c` yet. @param {StoredCertificate} c */
+  const listed = (c) => !c.listed || (listCalls >= c.listed.call && Date.now() >= c.listed.at)
+
+  /** Everything an upload checks, the cap included; the certificate to store. @param {string} content @param {string | null} name */
+  function check(content, name) {
     /** @type {X509Certificate} */
     let x
     try {
@@ -183,19 +211,17 @@ export async function startEmulator(options = {}) {
         'certificate_limit_exceeded'
       )
     }
-    clock = Math.max(clock + 1, now())
     /** @type {StoredCertificate} */
     const cert = {
       id: `cert_${randomBytes(12).toString('hex')}`,
       name,
-      created_at: clock,
+      created_at: 0,
       valid_at: seconds(x.validFrom),
       expires_at: seconds(x.validTo),
       content: x.toString(),
       active: false,
       projects: new Set()
     }
-    certificates.push(cert)
     return cert
   }
 
@@ -257,12 +283,14 @@ export async function startEmulator(options = {}) {
    * @param {string} path
    * @param {URLSearchParams} query
    * @param {unknown} body
-   * @returns {object}
+   * @param {boolean} [apply]  false: answer an activation as if made, without making it
+   * @returns {Promise<object>}
    */
-  function route(method, path, query, body) {
+  async function route(method, path, query, body, apply = true) {
     let m
     if (path === '/organization/certificates' && method === 'GET') {
-      return page(certificates, query, (c) => view(c, 'organization.certificate', c.active))
+      listCalls++
+      return page(certificates.filter(listed), query, (c) => view(c, 'organization.certificate', c.active))
     }
     if (path === '/organization/certificates' && method === 'POST') {
       const { certificate, name } = /** @type {{certificate?: unknown, name?: unknown}} */ (body ?? {})
@@ -276,11 +304,11 @@ export async function startEmulator(options = {}) {
       }
       if (name !== undefined && name !== null && typeof name !== 'string')
         throw new HttpError(400, "'name' must be a string.", null, 'name')
-      return view(store(certificate, /** @type {string | null} */ (name ?? null)), 'certificate', undefined)
+      return view(await store(certificate, /** @type {string | null} */ (name ?? null), true), 'certificate', undefined)
     }
     if ((m = /^\/organization\/certificates\/(activate|deactivate)$/.exec(path)) && method === 'POST') {
       const targets = idsOf(body)
-      for (const c of targets) c.active = m[1] === 'activate'
+      if (apply) for (const c of targets) c.active = m[1] === 'activate'
       return {
         object: `organization.certificate.${m[1] === 'activate' ? 'activation' : 'deactivation'}`,
         data: targets.map((c) => view(c, 'organization.certificate', c.active))
@@ -315,7 +343,10 @@ export async function startEmulator(options = {}) {
     }
     if ((m = /^\/organization\/projects\/([^/]+)\/certificates$/.exec(path)) && method === 'GET') {
       const project = decodeURIComponent(m[1])
-      return page(certificates, query, (c) => view(c, 'organization.project.certificate', c.projects.has(project)))
+      listCalls++
+      return page(certificates.filter(listed), query, (c) =>
+        view(c, 'organization.project.certificate', c.projects.has(project))
+      )
     }
     if (
       (m = /^\/organization\/projects\/([^/]+)\/certificates\/(activate|deactivate)$/.exec(path)) &&
@@ -323,7 +354,7 @@ export async function startEmulator(options = {}) {
     ) {
       const project = decodeURIComponent(m[1])
       const targets = idsOf(body)
-      for (const c of targets) {
+      for (const c of apply ? targets : []) {
         if (m[2] === 'activate') c.projects.add(project)
         else c.projects.delete(project)
       }
@@ -355,7 +386,7 @@ export async function startEmulator(options = {}) {
     res.on('close', () => stats.inFlight--)
     const chunks = /** @type {Buffer[]} */ ([])
     req.on('data', (chunk) => chunks.push(chunk))
-    req.on('end', () => {
+    req.on('end', async () => {
       const url = new URL(req.url ?? '/', 'http://emulator')
       const method = req.method ?? 'GET'
       const path = url.pathname.replace(/^\/v1(?=\/)/, '')
@@ -373,6 +404,7 @@ export async function startEmulator(options = {}) {
       /** @type {LoggedRequest} */
       const request = { method, path, query: Object.fromEntries(url.searchParams), body, at: Date.now() }
       requests.push(request)
+      await options.beforeAnswer?.(request)
       const fault = takeFault(method, path)
 
       /** @param {number} status @param {unknown} answer @param {Record<string, string>} [headers] */
@@ -436,7 +468,12 @@ export async function startEmulator(options = {}) {
       if (badJson) return sendError(new HttpError(400, 'We could not parse the JSON body of your request.'))
       if (fault?.respond) return send(200, fault.respond(request))
       try {
-        const answer = route(method, path, url.searchParams, body)
+        if (fault?.action === 'apply-some-then-fail') {
+          const ids = /** @type {{certificate_ids: string[]}} */ (body).certificate_ids.slice(0, fault.count ?? 1)
+          await route(method, path, url.searchParams, { certificate_ids: ids })
+          return failure()
+        }
+        const answer = await route(method, path, url.searchParams, body, fault?.action !== 'answer-unapplied')
         if (fault?.action === 'store-then-reset') return void req.socket.destroy()
         if (fault?.action === 'store-then-fail') return failure()
         send(200, fault?.rewrite ? fault.rewrite(structuredClone(answer), request) : answer)
@@ -476,7 +513,12 @@ export async function startEmulator(options = {}) {
      * Puts a certificate in the organization as if uploaded earlier (no request is logged).
      * @param {string} pem @param {string | null} [name]
      */
-    seed: (pem, name = null) => store(pem, name),
+    seed: (pem, name = null) => {
+      const cert = check(pem, name)
+      cert.created_at = clock = Math.max(clock + 1, now())
+      certificates.push(cert)
+      return cert
+    },
     close: () =>
       new Promise((resolve) => {
         for (const socket of sockets) socket.destroy()

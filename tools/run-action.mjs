@@ -5,7 +5,7 @@
  * the workspace as the working directory, and nothing else of this process's environment.
  */
 import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -58,8 +58,22 @@ export function parseOutputs(text) {
  * @param {(child: import('node:child_process').ChildProcess) => void} [options.onSpawn]  to signal it, as a cancelled job is
  * @returns {Promise<ActionRun>}
  */
-export async function runAction({ workspace, inputs = {}, env = {}, onSpawn }) {
+export async function runAction(options) {
+  // The runner's temporary folder for this run (outputs, summary, RUNNER_TEMP), removed after.
   const temp = await mkdtemp(join(tmpdir(), 'action-run-'))
+  try {
+    return await runActionIn(temp, options)
+  } finally {
+    await rm(temp, { recursive: true, force: true })
+  }
+}
+
+/**
+ * @param {string} temp
+ * @param {Parameters<typeof runAction>[0]} options
+ * @returns {Promise<ActionRun>}
+ */
+async function runActionIn(temp, { workspace, inputs = {}, env = {}, onSpawn }) {
   const outputFile = join(temp, 'output')
   const summaryFile = join(temp, 'summary')
   await writeFile(outputFile, '')

@@ -1,8 +1,8 @@
-export const id = 341;
-export const ids = [341];
+export const id = 852;
+export const ids = [852];
 export const modules = {
 
-/***/ 341:
+/***/ 9852:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -95,6 +95,11 @@ function isCertificate(value) {
 }
 function isObject(value) {
     return typeof value === 'object' && value !== null;
+}
+/** An activate or deactivate answer: each item's id and its `active` flag as it now stands. */
+function isActivation(value) {
+    return (isList(value) &&
+        value.data.every((item) => isCertificate(item) && typeof item.active === 'boolean'));
 }
 function isList(value) {
     return typeof value === 'object' && value !== null && Array.isArray(value.data);
@@ -294,7 +299,8 @@ class CertificatesApi {
             : '/organization/certificates';
         const verb = active ? 'activate' : 'deactivate';
         const where = projectId ? `in project ${projectId}` : 'for the organization';
-        await this.send('POST', `${scope}/${verb}`, { certificate_ids: ids }, `${verb} ${ids.join(', ')} ${where}`, isList, true);
+        const answer = await this.send('POST', `${scope}/${verb}`, { certificate_ids: ids }, `${verb} ${ids.join(', ')} ${where}`, isActivation, true);
+        return new Map(answer.data.map((item) => [item.id, item.active]));
     }
     /**
      * One call, retried when that is safe: a failure of an `idempotent` call (a read, or a write
@@ -428,111 +434,10 @@ class CertificatesApi {
     }
 }
 
-// EXTERNAL MODULE: ./src/parse.ts
-var parse = __webpack_require__(2828);
+// EXTERNAL MODULE: ./src/inventory.ts
+var src_inventory = __webpack_require__(4255);
 // EXTERNAL MODULE: ./src/pool.ts
 var pool = __webpack_require__(9537);
-;// CONCATENATED MODULE: ./src/inventory.ts
-
-
-
-/** Which certificates are active in each of `projectIds`, from the project listings. */
-async function projectStates(api, projectIds) {
-    const listings = await Promise.all(projectIds.map((id) => api.listProject(id)));
-    return new Map(projectIds.map((id, i) => [id, new Set(listings[i].filter((r) => r.active === true).map((r) => r.id))]));
-}
-/** How many certificate contents are read at once: a no-op rerun of up to 16 is 2 round trips. */
-const FETCH_CONCURRENCY = 16;
-const seconds = (date) => Math.floor(date.getTime() / 1000);
-const windowKnown = (r) => r.validAt !== undefined && r.expiresAt !== undefined;
-/**
- * The remote certificates that may be the same as a local one: those whose validity window equals
- * a local certificate's, to the second, and those whose window the listing does not say. Any other
- * cannot be, so its content is never read.
- */
-function candidates(remote, local) {
-    const windows = new Set(local.map((c) => `${seconds(c.notBefore)}/${seconds(c.notAfter)}`));
-    return remote.filter((r) => !windowKnown(r) || windows.has(`${r.validAt}/${r.expiresAt}`));
-}
-const REMOTE_PEM = /^-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----$/;
-/**
- * The certificate in a PEM text the API sent, whatever its whitespace (one line, spaces for line
- * breaks, CRLF, no final newline): rewrapped as canonical PEM and read by the files' own parser.
- * Undefined unless it is exactly one readable certificate.
- */
-function readRemotePem(text) {
-    const match = REMOTE_PEM.exec(text.trim());
-    const base64 = match?.[1].replace(/\s+/g, '') ?? '';
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64) || base64.length % 4 !== 0)
-        return undefined;
-    const parsed = (0,parse/* parseFile */.CJ)('remote', Buffer.from((0,parse/* toPem */.sg)(Buffer.from(base64, 'base64')), 'utf8'));
-    return parsed.certificates.length === 1 ? parsed.certificates[0] : undefined;
-}
-/** The fingerprint of a PEM the API sent, or undefined when it holds no readable certificate. */
-function fingerprintOfPem(pem) {
-    return readRemotePem(pem)?.fingerprint;
-}
-const NO_GUESS = 'It may be a copy of a certificate in the files, so the run stops rather than upload one on a guess: run the action again later, and if this persists, look at that certificate in the OpenAI dashboard.';
-const day = (unix) => new Date(unix * 1000).toISOString().replace('.000Z', 'Z');
-/**
- * The fingerprint of a remote certificate, from its content; undefined when it is gone (deleted
- * since it was listed). Content that cannot be read after the retries, is not one PEM certificate,
- * or is valid for another window than the one listed (another certificate's PEM) stops the run
- * with an error that names the certificate.
- */
-async function readFingerprint(api, remote) {
-    let content;
-    try {
-        content = await api.getContent(remote.id);
-    }
-    catch (error) {
-        throw new errors/* ActionError */.lZ(`${(0,errors/* messageOf */.bD)(error)} ${NO_GUESS}`);
-    }
-    if (content === undefined)
-        return undefined;
-    const cert = readRemotePem(content);
-    if (!cert) {
-        throw new errors/* ActionError */.lZ(`Certificate ${remote.id} in the organization could not be compared with the files: the OpenAI API sent content for it that is not one PEM certificate. ${NO_GUESS}`);
-    }
-    const [from, to] = [seconds(cert.notBefore), seconds(cert.notAfter)];
-    if (windowKnown(remote) && (from !== remote.validAt || to !== remote.expiresAt)) {
-        throw new errors/* ActionError */.lZ(`Certificate ${remote.id} in the organization could not be compared with the files: the OpenAI API listed it as valid from ${day(remote.validAt)} to ${day(remote.expiresAt)}, but sent the PEM of a certificate valid from ${day(from)} to ${day(to)}. ${NO_GUESS}`);
-    }
-    return cert.fingerprint;
-}
-/** Oldest first, by (`createdAt`, `id`): every run that sees the same copies picks the same one. */
-const oldestFirst = (a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-/**
- * Lists the organization and fingerprints the candidates, reading their contents 16 at a time.
- * Where the API holds the same certificate more than once, the oldest copy stands for it; one
- * deleted since it was listed is left out.
- */
-async function takeInventory(api, local, log) {
-    const listed = await api.listAll();
-    const toFetch = candidates(listed, local);
-    const undated = toFetch.filter((r) => !windowKnown(r)).length;
-    log(`The organization holds ${listed.length} certificate${listed.length === 1 ? '' : 's'}; ${toFetch.length} may match a local one by validity dates${undated ? ` (${undated} listed without them)` : ''}.`);
-    let fetched = 0;
-    const fingerprints = await (0,pool/* mapLimit */.s)(toFetch, FETCH_CONCURRENCY, async (remote) => {
-        const fingerprint = await readFingerprint(api, remote);
-        // A progress line per round of reads, for organizations with many look-alikes.
-        if (++fetched % FETCH_CONCURRENCY === 0 || (fetched === toFetch.length && toFetch.length > FETCH_CONCURRENCY)) {
-            log(`Fetched ${fetched}/${toFetch.length} certificates.`);
-        }
-        return fingerprint;
-    });
-    const gone = new Set(toFetch.filter((_, i) => fingerprints[i] === undefined).map((r) => r.id));
-    for (const id of gone)
-        log(`Certificate ${id} was deleted while this run read it; it is left out.`);
-    const byFingerprint = new Map();
-    const read = toFetch.map((remote, i) => ({ remote, fingerprint: fingerprints[i] }));
-    for (const { remote, fingerprint } of read.sort((a, b) => oldestFirst(a.remote, b.remote))) {
-        if (fingerprint !== undefined && !byFingerprint.has(fingerprint))
-            byFingerprint.set(fingerprint, remote);
-    }
-    return { certificates: listed.filter((r) => !gone.has(r.id)), byFingerprint };
-}
-
 ;// CONCATENATED MODULE: ./src/apply.ts
 
 
@@ -541,10 +446,16 @@ async function takeInventory(api, local, log) {
 
 /** How many uploads, renames or activation calls are under way at once. */
 const WRITE_CONCURRENCY = 4;
+/** How often an upload whose answer was lost is looked for, with backoff, before it is sent again. */
+const LOOKS = 3;
+/** How often a run whose uploads the cap refused lists again, with backoff, for slots racing runs free. */
+const CAP_ROUNDS = 3;
+const seconds = (ms) => (ms / 1000).toFixed(1);
 /** A failure after which the certificate may or may not have been stored. */
 function isAmbiguous(error) {
     return (error instanceof errors/* ApiError */.hD &&
-        (error.status === undefined ||
+        (error.ambiguous ||
+            error.status === undefined ||
             error.status < 300 || // a success whose body could not be read
             error.status === 408 ||
             error.status === 409 ||
@@ -582,6 +493,16 @@ class Applier {
     changes;
     uploaded;
     options;
+    /** Ids the upload answers named: the only copies this run may delete. */
+    created = new Set();
+    /** Fingerprint → ids this run uploaded or adopted after a lost answer. */
+    mine = new Map();
+    /** Id → fingerprint of content read during the run (null: gone or unreadable), never read twice. */
+    fingerprints = new Map();
+    known;
+    sleep;
+    wrote = false;
+    readBackDone = false;
     constructor(api, plan, changes, 
     /** Fingerprint → id, for certificates created by this run. */
     uploaded, options) {
@@ -590,14 +511,30 @@ class Applier {
         this.changes = changes;
         this.uploaded = uploaded;
         this.options = options;
+        this.known = new Set(options.inventory.certificates.map((r) => r.id));
+        this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     }
     async run() {
         try {
             await this.prune();
-            await this.uploads();
+            if (this.plan.uploads.length > 0) {
+                try {
+                    await this.uploads();
+                }
+                catch (error) {
+                    // What was stored before the failure is reported as the organization shows it, if it answers.
+                    if (this.mine.size > 0 && !this.readBackDone)
+                        await this.readBack().catch(() => undefined);
+                    throw error;
+                }
+                // Read back what was written, whatever other runs did meanwhile, before acting on any id.
+                await this.readBack();
+            }
             await this.writeEach(this.changes.filter((c) => c.action === 'rename'), (c) => this.api.rename(c.id, c.name));
-            await this.activation('activate');
-            await this.activation('deactivate');
+            await this.activation();
+            await this.deactivation();
+            if (this.wrote && !this.readBackDone)
+                await this.readBack();
         }
         catch (error) {
             throw this.explain(error);
@@ -605,6 +542,7 @@ class Applier {
     }
     done(change) {
         change.done = true;
+        this.wrote = true;
         this.options.log(describeChange(change));
     }
     /** Deletes expired, inactive certificates until the uploads fit; one refused is reported and passed over. */
@@ -642,58 +580,235 @@ class Applier {
             throw new errors/* ActionError */.lZ(`Only ${freed} of the ${needed} expired certificates needed to make room could be deleted, so nothing was uploaded: deactivate or delete certificates you no longer use, then run the action again.`);
         }
     }
+    uploadChange(fingerprint) {
+        return this.changes.find((c) => c.action === 'upload' && c.fingerprint === fingerprint);
+    }
+    /**
+     * Uploads the new certificates. When the cap refuses some, another run may have uploaded them,
+     * or be about to delete its copies: re-list and re-plan (a few times, with backoff) before failing.
+     */
     async uploads() {
-        const byFingerprint = new Map(this.changes.filter((c) => c.action === 'upload').map((c) => [c.fingerprint, c]));
-        const checked = new Set();
-        await (0,pool/* mapLimit */.s)(this.plan.uploads, WRITE_CONCURRENCY, async (named) => {
-            const id = await this.uploadOne(named, checked);
-            this.uploaded.set(named.cert.fingerprint, id);
-            const change = byFingerprint.get(named.cert.fingerprint);
-            change.id = id;
-            this.done(change);
-        });
+        let pending = this.plan.uploads;
+        let looks = 0;
+        for (;;) {
+            const refused = [];
+            let refusal;
+            await (0,pool/* mapLimit */.s)(pending, WRITE_CONCURRENCY, async (named) => {
+                const { fingerprint } = named.cert;
+                try {
+                    const id = await this.uploadOne(named);
+                    this.mine.set(fingerprint, new Set([...(this.mine.get(fingerprint) ?? []), id]));
+                    this.uploaded.set(fingerprint, id);
+                    const change = this.uploadChange(fingerprint);
+                    change.id = id;
+                    this.done(change);
+                }
+                catch (error) {
+                    if (!isCapRefusal(error))
+                        throw error;
+                    refused.push(named);
+                    refusal = error;
+                }
+            });
+            if (refused.length === 0)
+                return;
+            // Wait, then list again, until the refused ones are there (another run uploaded them) or fit.
+            for (;;) {
+                if (++looks > CAP_ROUNDS)
+                    throw refusal;
+                const wait = retryDelayMs(looks, {});
+                this.options.log(`The organization is full: ${refused.length} upload${refused.length === 1 ? ' was' : 's were'} refused; listing it again in ${seconds(wait)} s, as another run may have uploaded the same certificates or be freeing slots.`);
+                await this.sleep(wait);
+                const held = await this.readBack();
+                pending = refused.filter((n) => !this.plan.existing.has(n.cert.fingerprint));
+                if (pending.length === 0)
+                    return;
+                if (pending.length <= this.plan.cap - held)
+                    break;
+            }
+        }
     }
     /**
      * Uploads one certificate. When the answer is lost (connection error, timeout, 5xx), it looks
-     * before it tries again and adopts the copy it finds: a retry never leaves a duplicate behind.
+     * (again, with backoff: listings can lag behind writes) before it tries again, and adopts the
+     * copy it finds, also after the last attempt: a retry never leaves a duplicate behind.
      */
-    async uploadOne(named, checked) {
-        const sleep = this.options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    async uploadOne(named) {
         for (let attempt = 1;; attempt++) {
             try {
-                return (await this.api.upload(named.cert.pem, named.name)).id;
+                const { id } = await this.api.upload(named.cert.pem, named.name);
+                // An id the organization held before this run cannot be this upload's: the read-back finds it by content.
+                if (!this.known.has(id))
+                    this.created.add(id);
+                return id;
             }
             catch (error) {
-                if (!isAmbiguous(error) || attempt > this.options.maxRetries)
+                if (!isAmbiguous(error))
                     throw error;
                 this.options.log(`Upload of '${named.name}' got no clear answer (${(0,errors/* messageOf */.bD)(error)}); looking whether it was stored.`);
-                const stored = await this.findStored(named, checked);
+                const stored = await this.lookFor(named);
                 if (stored) {
                     this.options.log(`'${named.name}' was stored as ${stored.id} before the answer was lost; using it.`);
                     return stored.id;
                 }
+                if (attempt > this.options.maxRetries)
+                    throw error;
                 const wait = error.retryAfterMs ?? retryDelayMs(attempt, {});
-                this.options.log(`'${named.name}' was not stored; upload retry ${attempt} of ${this.options.maxRetries} in ${(wait / 1000).toFixed(1)} s.`);
-                await sleep(wait);
+                this.options.log(`'${named.name}' was not stored; upload retry ${attempt} of ${this.options.maxRetries} in ${seconds(wait)} s.`);
+                await this.sleep(wait);
             }
         }
     }
-    /**
-     * A copy of `named` stored since the inventory: only certificates that are new since then, have
-     * its validity dates and have not been read already are fetched.
-     */
-    async findStored(named, checked) {
-        const fresh = candidates(await this.api.listAll(), [named.cert]).filter((r) => !this.options.knownIds.has(r.id) && !checked.has(r.id));
-        for (const remote of fresh.sort((a, b) => a.createdAt - b.createdAt)) {
-            const pem = await this.api.getContent(remote.id);
-            const fingerprint = pem === undefined ? undefined : fingerprintOfPem(pem);
-            if (fingerprint === named.cert.fingerprint)
-                return remote;
-            // Another certificate of this run may be this one; only an unreadable one is never read again.
-            if (fingerprint === undefined)
-                checked.add(remote.id);
+    /** Looks for a stored copy of `named` up to LOOKS times, with backoff between the looks. */
+    async lookFor(named) {
+        for (let look = 1; look <= LOOKS; look++) {
+            if (look > 1) {
+                const wait = retryDelayMs(look - 1, {});
+                this.options.log(`'${named.name}' is not listed yet; looking again in ${seconds(wait)} s.`);
+                await this.sleep(wait);
+            }
+            const found = await this.findStored(named);
+            if (found)
+                return found;
         }
         return undefined;
+    }
+    /**
+     * A copy of `named` stored since the inventory: only certificates that are new since then, have
+     * its validity dates and are not already known are read.
+     */
+    async findStored(named) {
+        const listed = await this.api.listAll();
+        const fresh = (0,src_inventory/* candidates */.Xi)(listed, [named.cert]).filter((r) => !this.known.has(r.id) && !this.isMine(r.id));
+        for (const remote of fresh.sort((a, b) => a.createdAt - b.createdAt)) {
+            if ((await this.fingerprintOf(remote.id)) === named.cert.fingerprint)
+                return remote;
+        }
+        return undefined;
+    }
+    isMine(id) {
+        return [...this.mine.values()].some((ids) => ids.has(id));
+    }
+    /** The fingerprint of a certificate's content, read once; null when it is gone or unreadable. */
+    async fingerprintOf(id) {
+        if (this.fingerprints.has(id))
+            return this.fingerprints.get(id);
+        try {
+            const pem = await this.api.getContent(id);
+            const fingerprint = (pem === undefined ? undefined : (0,src_inventory/* fingerprintOfPem */.C_)(pem)) ?? null;
+            this.fingerprints.set(id, fingerprint);
+            return fingerprint;
+        }
+        catch (error) {
+            if (error instanceof errors/* ApiError */.hD && error.status === 404) {
+                this.fingerprints.set(id, null);
+                return null;
+            }
+            this.options.warn(`Could not read certificate ${id} to compare it: ${(0,errors/* messageOf */.bD)(error)}`);
+            return undefined;
+        }
+    }
+    /**
+     * Lists the organization again after writing (one list call) and makes the end state right
+     * whatever other runs did meanwhile: for each certificate uploaded, the copy with the smallest
+     * (created_at, id) is kept, as every racing run picks; the copies this run created that are
+     * not kept and not active are deleted; the kept id is the one reported and activated. New items
+     * are read only when they are not this run's own known uploads. Returns how many are held.
+     */
+    async readBack() {
+        const listed = await this.api.listAll();
+        this.readBackDone = true;
+        const mineById = new Map();
+        for (const [fingerprint, ids] of this.mine)
+            for (const id of ids)
+                if (!this.known.has(id))
+                    mineById.set(id, fingerprint);
+        const local = this.plan.uploads.map((n) => n.cert);
+        const unknown = (0,src_inventory/* candidates */.Xi)(listed.filter((r) => !this.known.has(r.id) && !mineById.has(r.id)), local);
+        await (0,pool/* mapLimit */.s)(unknown, src_inventory/* FETCH_CONCURRENCY */.JT, (r) => this.fingerprintOf(r.id));
+        const copies = new Map();
+        for (const r of listed) {
+            const fingerprint = mineById.get(r.id) ?? this.fingerprints.get(r.id);
+            if (fingerprint)
+                copies.set(fingerprint, [...(copies.get(fingerprint) ?? []), r]);
+        }
+        const gone = new Set();
+        /** Other runs' inactive copies that are not kept: the runs that created them delete them. */
+        const leaving = new Set();
+        const missing = [];
+        for (const named of this.plan.uploads) {
+            const { fingerprint } = named.cert;
+            const found = copies.get(fingerprint) ?? [];
+            const kept = (0,src_plan/* keptCopy */.m2)(found) ?? (await this.unlisted(named));
+            const change = this.uploadChange(fingerprint);
+            if (!kept) {
+                // Whatever id the upload was answered with, the organization holds no such certificate.
+                if (change.done)
+                    missing.push(`'${named.name}' (answered as ${change.id})`);
+                this.uploaded.delete(fingerprint);
+                change.done = false;
+                change.id = null;
+                continue;
+            }
+            if (change.done)
+                this.uploaded.set(fingerprint, kept.id);
+            else {
+                this.plan.existing.set(fingerprint, kept);
+                change.error ??= `It is in the organization as ${kept.id}, stored by another run or by an attempt whose answer was lost.`;
+            }
+            if (change.id !== null && change.id !== kept.id) {
+                this.options.log(listed.some((r) => r.id === change.id)
+                    ? `'${named.name}' is stored more than once; ${kept.id}, stored first, is the one kept.`
+                    : `The upload of '${named.name}' was answered with id ${change.id}, which the organization does not hold; it holds the certificate as ${kept.id}.`);
+            }
+            change.id = kept.id;
+            for (const copy of found) {
+                if (copy === kept)
+                    continue;
+                if (copy.active === true) {
+                    if (this.created.has(copy.id))
+                        this.options.warn(`${copy.id}, a second copy of '${named.name}' (${kept.id} is kept), is active, so it was left in place.`);
+                    continue;
+                }
+                if (!this.created.has(copy.id))
+                    leaving.add(copy.id);
+                else if (await this.deleteCopy(copy, named, kept.id))
+                    gone.add(copy.id);
+            }
+        }
+        // What the organization holds once every run has deleted its own extra copies.
+        const held = listed.filter((r) => !gone.has(r.id) && !leaving.has(r.id));
+        this.plan.held = held.length;
+        const over = (0,src_plan/* overCap */.N4)(held, this.plan.cap);
+        if (over)
+            throw new errors/* ActionError */.lZ(over);
+        if (missing.length > 0) {
+            throw new errors/* ActionError */.lZ(`The API answered ${missing.join(', ')}, but the organization holds no certificate with that content: it is reported as not uploaded. Run the action again: it uploads only what is still missing.`);
+        }
+        return held.length;
+    }
+    /** This run's own copy of `named` when the listing does not show it yet: read by id. */
+    async unlisted(named) {
+        for (const id of this.mine.get(named.cert.fingerprint) ?? []) {
+            if ((await this.fingerprintOf(id)) === named.cert.fingerprint)
+                return { id, name: named.name, createdAt: Number.MAX_SAFE_INTEGER };
+        }
+        return undefined;
+    }
+    /** Deletes a duplicate this run created, once its content shows it is one; true when it is gone. */
+    async deleteCopy(copy, named, kept) {
+        const { name } = named;
+        if ((await this.fingerprintOf(copy.id)) !== named.cert.fingerprint)
+            return false;
+        try {
+            await this.api.delete(copy.id);
+            this.options.log(`Deleted ${copy.id}, this run's second copy of '${name}': ${kept} was stored first.`);
+            return true;
+        }
+        catch (error) {
+            this.options.warn(`Could not delete ${copy.id}, a second copy of '${name}' (${kept} is kept): ${(0,errors/* messageOf */.bD)(error)}`);
+            return false;
+        }
     }
     async writeEach(changes, write) {
         await (0,pool/* mapLimit */.s)(changes, WRITE_CONCURRENCY, async (change) => {
@@ -701,25 +816,135 @@ class Applier {
             this.done(change);
         });
     }
-    /** Activations (or deactivations), per scope, in calls of at most 10 ids. */
-    async activation(action) {
-        const changes = this.changes.filter((c) => c.action === action);
+    /** The id the organization keeps for a local certificate, uploaded by this run or not. */
+    keptId(fingerprint) {
+        return this.uploaded.get(fingerprint) ?? this.plan.existing.get(fingerprint)?.id ?? null;
+    }
+    scopeOf(name) {
+        return this.plan.scopes.find((s) => (0,src_plan/* scopeName */.OK)(s.scope) === name)?.scope ?? { kind: 'organization' };
+    }
+    /** Which certificates are active in a scope, read afresh. */
+    async readScope(scope) {
+        const listed = scope.kind === 'project' ? await this.api.listProject(scope.id) : await this.api.listAll();
+        if (scope.kind === 'organization')
+            this.readBackDone = true;
+        return new Map(listed.map((r) => [r.id, r.active === true]));
+    }
+    async activation() {
+        const changes = this.changes.filter((c) => c.action === 'activate');
         for (const change of changes)
-            if (change.id === null && change.fingerprint)
-                change.id = this.uploaded.get(change.fingerprint) ?? null;
+            if (change.fingerprint)
+                change.id = this.keptId(change.fingerprint) ?? change.id;
+        await this.setStates(changes.filter((c) => c.id !== null), true);
+    }
+    /**
+     * Activates or deactivates, per scope, in calls of at most 10 ids, and counts a change as made
+     * only when the answer's `active` flag, or a fresh read of the scope, shows it.
+     */
+    async setStates(changes, active) {
+        const verb = active ? 'activate' : 'deactivate';
         const byScope = new Map();
         for (const change of changes)
             byScope.set(change.scope ?? '', [...(byScope.get(change.scope ?? '') ?? []), change]);
         const calls = [...byScope.values()].flatMap((inScope) => (0,src_plan/* batches */.Xy)(inScope));
-        // Each change names its scope for people; the plan's scopes say which project that is.
-        const scopes = new Map(this.plan.scopes.map((s) => [(0,src_plan/* scopeName */.OK)(s.scope), s.scope]));
+        const unsure = [];
+        let failure;
         await (0,pool/* mapLimit */.s)(calls, WRITE_CONCURRENCY, async (batch) => {
-            const scope = scopes.get(batch[0].scope ?? '');
-            const projectId = scope?.kind === 'project' ? scope.id : undefined;
-            await this.api.setActive(batch.map((c) => c.id), action === 'activate', projectId);
-            for (const change of batch)
-                this.done(change);
+            if (failure !== undefined)
+                return;
+            const scope = this.scopeOf(batch[0].scope);
+            try {
+                const states = await this.api.setActive(batch.map((c) => c.id), active, scope.kind === 'project' ? scope.id : undefined);
+                for (const change of batch) {
+                    if (states.get(change.id) === active)
+                        this.done(change);
+                    else
+                        unsure.push(change);
+                }
+            }
+            catch (error) {
+                failure ??= error;
+                unsure.push(...batch);
+            }
         });
+        if (unsure.length > 0) {
+            this.wrote = true;
+            // The answer did not show these changed, or the call failed part way: the scope says.
+            for (const name of new Set(unsure.map((c) => c.scope))) {
+                let states;
+                try {
+                    states = await this.readScope(this.scopeOf(name));
+                }
+                catch (error) {
+                    if (failure === undefined)
+                        throw error;
+                    continue;
+                }
+                for (const change of unsure.filter((c) => c.scope === name)) {
+                    if (states.get(change.id) === active)
+                        this.done(change);
+                    else if (failure === undefined)
+                        change.error = `The API answered the ${verb} call, but it was not applied.`;
+                }
+            }
+        }
+        if (failure !== undefined)
+            throw failure;
+        const notApplied = unsure.filter((c) => !c.done);
+        if (notApplied.length > 0) {
+            throw new errors/* ActionError */.lZ(`The OpenAI API answered that it would ${verb} ${notApplied.map(label).join(', ')}, but a fresh read shows ${notApplied.length === 1 ? 'it' : 'them'} still ${active ? 'inactive' : 'active'}: not counted as ${verb}d${active && this.changes.some((c) => c.action === 'deactivate') ? ', and nothing was deactivated' : ''}. Run the action again.`);
+        }
+    }
+    /**
+     * `exclusive`: deactivates only once a fresh read shows the files' certificates active in the
+     * scope, and reads again after: if another run deactivated them meanwhile, they are activated
+     * again, so that a scope that held an active certificate from the files never holds none.
+     */
+    async deactivation() {
+        const changes = this.changes.filter((c) => c.action === 'deactivate');
+        if (changes.length === 0)
+            return;
+        const files = [...new Set([...this.plan.existing.values()].map((r) => r.id).concat([...this.uploaded.values()]))];
+        for (const name of new Set(changes.map((c) => c.scope))) {
+            const scope = this.scopeOf(name);
+            const before = await this.readScope(scope);
+            const inactive = files.filter((id) => before.get(id) !== true);
+            if (inactive.length > 0) {
+                // The outputs say what the organization shows: an activation undone since is not counted.
+                for (const change of this.changes)
+                    if (change.action === 'activate' && change.scope === name && change.done && inactive.includes(change.id)) {
+                        change.done = false;
+                        change.error = 'It was deactivated again, by someone else, after this run activated it.';
+                    }
+                throw new errors/* ActionError */.lZ(`Nothing was deactivated in the ${name}: a fresh read shows ${inactive.join(', ')}, from the files, not active there (another run or a person may have changed it). The certificates active before stay active, so nothing is locked out; run the action again.`);
+            }
+            const targets = [];
+            for (const change of changes.filter((c) => c.scope === name)) {
+                if (before.get(change.id) === true)
+                    targets.push(change);
+                else
+                    change.error = 'It was no longer active when this run came to deactivate it.';
+            }
+            await this.setStates(targets, false);
+            const after = await this.readScope(scope);
+            const lost = files.filter((id) => after.get(id) !== true);
+            if (lost.length === 0)
+                continue;
+            const again = lost.map((id) => {
+                const known = this.changes.find((c) => c.id === id);
+                return {
+                    action: 'activate',
+                    id,
+                    name: known?.name ?? null,
+                    scope: name,
+                    fingerprint: known?.fingerprint ?? null,
+                    done: false
+                };
+            });
+            this.changes.push(...again.filter((c) => !this.changes.some((d) => d.action === 'activate' && d.id === c.id && d.scope === name && d.done)));
+            await this.setStates(again, true);
+            throw new errors/* ActionError */.lZ(`Another run deactivated ${lost.join(', ')} in the ${name} while this run was rotating certificates (two runs at once): this run activated ${lost.length === 1 ? 'it' : 'them'} again, so the scope keeps an active certificate from the files. Let one run at a time publish to an organization (a concurrency group with cancel-in-progress: false), then run the action again.`);
+        }
     }
     /** One message for a failure part way: what went wrong, what was changed before it, what to do. */
     explain(error) {
@@ -920,15 +1145,15 @@ async function publish(runner, settings, outcome, now) {
         const { lifecycle } = settings;
         const certificates = outcome.files.flatMap((f) => f.certificates);
         const [inventory, projects] = await runner.group('Inventory', () => Promise.all([
-            takeInventory(api, certificates, (message) => runner.info(message)),
-            projectStates(api, lifecycle.activate ? lifecycle.projectIds : [])
+            (0,src_inventory/* takeInventory */.O1)(api, certificates, (message) => runner.info(message)),
+            (0,src_inventory/* projectStates */.AP)(api, lifecycle.activate ? lifecycle.projectIds : [])
         ]));
         const plan = await runner.group('Plan', async () => {
             const local = certificates.map((cert) => ({ cert, name: outcome.names.get(cert) }));
             const plan = (0,src_plan/* makePlan */.Cs)(local, inventory, now, lifecycle, projects);
             Object.assign(outcome, { plan, inventory, projects });
             outcome.changes = (0,src_plan/* planChanges */.XA)(plan);
-            const refused = (0,src_plan/* capProblem */.Ys)(plan);
+            const refused = (0,src_plan/* capProblem */.Ys)(plan, inventory.certificates);
             if (refused)
                 throw new errors/* ActionError */.lZ(refused);
             await reviewGate(runner, settings, outcome);
@@ -944,7 +1169,7 @@ async function publish(runner, settings, outcome, now) {
             return;
         await runner.group('Apply', () => new Applier(api, plan, outcome.changes, outcome.uploaded, {
             maxRetries: settings.maxRetries,
-            knownIds: new Set(inventory.certificates.map((r) => r.id)),
+            inventory,
             log: (message) => runner.info(message),
             warn: (message) => runner.warning(message)
         }).run());

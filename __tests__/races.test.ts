@@ -1,0 +1,366 @@
+// Two runs at once, and an API whose answers cannot be taken at their word: the bundled action
+// against one emulator, asserting on what the organization holds afterwards.
+import { makeCa } from '../tools/certs.mjs'
+import { type Emulator, type EmulatorOptions, startEmulator } from '../tools/emulator.mjs'
+import { runAction } from '../tools/run-action.mjs'
+import { commands, ids, results, visibleLog, workspace } from './helpers.js'
+
+let emulator: Emulator
+afterEach(async () => emulator?.close())
+
+const LIST = '/organization/certificates'
+type Request = Emulator['requests'][number]
+
+/**
+ * Holds the first `n` requests that `match` until all `n` have arrived, so that two runs are sure
+ * to overlap: both take their inventory before either writes. (No time limit: on a loaded machine
+ * a process can take many seconds to start; the test's own timeout ends a run that never comes.)
+ */
+function barrier(n: number, match: (r: Request) => boolean) {
+  const waiting: (() => void)[] = []
+  let seen = 0
+  return (r: Request): Promise<void> | void => {
+    if (!match(r) || seen >= n) return
+    seen++
+    return new Promise<void>((resolve) => {
+      waiting.push(resolve)
+      if (waiting.length === n) for (const release of waiting) release()
+    })
+  }
+}
+const inventories = (r: Request) => r.method === 'GET' && r.path === LIST
+
+const uploads = (r: Request) => r.method === 'POST' && r.path === LIST
+
+/** An emulator where two runs take their inventory together (and, with `holdUploads`, upload together). */
+async function start(options: EmulatorOptions = {}, watch?: () => void, holdUploads = false) {
+  const holdInventories = barrier(2, inventories)
+  const holdUpload = barrier(holdUploads ? 2 : 0, uploads)
+  emulator = await startEmulator({
+    latencyMs: 10,
+    beforeAnswer: async (r) => {
+      watch?.()
+      await holdInventories(r)
+      await holdUpload(r)
+    },
+    ...options
+  })
+}
+
+const publish = (root: string, inputs: Record<string, string> = {}) =>
+  runAction({
+    workspace: root,
+    inputs: {
+      files: 'certs/*.pem',
+      'admin-api-key': emulator.adminKey,
+      'base-url': emulator.baseUrl,
+      'max-retries': '1',
+      ...inputs
+    }
+  })
+
+async function certs(count: number, prefix = 'ca') {
+  const made = await Promise.all(Array.from({ length: count }, (_, i) => makeCa({ cn: `${prefix} ${i}` })))
+  return Object.fromEntries(made.map((m, i) => [`certs/${prefix}-${i}.pem`, m.pem]))
+}
+
+const posts = () => emulator.requests.filter((r) => r.method === 'POST' && r.path === LIST)
+const writes = () => emulator.requests.filter((r) => r.method !== 'GET')
+const sorted = (list: string[]) => [...list].sort()
+/** The id the organization holds for each local certificate, by content. */
+const storedIdsOf = (files: Record<string, string>) =>
+  sorted(
+    Object.values(files).map((pem) => {
+      const copies = emulator.certificates.filter((c) => c.content.replace(/\s/g, '') === pem.replace(/\s/g, ''))
+      expect(copies).toHaveLength(1)
+      return copies[0].id
+    })
+  )
+
+/** Two processes at once on a loaded 2-core machine: room to start. */
+const RACE_TIMEOUT = 90_000
+
+describe('two runs at once', () => {
+  it(
+    'with the same 3 new certificates: 3 stored, once each, and both runs name the ids kept',
+    async () => {
+      await start()
+      const files = await certs(3)
+      const [a, b] = await Promise.all([publish(await workspace(files)), publish(await workspace(files))])
+      expect([a.code, b.code]).toEqual([0, 0])
+      // Both uploaded all three (the race happened), and each deleted only its own extra copies.
+      expect(posts()).toHaveLength(6)
+      expect(emulator.certificates).toHaveLength(3)
+      const kept = storedIdsOf(files)
+      for (const run of [a, b]) {
+        expect(sorted(results(run).map((r) => r.id!))).toEqual(kept)
+        expect(sorted(ids(run, 'certificate-ids'))).toEqual(kept)
+        expect(run.outputs['slots-left']).toBe('47')
+      }
+      const deleted = emulator.requests.filter((r) => r.method === 'DELETE').map((r) => r.path.split('/').pop())
+      expect(deleted).toHaveLength(3)
+      expect(deleted.some((id) => kept.includes(id!))).toBe(false)
+    },
+    RACE_TIMEOUT
+  )
+
+  it(
+    '47 held and the same 3 new in each: all 3 stored once, never over 50, and a rerun is a no-op',
+    async () => {
+      let most = 0
+      await start({}, () => (most = Math.max(most, emulator.certificates.length)))
+      for (let i = 0; i < 47; i++) emulator.seed((await makeCa({ cn: `held ${i}` })).pem)
+      const files = await certs(3)
+      const root = await workspace(files)
+      const [a, b] = await Promise.all([publish(root), publish(await workspace(files))])
+      most = Math.max(most, emulator.certificates.length)
+      expect(most).toBeLessThanOrEqual(50)
+      expect(emulator.certificates).toHaveLength(50)
+      const kept = storedIdsOf(files)
+      for (const run of [a, b]) {
+        expect(run.code).toBe(0)
+        expect(sorted(results(run).map((r) => r.id!))).toEqual(kept)
+      }
+
+      emulator.requests.length = 0
+      const rerun = await publish(root)
+      expect(rerun.code).toBe(0)
+      expect(writes()).toEqual([])
+      expect(results(rerun).map((r) => r.status)).toEqual(['existing', 'existing', 'existing'])
+    },
+    RACE_TIMEOUT
+  )
+
+  it(
+    '47 held, the uploads interleaved so that each run stores some and the cap refuses the rest: all 3 stored once',
+    async () => {
+      // Each run names its uploads after itself, so the emulator can let them in turn by turn.
+      const order = ['ca-0 a', 'ca-0 b', 'ca-1 a', 'ca-1 b', 'ca-2 a', 'ca-2 b']
+      const held: { name: string; release: () => void }[] = []
+      await start({
+        beforeAnswer: async (r) => {
+          if (!uploads(r) || held.length === order.length) return
+          await new Promise<void>((release) => {
+            held.push({ name: (r.body as { name: string }).name, release })
+            if (held.length < order.length) return
+            void (async () => {
+              for (const name of order) {
+                held.find((h) => h.name === name)!.release()
+                await new Promise((resolve) => setTimeout(resolve, 50))
+              }
+            })()
+          })
+        }
+      })
+      for (let i = 0; i < 47; i++) emulator.seed((await makeCa({ cn: `held ${i}` })).pem)
+      const files = await certs(3)
+      const [a, b] = await Promise.all([
+        publish(await workspace(files), { name: '{stem} a' }),
+        publish(await workspace(files), { name: '{stem} b' })
+      ])
+      expect(emulator.certificates).toHaveLength(50)
+      const kept = storedIdsOf(files)
+      // Both runs stored some: the first three uploads let in were a's ca-0, b's ca-0, a's ca-1.
+      expect(emulator.certificates.filter((c) => c.name?.endsWith(' b'))).not.toHaveLength(0)
+      for (const run of [a, b]) {
+        expect(run.code).toBe(0)
+        expect(sorted(results(run).map((r) => r.id!))).toEqual(kept)
+      }
+    },
+    RACE_TIMEOUT
+  )
+
+  it(
+    'when a non-atomic cap lets two uploads pass it, stops with an error that names the extra certificate',
+    async () => {
+      await start({ storeDelayMs: 300 }, undefined, true)
+      for (let i = 0; i < 49; i++) emulator.seed((await makeCa({ cn: `held ${i}` })).pem)
+      const [a, b] = await Promise.all([
+        publish(await workspace(await certs(1, 'a'))),
+        publish(await workspace(await certs(1, 'b')))
+      ])
+      expect(emulator.certificates).toHaveLength(51)
+      const newest = emulator.certificates.at(-1)!
+      for (const run of [a, b]) {
+        expect(run.code).toBe(1)
+        expect(commands(run, 'error').at(-1)!.message).toMatch(
+          new RegExp(
+            `^The organization holds 51 certificates, more than the 50 it may hold .*: the newest is ${newest.id}`
+          )
+        )
+      }
+    },
+    RACE_TIMEOUT
+  )
+
+  it(
+    'two exclusive rotations from different commits never leave the organization without an active CA',
+    async () => {
+      let lowest = Infinity
+      await start({}, () => (lowest = Math.min(lowest, emulator.certificates.filter((c) => c.active).length)))
+      const old = emulator.seed((await makeCa({ cn: 'Old CA' })).pem, 'old')
+      old.active = true
+      const inputs = { activate: 'true', exclusive: 'true' }
+      const [a, b] = await Promise.all([
+        publish(await workspace(await certs(1, 'a')), inputs),
+        publish(await workspace(await certs(1, 'b')), inputs)
+      ])
+      lowest = Math.min(lowest, emulator.certificates.filter((c) => c.active).length)
+      expect(lowest).toBeGreaterThanOrEqual(1)
+      expect(old.active).toBe(false)
+      for (const run of [a, b]) {
+        // Whatever each run says, its outputs match the organization.
+        const [mine] = ids(run, 'certificate-ids')
+        const stored = emulator.certificates.find((c) => c.id === mine)!
+        expect(ids(run, 'activated-ids').every((id) => emulator.certificates.find((c) => c.id === id)?.active)).toBe(
+          true
+        )
+        if (run.code === 0) expect(stored.active).toBe(true)
+      }
+    },
+    RACE_TIMEOUT
+  )
+})
+
+describe('two exclusive rotations, interleaved the worst way', () => {
+  it(
+    'the run whose certificate the other deactivated activates it again and fails, so the CA stays active',
+    async () => {
+      // The organization holds `a`, active, from an older commit. Run B (the new commit) rotates to
+      // `b`; its deactivation of `a` is held back while run A (the older commit, files [a]) runs
+      // whole: A sees `b` active and not in its files, so exclusive deactivates it. Then B's
+      // deactivation of `a` lands: without a second look, nothing would be active.
+      const a = await makeCa({ cn: 'a' })
+      const b = await makeCa({ cn: 'b' })
+      const inputs = { activate: 'true', exclusive: 'true' }
+      const rootA = await workspace({ 'certs/a.pem': a.pem })
+      const rootB = await workspace({ 'certs/b.pem': b.pem })
+      let runA: ReturnType<typeof publish> | undefined
+      emulator = await startEmulator({
+        beforeAnswer: async (r) => {
+          if (r.method === 'POST' && r.path === '/organization/certificates/deactivate' && !runA) {
+            runA = publish(rootA, inputs)
+            await runA
+          }
+        }
+      })
+      const stored = emulator.seed(a.pem, 'a')
+      stored.active = true
+      const runB = await publish(rootB, inputs)
+      const first = await runA!
+      expect(emulator.certificates.filter((c) => c.active).length).toBeGreaterThanOrEqual(1)
+
+      const bStored = emulator.certificates.find((c) => c.id !== stored.id)!
+      expect(first.code).toBe(0)
+      expect(ids(first, 'deactivated-ids')).toEqual([bStored.id])
+      expect(runB.code).toBe(1)
+      expect(commands(runB, 'error').at(-1)!.message).toMatch(
+        new RegExp(
+          `^Another run deactivated ${bStored.id} in the organization while this run was rotating certificates`
+        )
+      )
+      expect(bStored.active).toBe(true)
+      expect(stored.active).toBe(false)
+      expect(ids(runB, 'activated-ids')).toEqual([bStored.id])
+      expect(ids(runB, 'deactivated-ids')).toEqual([stored.id])
+    },
+    RACE_TIMEOUT
+  )
+})
+
+describe('an organization over the cap', () => {
+  it('found over 50 before anything is written: an error that names the extra certificate', async () => {
+    emulator = await startEmulator({ cap: 60 })
+    for (let i = 0; i < 51; i++) emulator.seed((await makeCa({ cn: `held ${i}` })).pem, `held ${i}`)
+    const run = await publish(await workspace(await certs(1)))
+    expect(run.code).toBe(1)
+    expect(writes()).toEqual([])
+    const newest = emulator.certificates.at(-1)!
+    expect(commands(run, 'error').at(-1)!.message).toMatch(
+      new RegExp(
+        `^The organization holds 51 certificates, more than the 50 it may hold .*: the newest is ${newest.id} \\(held 50\\)\\.`
+      )
+    )
+  })
+})
+
+describe('uploads whose answers cannot be taken at their word', () => {
+  it('an upload answered with an id that does not exist: the certificate is found by its content', async () => {
+    emulator = await startEmulator()
+    const files = await certs(1)
+    emulator.faults.push({
+      method: 'POST',
+      path: LIST,
+      rewrite: (answer: object) => ({ ...answer, id: 'cert_doesnotexist' })
+    })
+    const run = await publish(await workspace(files))
+    expect(run.code).toBe(0)
+    const [stored] = emulator.certificates
+    expect(emulator.certificates).toHaveLength(1)
+    expect(ids(run, 'uploaded-ids')).toEqual([stored.id])
+    expect(results(run)[0]).toMatchObject({ status: 'uploaded', id: stored.id })
+    expect(run.outputs.changes).not.toContain('cert_doesnotexist')
+  })
+
+  it('an upload answered with the id of another certificate, held before: that one is never touched', async () => {
+    emulator = await startEmulator()
+    const other = emulator.seed((await makeCa({ cn: 'someone else' })).pem, 'someone else')
+    const files = await certs(1)
+    emulator.faults.push({
+      method: 'POST',
+      path: LIST,
+      rewrite: (answer: object) => ({ ...answer, id: other.id })
+    })
+    const run = await publish(await workspace(files), { activate: 'true' })
+    expect(run.code).toBe(0)
+    const mine = emulator.certificates.find((c) => c.id !== other.id)!
+    expect(emulator.certificates).toHaveLength(2)
+    expect(writes().filter((r) => r.method === 'DELETE')).toEqual([])
+    expect([mine.active, other.active]).toEqual([true, false])
+    expect(ids(run, 'uploaded-ids')).toEqual([mine.id])
+    expect(ids(run, 'activated-ids')).toEqual([mine.id])
+  })
+
+  it('a last allowed attempt that stored the certificate and then failed is reported uploaded', async () => {
+    emulator = await startEmulator()
+    const files = await certs(1)
+    emulator.faults.push({ method: 'POST', path: LIST, status: 503 })
+    emulator.faults.push({ method: 'POST', path: LIST, action: 'store-then-fail' })
+    const run = await publish(await workspace(files))
+    expect(run.code).toBe(0)
+    expect(posts()).toHaveLength(2)
+    const [stored] = emulator.certificates
+    expect(emulator.certificates).toHaveLength(1)
+    expect(results(run)[0]).toMatchObject({ status: 'uploaded', id: stored.id })
+  })
+
+  it('a listing that lags behind writes after an ambiguous upload: looks again, never uploads twice', async () => {
+    emulator = await startEmulator({ listLag: { calls: 2 } })
+    const files = await certs(1)
+    emulator.faults.push({ method: 'POST', path: LIST, action: 'store-then-reset' })
+    const run = await publish(await workspace(files))
+    expect(run.code).toBe(0)
+    expect(posts()).toHaveLength(1)
+    expect(emulator.certificates).toHaveLength(1)
+    expect(ids(run, 'uploaded-ids')).toEqual([emulator.certificates[0].id])
+    expect(visibleLog(run)).toMatch(/'ca-0' is not listed yet; looking again in/)
+  })
+
+  it('when the cap refuses because another run took the last slot with the same certificate, counts it as existing', async () => {
+    let other: { id: string } | undefined
+    const files = await certs(1)
+    // Another run stores the same certificate just before this run's upload arrives.
+    emulator = await startEmulator({
+      beforeAnswer: (r) => {
+        if (r.method === 'POST' && r.path === LIST && !other) other = emulator.seed(Object.values(files)[0], 'ca-0')
+      }
+    })
+    for (let i = 0; i < 49; i++) emulator.seed((await makeCa({ cn: `held ${i}` })).pem)
+    const run = await publish(await workspace(files))
+    expect(run.code).toBe(0)
+    expect(emulator.certificates).toHaveLength(50)
+    expect(posts()).toHaveLength(1)
+    expect(results(run)[0]).toMatchObject({ status: 'existing', id: other!.id })
+    expect(ids(run, 'uploaded-ids')).toEqual([])
+  })
+})

@@ -1,0 +1,4 @@
+// Runs in every test file: nothing a test makes in the temporary folder outlives its file.
+import { removeWorkspaces } from './helpers.js'
+
+afterAll(removeWorkspaces)
