@@ -1,7 +1,7 @@
 // The command line (dist/cli/index.js), run as a user runs it: a child process in a directory.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeCa } from '../tools/certs.mjs'
@@ -131,8 +131,12 @@ describe('openai-certificates', () => {
       yml.replace('\ninputs:\n', "\ninputs:\n  brand-new:\n    description: An input added later.\n    default: ''\n")
     )
     const bundle = join(copy, 'dist', 'cli', 'index.js')
-    expect((await cli(root, ['validate', 'certs/good.pem', '--brand-new', 'x'], {}, bundle)).code).toBe(0)
-    expect((await cli(root, ['validate', 'certs/good.pem', '--brand-new', 'x'])).code).toBe(2)
+    try {
+      expect((await cli(root, ['validate', 'certs/good.pem', '--brand-new', 'x'], {}, bundle)).code).toBe(0)
+      expect((await cli(root, ['validate', 'certs/good.pem', '--brand-new', 'x'])).code).toBe(2)
+    } finally {
+      await rm(copy, { recursive: true, force: true })
+    }
   })
 
   it('publish and plan against the emulator, with the admin key from OPENAI_ADMIN_KEY', async () => {

@@ -15,7 +15,10 @@ const writes = () => emulator.requests.filter((r) => r.method !== 'GET')
 async function action(root: string, inputs: Record<string, string> = {}) {
   return runAction({
     workspace: root,
-    inputs: { files: 'certs/**/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl, ...inputs }
+    inputs: { files: 'certs/**/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl, ...inputs },
+    // A RUNNER_TEMP that outlives the run, as a later artifact upload step sees it (removed with
+    // the workspace).
+    env: { RUNNER_TEMP: join(root, '.runner-temp') }
   })
 }
 
