@@ -1,6 +1,6 @@
 // Outputs a workflow branches on, the label of a run, and the reviewed-plan gate, from the bundle.
-import { copyFile, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { copyFile, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { basename, join } from 'node:path'
 import { DAY, makeCa } from '../tools/certs.mjs'
 import { type Emulator, startEmulator } from '../tools/emulator.mjs'
 import { runAction } from '../tools/run-action.mjs'
@@ -177,5 +177,19 @@ describe('reviewed-plan gate', () => {
     expect(run.code).toBe(1)
     expect(commands(run, 'error').at(-1)!.message).toMatch(/^Input 'expected-plan-hash' is 'abc'/)
     expect(emulator.requests).toEqual([])
+
+    // A reviewed plan is read only inside the workspace, by its real path.
+    const outsideFile = `${root}-outside-plan.json`
+    await writeFile(outsideFile, '{"version":1,"changes":[],"relies_on":[]}')
+    await symlink(outsideFile, join(root, 'plan.json'))
+    for (const file of [`../${basename(outsideFile)}`, 'plan.json']) {
+      const outside = await action(root, { ...rotate, 'reviewed-plan': file })
+      expect(outside.code).toBe(1)
+      expect(commands(outside, 'error').at(-1)!.message).toBe(
+        `Input 'reviewed-plan' (${file}) is outside the workspace: download the plan artifact into the workspace.`
+      )
+    }
+    expect(writes()).toEqual([])
+    await rm(outsideFile)
   })
 })
