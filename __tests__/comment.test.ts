@@ -50,7 +50,7 @@ beforeEach(async () => {
 })
 afterEach(() => new Promise((resolve) => server.close(resolve)))
 
-async function pullRequestRun(root: string, commentOnPr: string, event = 'pull_request') {
+async function pullRequestRun(root: string, commentOnPr: string, event = 'pull_request', label = '') {
   const eventPath = join(root, `event-${Math.random()}.json`)
   await writeFile(
     eventPath,
@@ -58,7 +58,7 @@ async function pullRequestRun(root: string, commentOnPr: string, event = 'pull_r
   )
   return runAction({
     workspace: root,
-    inputs: { files: 'certs/*.pem', mode: 'validate', 'comment-on-pr': commentOnPr },
+    inputs: { files: 'certs/*.pem', mode: 'validate', 'comment-on-pr': commentOnPr, label },
     env: {
       GITHUB_EVENT_NAME: event,
       GITHUB_EVENT_PATH: eventPath,
@@ -122,5 +122,34 @@ describe('comment-on-pr', () => {
     expect(commands(run, 'warning').at(-1)!.message).toMatch(
       /^Could not comment on pull request #7: Resource not accessible by integration.*pull-requests: write/
     )
+  })
+
+  it('keeps one comment per label, so that the legs of a matrix do not overwrite each other', async () => {
+    const root = await workspace({ 'certs/ca.pem': (await makeCa({ ca: false, cn: 'Leaf' })).pem })
+    await pullRequestRun(root, 'true', 'pull_request', 'org-a')
+    await pullRequestRun(root, 'true', 'pull_request', 'org-b')
+    const labelled = (label: string) =>
+      comments.filter((c) => c.body.startsWith(`<!-- openai-certificates-action label=${label} -->\n`))
+    expect(labelled('org-a')).toHaveLength(1)
+    expect(labelled('org-b')).toHaveLength(1)
+    expect(labelled('org-a')[0].body).toContain('## OpenAI certificates (org-a): validate')
+    expect(labelled('org-b')[0].body).toContain('## OpenAI certificates (org-b): validate')
+    expect(ours()).toHaveLength(0)
+
+    // The next push updates each leg's own comment in place.
+    await writeFile(join(root, 'certs', 'ca.pem'), (await makeCa({ aki: false, cn: 'Root' })).pem)
+    await pullRequestRun(root, 'true', 'pull_request', 'org-b')
+    await pullRequestRun(root, 'true', 'pull_request', 'org-a')
+    expect(comments).toHaveLength(3)
+    const [a, b] = [labelled('org-a')[0], labelled('org-b')[0]]
+    expect([a.id, b.id]).toEqual([101, 102])
+    for (const comment of [a, b]) {
+      expect(comment.body).toContain('`no-aki`')
+      expect(comment.body).not.toContain('`not-ca`')
+    }
+    expect(requests.filter((r) => r.method === 'PATCH').map((r) => r.url)).toEqual([
+      '/repos/acme/certs/issues/comments/102',
+      '/repos/acme/certs/issues/comments/101'
+    ])
   })
 })

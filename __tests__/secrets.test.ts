@@ -342,7 +342,9 @@ describe("the README's workflows are safe to copy", () => {
       for (const job of Object.values(workflow.jobs)) {
         expect(job.permissions).toBeDefined()
         const modes = ours(job).map((s) => String(s.with?.mode ?? 'publish'))
-        if (modes.some((m) => m !== 'validate')) expect(job.environment).toBe('openai-admin')
+        // One environment, or one per organization in a matrix over several (see Several organizations).
+        if (modes.some((m) => m !== 'validate'))
+          expect(job.environment).toMatch(/^openai-admin(-\$\{\{ matrix\.[\w-]+ \}\})?$/)
         if (modes.includes('publish')) {
           expect(job.concurrency?.group).toMatch(/^openai-certificates-/)
           expect(job.concurrency?.['cancel-in-progress']).toBe(false)

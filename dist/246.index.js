@@ -8,20 +8,25 @@ export const modules = {
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   commentOnPullRequest: () => (/* binding */ commentOnPullRequest)
 /* harmony export */ });
-/* unused harmony exports COMMENT_MARKER, commentBody */
+/* unused harmony exports COMMENT_MARKER, commentMarker, commentBody */
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3916);
 
 /** Finds the action's own comment among a pull request's comments. */
 const COMMENT_MARKER = '<!-- openai-certificates-action -->';
+/** The marker of a labelled run's comment: one comment per label, so matrix legs keep their own. */
+function commentMarker(label = '') {
+    return label ? `<!-- openai-certificates-action label=${encodeURIComponent(label)} -->` : COMMENT_MARKER;
+}
 /** GitHub refuses comments longer than this. */
 const COMMENT_LIMIT = 65_536;
 /** The comment's text: the marker, then the report, cut to what GitHub accepts. */
-function commentBody(report) {
-    const room = COMMENT_LIMIT - COMMENT_MARKER.length - 200;
+function commentBody(report, label = '') {
+    const marker = commentMarker(label);
+    const room = COMMENT_LIMIT - marker.length - 200;
     const text = report.length > room
         ? `${report.slice(0, room).replace(/\n[^\n]*$/, '')}\n\n… cut here: the job summary has the whole report.`
         : report;
-    return `${COMMENT_MARKER}\n${text}`;
+    return `${marker}\n${text}`;
 }
 /**
  * Keeps one sticky comment on the pull request: the previous one (found by its hidden marker) is
@@ -50,12 +55,13 @@ async function commentOnPullRequest(options) {
             issue_number: number,
             per_page: 100
         });
-        const previous = comments.find((c) => c.body?.includes(COMMENT_MARKER));
+        const marker = commentMarker(options.label);
+        const previous = comments.find((c) => c.body?.includes(marker));
         if (!previous && !options.worthSaying && !options.always) {
             options.log('comment-on-pr: nothing to report; no comment.');
             return;
         }
-        const body = commentBody(options.body);
+        const body = commentBody(options.body, options.label);
         if (previous) {
             await octokit.rest.issues.updateComment({ owner, repo, comment_id: previous.id, body });
             options.log(`Updated the report comment on pull request #${number}.`);

@@ -2,6 +2,11 @@ import { messageOf } from './errors.js'
 
 /** Finds the action's own comment among a pull request's comments. */
 export const COMMENT_MARKER = '<!-- openai-certificates-action -->'
+
+/** The marker of a labelled run's comment: one comment per label, so matrix legs keep their own. */
+export function commentMarker(label = ''): string {
+  return label ? `<!-- openai-certificates-action label=${encodeURIComponent(label)} -->` : COMMENT_MARKER
+}
 /** GitHub refuses comments longer than this. */
 const COMMENT_LIMIT = 65_536
 
@@ -13,18 +18,21 @@ export interface CommentOptions {
   worthSaying: boolean
   /** `always`: comment even when there is nothing to say. */
   always: boolean
+  /** The `label` input: which of several runs on the pull request this comment belongs to. */
+  label?: string
   log: (message: string) => void
   warn: (message: string) => void
 }
 
 /** The comment's text: the marker, then the report, cut to what GitHub accepts. */
-export function commentBody(report: string): string {
-  const room = COMMENT_LIMIT - COMMENT_MARKER.length - 200
+export function commentBody(report: string, label = ''): string {
+  const marker = commentMarker(label)
+  const room = COMMENT_LIMIT - marker.length - 200
   const text =
     report.length > room
       ? `${report.slice(0, room).replace(/\n[^\n]*$/, '')}\n\n… cut here: the job summary has the whole report.`
       : report
-  return `${COMMENT_MARKER}\n${text}`
+  return `${marker}\n${text}`
 }
 
 /**
@@ -54,12 +62,13 @@ export async function commentOnPullRequest(options: CommentOptions): Promise<voi
       issue_number: number,
       per_page: 100
     })
-    const previous = comments.find((c) => c.body?.includes(COMMENT_MARKER))
+    const marker = commentMarker(options.label)
+    const previous = comments.find((c) => c.body?.includes(marker))
     if (!previous && !options.worthSaying && !options.always) {
       options.log('comment-on-pr: nothing to report; no comment.')
       return
     }
-    const body = commentBody(options.body)
+    const body = commentBody(options.body, options.label)
     if (previous) {
       await octokit.rest.issues.updateComment({ owner, repo, comment_id: previous.id, body })
       options.log(`Updated the report comment on pull request #${number}.`)

@@ -60,6 +60,12 @@ export interface Settings {
   /** `GITHUB_REF_NAME` and the short commit, for name templates. */
   ref: string
   sha: string
+  /** Names the run (one organization of several) in the summary, the log and the PR comment. */
+  label: string
+  /** publish: refuse unless the plan hashes to this (the reviewed plan's `plan-hash`). */
+  expectedPlanHash: string
+  /** publish: the reviewed plan's file, to say what changed when the hash differs. */
+  reviewedPlan: string
 }
 
 function lines(value: string): string[] {
@@ -272,6 +278,20 @@ export function getSettings(runner: Runner): Settings {
     timeoutSeconds: wholeNumber('timeout-seconds', runner.getInput('timeout-seconds') || '30', 1),
     maxRetries: wholeNumber('max-retries', runner.getInput('max-retries') || '4', 0),
     ref: runner.env('GITHUB_REF_NAME') ?? '',
-    sha: (runner.env('GITHUB_SHA') ?? '').slice(0, 7)
+    sha: (runner.env('GITHUB_SHA') ?? '').slice(0, 7),
+    ...reviewInputs(runner)
   }
+}
+
+/** `label`, `expected-plan-hash` and `reviewed-plan`. */
+function reviewInputs(runner: Runner): Pick<Settings, 'label' | 'expectedPlanHash' | 'reviewedPlan'> {
+  const label = runner.getInput('label').trim()
+  if (/[\r\n]/.test(label) || label.length > 100)
+    throw new ActionError(`Input 'label' must be one line of at most 100 characters, e.g. the organization's name.`)
+  const expectedPlanHash = runner.getInput('expected-plan-hash').trim().toLowerCase()
+  if (expectedPlanHash && !/^[0-9a-f]{64}$/.test(expectedPlanHash))
+    throw new ActionError(
+      `Input 'expected-plan-hash' is '${expectedPlanHash}': give the 64-hex-digit 'plan-hash' output of the reviewed plan run.`
+    )
+  return { label, expectedPlanHash, reviewedPlan: runner.getInput('reviewed-plan').trim() }
 }

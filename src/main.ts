@@ -219,6 +219,8 @@ export async function run(unredacted: Runner = actionsRunner, now: Date = new Da
       (async () => {
         settings = getSettings(runner)
         outcome = { mode: settings.mode, files: [], problems: [], names: new Map(), uploaded: new Map(), changes: [] }
+        Object.assign(outcome, { label: settings.label, warningDays: settings.expiryWarningDays })
+        if (settings.label) runner.info(`OpenAI certificates (${settings.label}): ${settings.mode}.`)
         if (await check(runner, settings, outcome, now)) {
           runner.info(`OpenAI API: ${settings.baseUrl} (from ${baseUrlOrigin[settings.baseUrlSource ?? 'default']}).`)
           // Only publish and plan talk to the API: validate runs never load the API client.
@@ -242,7 +244,7 @@ export async function run(unredacted: Runner = actionsRunner, now: Date = new Da
   }
   try {
     if (outcome && settings) {
-      const report = buildReport({ ...outcome, failure })
+      const report = buildReport({ ...outcome, failure }, now)
       await writeReport(runner, report)
       if (settings.commentOnPr !== 'false') {
         const { commentOnPullRequest } = await import('./comment.js')
@@ -251,6 +253,7 @@ export async function run(unredacted: Runner = actionsRunner, now: Date = new Da
           body: runner.redact(report.summary),
           worthSaying: outcome.problems.length > 0 || outcome.changes.length > 0 || failure !== undefined,
           always: settings.commentOnPr === 'always',
+          label: settings.label,
           log: (message) => runner.info(message),
           warn: (message) => runner.warning(message)
         })

@@ -6,6 +6,7 @@ import { ActionError } from './errors.js'
 import type { Settings } from './inputs.js'
 import { type Inventory, projectStates, takeInventory } from './inventory.js'
 import { capProblem, makePlan, type NamedCertificate, type Plan, planChanges, type ProjectStates } from './plan.js'
+import { checkReviewedPlan, reviewablePlan, writePlanFile } from './plan-hash.js'
 import { annotate, type Outcome } from './report.js'
 import type { Runner } from './runner.js'
 import { organizationLockOut, judgeWorkloads, planAnchors } from './verify.js'
@@ -32,10 +33,11 @@ export async function publish(runner: Runner, settings: Settings, outcome: Outco
     const plan = await runner.group('Plan', async () => {
       const local: NamedCertificate[] = certificates.map((cert) => ({ cert, name: outcome.names.get(cert)! }))
       const plan = makePlan(local, inventory, now, lifecycle, projects)
-      outcome.plan = plan
+      Object.assign(outcome, { plan, inventory, projects })
       outcome.changes = planChanges(plan)
       const refused = capProblem(plan, inventory.certificates)
       if (refused) throw new ActionError(refused)
+      await reviewGate(runner, settings, outcome)
       for (const change of outcome.changes)
         runner.info(describeChange(change, settings.mode === 'plan' ? 'would' : 'will'))
       if (outcome.changes.length === 0) runner.info('Nothing to change: the organization already matches the files.')
@@ -114,4 +116,13 @@ async function refuseLockOut(
     )
   const lockOut = organizationLockOut(anchors.organization, clientVerdict)
   if (lockOut) throw new ActionError(lockOut)
+}
+
+/** Hashes the plan (and writes it, in plan mode); in publish, refuses a plan other than the reviewed one. */
+async function reviewGate(runner: Runner, settings: Settings, outcome: Outcome): Promise<void> {
+  const reviewable = reviewablePlan(outcome.changes, outcome.inventory!, outcome.projects ?? new Map())
+  outcome.reviewable = reviewable
+  runner.info(`Plan hash: ${reviewable.hash}`)
+  if (settings.mode === 'plan') await writePlanFile(reviewable, runner.env('RUNNER_TEMP'), settings.label)
+  else await checkReviewedPlan(reviewable, settings.expectedPlanHash, settings.reviewedPlan, settings.workspace)
 }

@@ -1,6 +1,9 @@
 import type { Mode } from './inputs.js'
 import type { Certificate, ParsedFile, Problem } from './parse.js'
-import { type Change, type Plan, slotsAfter } from './plan.js'
+import type { Inventory } from './inventory.js'
+import { type Change, type Plan, type ProjectStates, scopeName, slotsAfter } from './plan.js'
+import type { ReviewablePlan } from './plan-hash.js'
+import { ganttBlock, type Lane, lanesByState, type Window } from './timeline.js'
 import type { Runner } from './runner.js'
 import type { Presented, Verdict } from './verify.js'
 
@@ -42,6 +45,16 @@ export interface Outcome {
   presented?: Presented[]
   /** How OpenAI would judge each of them once the run is done. */
   workloads?: Verdict[]
+  /** The `label` input: names the run in the summary heading, the log and the PR comment. */
+  label?: string
+  /** What the organization held before the run (publish and plan). */
+  inventory?: Inventory
+  /** Project id → ids active there before the run (with `activate` and `project-ids`). */
+  projects?: ProjectStates
+  /** The plan as reviewed and hashed, taken before anything was applied. */
+  reviewable?: ReviewablePlan
+  /** `expiry-warning-days`: windows ending sooner are drawn as critical. */
+  warningDays?: number
 }
 
 export interface Report {
@@ -210,14 +223,15 @@ function workloadRows(verdicts: readonly Verdict[], problems: readonly Problem[]
   ]
 }
 
-function summaryOf(outcome: Outcome, results: readonly Result[], counts: string): string {
+function summaryOf(outcome: Outcome, results: readonly Result[], counts: string, now: Date): string {
   const parts = [
-    `## OpenAI certificates: ${outcome.mode}`,
+    `## OpenAI certificates${outcome.label ? ` (${cell(outcome.label)})` : ''}: ${outcome.mode}`,
     '',
     counts,
     '',
     ...(outcome.failure ? [`> [!CAUTION]`, `> ${cell(outcome.failure)}`, ''] : []),
-    ...(outcome.mode === 'validate' ? validateRows(results) : publishRows(results))
+    ...(outcome.mode === 'validate' ? validateRows(results) : publishRows(results)),
+    ...timelineSection(outcome, results, now)
   ]
   if (outcome.changes.length > 0) {
     parts.push('', '### Changes', '', '| change | certificate | scope | result |', '| --- | --- | --- | --- |')
@@ -233,6 +247,7 @@ function summaryOf(outcome: Outcome, results: readonly Result[], counts: string)
       parts.push(`| ${what} | ${cell(c.name ?? '')}${c.id ? ` \`${c.id}\`` : ''} | ${c.scope ?? ''} | ${result} |`)
     }
   }
+  parts.push(...planHashLines(outcome.reviewable))
   if (outcome.problems.length > 0 && outcome.mode !== 'validate') {
     parts.push('', '### Problems', '')
     for (const p of outcome.problems)
@@ -285,7 +300,7 @@ const slotsLeft = (outcome: Outcome, plan: Plan): number =>
       outcome.changes.filter((c) => c.action === 'delete' && c.done).length
 
 /** Outputs, job summary and log lines of a run. Pure. */
-export function buildReport(outcome: Outcome): Report {
+export function buildReport(outcome: Outcome, now: Date = new Date()): Report {
   const results = buildResults(outcome)
   const outputs: Record<string, string> = {
     'certificate-ids': JSON.stringify(distinctIds(results, ['uploaded', 'existing'])),
@@ -298,7 +313,9 @@ export function buildReport(outcome: Outcome): Report {
     'renamed-ids': doneIds(outcome, 'rename'),
     'deleted-ids': doneIds(outcome, 'delete'),
     changes: JSON.stringify(outcome.changes),
-    workloads: JSON.stringify(outcome.workloads ?? [])
+    workloads: JSON.stringify(outcome.workloads ?? []),
+    ...branchOutputs(outcome, results, now),
+    ...planOutputs(outcome.reviewable)
   }
   const lines = results.map((r) => {
     const where = `${r.file}${r.index === null ? '' : `:${r.line}`}`
@@ -307,8 +324,8 @@ export function buildReport(outcome: Outcome): Report {
     return `${ICON[r.status]} ${r.status.padEnd(12)} ${where}${r.name ? ` '${r.name}'` : ''}${fingerprint}${r.id ? ` ${r.id}` : ''}${checks}`
   })
   const counts = countsOf(outcome, results)
-  lines.push(counts)
-  return { results, outputs, summary: summaryOf(outcome, results, counts), lines }
+  lines.push(outcome.label ? `[${outcome.label}] ${counts}` : counts)
+  return { results, outputs, summary: summaryOf(outcome, results, counts, now), lines }
 }
 
 /**
@@ -339,4 +356,136 @@ export async function writeReport(runner: Runner, report: Report): Promise<void>
   for (const [name, value] of Object.entries(report.outputs)) runner.setOutput(name, value)
   for (const line of report.lines) runner.info(line)
   await runner.appendSummary(report.summary)
+}
+
+/** The numbers of the `counts` output. */
+export interface Counts {
+  found: number
+  distinct: number
+  valid: number
+  invalid: number
+  existing: number
+  uploaded: number
+  activated: number
+  deactivated: number
+  renamed: number
+  deleted: number
+  warnings: number
+  errors: number
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000
+
+/**
+ * The outputs a later step branches on: whether anything changed (or would, in plan), the counts,
+ * and the earliest expiry among the matched certificates. In plan, the change counts are what
+ * publish would do; in publish, what was done.
+ */
+export function branchOutputs(outcome: Outcome, results: readonly Result[], now: Date): Record<string, string> {
+  const counted = outcome.mode === 'plan' ? outcome.changes : outcome.changes.filter((c) => c.done)
+  const changed = (action: Change['action']): number => counted.filter((c) => c.action === action).length
+  // One verdict per distinct certificate; every rejected block or file is one invalid entry.
+  const verdicts = new Map<string, boolean>()
+  results.forEach((r, i) => verdicts.set(r.fingerprint ?? `entry ${i}`, r.status !== 'invalid'))
+  const certificates = results.filter((r) => r.fingerprint !== null)
+  const errors = outcome.problems.filter((p) => p.severity === 'error').length
+  const counts: Counts = {
+    found: certificates.length,
+    distinct: new Set(certificates.map((r) => r.fingerprint)).size,
+    valid: [...verdicts.values()].filter(Boolean).length,
+    invalid: [...verdicts.values()].filter((ok) => !ok).length,
+    existing: outcome.plan?.existing.size ?? 0,
+    uploaded: changed('upload'),
+    activated: changed('activate'),
+    deactivated: changed('deactivate'),
+    renamed: changed('rename'),
+    deleted: changed('delete'),
+    warnings: outcome.problems.length - errors,
+    errors
+  }
+  const expiries = outcome.files.flatMap((f) => f.certificates.map((c) => c.notAfter.getTime()))
+  const next = expiries.length ? Math.min(...expiries) : undefined
+  return {
+    'has-changes': String(outcome.mode !== 'validate' && counted.length > 0),
+    counts: JSON.stringify(counts),
+    'next-expiry': next === undefined ? '' : new Date(next).toISOString(),
+    'days-until-next-expiry': next === undefined ? '' : String(Math.floor((next - now.getTime()) / DAY_MS))
+  }
+}
+
+/** `plan-hash` and `plan`: what a reviewer approves and `expected-plan-hash` checks. */
+function planOutputs(reviewable: ReviewablePlan | undefined): Record<string, string> {
+  return {
+    'plan-hash': reviewable?.hash ?? '',
+    plan: reviewable ? JSON.stringify(reviewable.plan) : '',
+    'plan-file': reviewable?.file ?? ''
+  }
+}
+
+/** Certificates active in each activation scope once the run is done (in plan: once publish is). */
+function activeAfter(outcome: Outcome): Lane[] {
+  const { plan, inventory } = outcome
+  if (!plan || !inventory || plan.scopes.length === 0) return []
+  const counted = outcome.mode === 'plan' ? outcome.changes : outcome.changes.filter((c) => c.done)
+  const local = new Map(outcome.files.flatMap((f) => f.certificates.map((c) => [c.fingerprint, c])))
+  const windowOf = (id: string | null, fingerprint: string | null, name: string | null): Window | undefined => {
+    const remote = inventory.certificates.find((r) => r.id === id)
+    if (remote?.validAt !== undefined && remote.expiresAt !== undefined)
+      return {
+        name: remote.name ?? remote.id,
+        notBefore: new Date(remote.validAt * 1000),
+        notAfter: new Date(remote.expiresAt * 1000)
+      }
+    const cert = fingerprint ? local.get(fingerprint) : undefined
+    return cert
+      ? { name: name ?? cert.commonName ?? '', notBefore: cert.notBefore, notAfter: cert.notAfter }
+      : undefined
+  }
+  return plan.scopes.map((s) => {
+    const scope = scopeName(s.scope)
+    const active = new Map<string, Window | undefined>()
+    for (const r of inventory.certificates) {
+      const on =
+        s.scope.kind === 'organization' ? r.active === true : (outcome.projects?.get(s.scope.id)?.has(r.id) ?? false)
+      if (on) active.set(r.id, windowOf(r.id, null, null))
+    }
+    for (const c of counted.filter((c) => c.scope === scope)) {
+      const key = c.id ?? `sha256:${c.fingerprint}`
+      if (c.action === 'activate') active.set(key, windowOf(c.id, c.fingerprint, c.name))
+      else if (c.action === 'deactivate') active.delete(key)
+    }
+    // A certificate renamed by the run is shown under its new name.
+    const renamed = new Map(counted.filter((c) => c.action === 'rename').map((c) => [c.id, c.name]))
+    for (const [id, window] of active) if (window && renamed.has(id)) window.name = renamed.get(id) ?? window.name
+    return { title: `Active for the ${scope}`, windows: [...active.values()].filter((w) => w !== undefined) }
+  })
+}
+
+/** The summary's timeline: the matched certificates by state and, with `activate`, what is active where. */
+function timelineSection(outcome: Outcome, results: readonly Result[], now: Date): string[] {
+  const warningDays = outcome.warningDays ?? 30
+  const seen = new Set<string>()
+  const windows: Window[] = []
+  for (const r of results) {
+    if (!r.fingerprint || seen.has(r.fingerprint) || !r.not_before || !r.not_after) continue
+    seen.add(r.fingerprint)
+    const name = r.name ?? r.subject?.replace(/,.*$/, '').replace(/^CN=/, '') ?? r.fingerprint.slice(0, 16)
+    windows.push({ name, notBefore: new Date(r.not_before), notAfter: new Date(r.not_after) })
+  }
+  const matched = ganttBlock(
+    'Validity of the matched certificates',
+    lanesByState(windows, now, warningDays),
+    now,
+    warningDays
+  )
+  const after = outcome.mode === 'plan' ? 'once publish has run' : 'after this run'
+  const active = ganttBlock(`Active certificates ${after}`, activeAfter(outcome), now, warningDays)
+  const parts = matched.length ? ['', '### Validity', '', ...matched] : []
+  if (active.length) parts.push('', `### Active ${after}`, '', ...active)
+  return parts
+}
+
+/** The hash a reviewer approves, where the reviewer reads the plan. */
+function planHashLines(reviewable: ReviewablePlan | undefined): string[] {
+  return reviewable ? ['', `Plan hash (for \`expected-plan-hash\`): \`${reviewable.hash}\``] : []
 }

@@ -1,8 +1,8 @@
-export const id = 5;
-export const ids = [5];
+export const id = 852;
+export const ids = [852];
 export const modules = {
 
-/***/ 2005:
+/***/ 9852:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -992,11 +992,154 @@ function countByAction(changes) {
 
 // EXTERNAL MODULE: ./src/check.ts
 var check = __webpack_require__(5883);
-// EXTERNAL MODULE: ./src/report.ts
-var report = __webpack_require__(665);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __webpack_require__(7598);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __webpack_require__(1455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __webpack_require__(6760);
+;// CONCATENATED MODULE: ./src/plan-hash.ts
+
+
+
+
+/** JSON with object keys sorted, so that equal data always gives equal text. */
+function canonicalJson(value) {
+    if (Array.isArray(value))
+        return `[${value.map(canonicalJson).join(',')}]`;
+    if (value !== null && typeof value === 'object') {
+        const entries = Object.entries(value)
+            .filter(([, v]) => v !== undefined)
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    }
+    return JSON.stringify(value);
+}
+const sha256 = (text) => (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
+const hashPlan = (plan) => sha256(canonicalJson(plan));
+const byText = (items) => items
+    .map((item) => [canonicalJson(item), item])
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, item]) => item);
+/**
+ * The plan a reviewer sees: its changes (in a canonical order, so that a listing in another order
+ * gives the same hash) and the state of every remote certificate they touch.
+ */
+function reviewablePlan(changes, inventory, projects) {
+    const planned = changes.map((c) => ({
+        action: c.action,
+        id: c.id,
+        name: c.name,
+        scope: c.scope,
+        fingerprint: c.fingerprint,
+        from: c.from ?? null
+    }));
+    const touched = new Set(changes.map((c) => c.id).filter((id) => id !== null));
+    const relied = inventory.certificates
+        .filter((r) => touched.has(r.id))
+        .map((r) => ({
+        id: r.id,
+        name: r.name,
+        active: r.active === true,
+        projects: [...projects]
+            .filter(([, active]) => active.has(r.id))
+            .map(([id]) => id)
+            .sort()
+    }));
+    const plan = { version: 1, changes: byText(planned), relies_on: byText(relied) };
+    return { hash: hashPlan(plan), plan };
+}
+/** Writes the plan where a workflow can upload it as an artifact: RUNNER_TEMP, else nowhere. */
+async function writePlanFile(reviewable, runnerTemp, label) {
+    if (!runnerTemp)
+        return;
+    const slug = label.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '');
+    const file = external_node_path_.join(runnerTemp, `openai-certificates-plan${slug ? `-${slug}` : ''}.json`);
+    await (0,promises_.mkdir)(runnerTemp, { recursive: true });
+    await (0,promises_.writeFile)(file, `${JSON.stringify({ hash: reviewable.hash, ...reviewable.plan }, null, 2)}\n`);
+    reviewable.file = file;
+}
+/** Reads a plan file (or `plan` output) from the workspace, by its real path. */
+async function readPlanFile(file, workspace) {
+    const where = `Input 'reviewed-plan' (${file})`;
+    let text;
+    try {
+        const real = await (0,promises_.realpath)(external_node_path_.resolve(workspace, file));
+        const root = await (0,promises_.realpath)(workspace);
+        if (real !== root && !real.startsWith(root + external_node_path_.sep))
+            throw new src_errors/* ActionError */.lZ(`${where} is outside the workspace: download the plan artifact into the workspace.`);
+        text = await (0,promises_.readFile)(real, 'utf8');
+    }
+    catch (error) {
+        if (error instanceof src_errors/* ActionError */.lZ)
+            throw error;
+        throw new src_errors/* ActionError */.lZ(`${where} cannot be read: ${(0,src_errors/* messageOf */.bD)(error)}. Download the plan artifact of the reviewed run.`);
+    }
+    let parsed;
+    try {
+        parsed = JSON.parse(text);
+    }
+    catch {
+        throw new src_errors/* ActionError */.lZ(`${where} is not JSON: give the file the plan run wrote (its 'plan-file' output).`);
+    }
+    const doc = parsed;
+    if (!doc || doc.version !== 1 || !Array.isArray(doc.changes) || !Array.isArray(doc.relies_on))
+        throw new src_errors/* ActionError */.lZ(`${where} is not a plan of this action: give the file the plan run wrote.`);
+    return { version: 1, changes: doc.changes, relies_on: doc.relies_on };
+}
+const describe = (c) => `${c.action} ${c.name ? `'${c.name}'` : 'certificate'}${c.id ? ` (${c.id})` : ''}${c.action === 'rename' ? ` from '${c.from ?? ''}'` : c.scope ? ` for the ${c.scope}` : ''}`;
+const stateText = (s) => `${s.id} '${s.name ?? ''}' ${s.active ? 'active' : 'inactive'}${s.projects.length ? ` (active in ${s.projects.join(', ')})` : ''}`;
+/** What differs between the reviewed plan and the current one, as one clause. */
+function planDifference(reviewed, current) {
+    const list = (changes) => changes.map(describe).join(', ') || 'no change';
+    if (!reviewed)
+        return `the plan is now: ${list(current.changes)}`;
+    const minus = (a, b) => {
+        const rest = b.map(canonicalJson);
+        return a.filter((item) => {
+            const at = rest.indexOf(canonicalJson(item));
+            if (at === -1)
+                return true;
+            rest.splice(at, 1);
+            return false;
+        });
+    };
+    const parts = [];
+    const added = minus(current.changes, reviewed.changes);
+    const removed = minus(reviewed.changes, current.changes);
+    if (added.length)
+        parts.push(`now also ${list(added)}`);
+    if (removed.length)
+        parts.push(`no longer ${list(removed)}`);
+    const before = new Map(reviewed.relies_on.map((s) => [s.id, s]));
+    const changedState = minus(current.relies_on, reviewed.relies_on).filter((s) => before.has(s.id));
+    for (const s of changedState)
+        parts.push(`certificate ${stateText(before.get(s.id))} is now ${stateText(s)}`);
+    return parts.join('; ') || 'the organization changed under the same changes';
+}
+/**
+ * The reviewed-plan gate: before publish writes anything, the current plan must be the one whose
+ * hash was approved. Throws one line saying what changed since the review.
+ */
+async function checkReviewedPlan(current, expectedHash, reviewedFile, workspace) {
+    const reviewed = reviewedFile ? await readPlanFile(reviewedFile, workspace) : undefined;
+    const expected = expectedHash.toLowerCase() || (reviewed ? hashPlan(reviewed) : '');
+    if (!expected)
+        return;
+    if (reviewed && hashPlan(reviewed) !== expected) {
+        throw new src_errors/* ActionError */.lZ(`Input 'reviewed-plan' is not the plan whose hash is 'expected-plan-hash' (${expected.slice(0, 12)}…), so nothing was changed: give the plan file and the hash of the same reviewed run.`);
+    }
+    if (current.hash === expected)
+        return;
+    throw new src_errors/* ActionError */.lZ(`The plan changed since it was reviewed (approved plan-hash ${expected.slice(0, 12)}…, now ${current.hash.slice(0, 12)}…), so nothing was changed: ${planDifference(reviewed, current.plan)}. Review the new plan and approve its hash.`);
+}
+
+// EXTERNAL MODULE: ./src/report.ts + 1 modules
+var report = __webpack_require__(6594);
 // EXTERNAL MODULE: ./src/verify.ts
 var verify = __webpack_require__(5538);
 ;// CONCATENATED MODULE: ./src/publish.ts
+
 
 
 
@@ -1025,11 +1168,12 @@ async function publish(runner, settings, outcome, now) {
         const plan = await runner.group('Plan', async () => {
             const local = certificates.map((cert) => ({ cert, name: outcome.names.get(cert) }));
             const plan = (0,src_plan/* makePlan */.Cs)(local, inventory, now, lifecycle, projects);
-            outcome.plan = plan;
+            Object.assign(outcome, { plan, inventory, projects });
             outcome.changes = (0,src_plan/* planChanges */.XA)(plan);
             const refused = (0,src_plan/* capProblem */.Ys)(plan, inventory.certificates);
             if (refused)
                 throw new src_errors/* ActionError */.lZ(refused);
+            await reviewGate(runner, settings, outcome);
             for (const change of outcome.changes)
                 runner.info(describeChange(change, settings.mode === 'plan' ? 'would' : 'will'));
             if (outcome.changes.length === 0)
@@ -1095,6 +1239,16 @@ async function refuseLockOut(runner, settings, outcome, context) {
     const lockOut = (0,verify/* organizationLockOut */.bk)(anchors.organization, clientVerdict);
     if (lockOut)
         throw new src_errors/* ActionError */.lZ(lockOut);
+}
+/** Hashes the plan (and writes it, in plan mode); in publish, refuses a plan other than the reviewed one. */
+async function reviewGate(runner, settings, outcome) {
+    const reviewable = reviewablePlan(outcome.changes, outcome.inventory, outcome.projects ?? new Map());
+    outcome.reviewable = reviewable;
+    runner.info(`Plan hash: ${reviewable.hash}`);
+    if (settings.mode === 'plan')
+        await writePlanFile(reviewable, runner.env('RUNNER_TEMP'), settings.label);
+    else
+        await checkReviewedPlan(reviewable, settings.expectedPlanHash, settings.reviewedPlan, settings.workspace);
 }
 
 

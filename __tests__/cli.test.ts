@@ -1,0 +1,191 @@
+// The command line (dist/cli/index.js), run as a user runs it: a child process in a directory.
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { makeCa } from '../tools/certs.mjs'
+import { type Emulator, startEmulator } from '../tools/emulator.mjs'
+import { ROOT } from '../tools/run-action.mjs'
+import { workspace } from './helpers.js'
+
+let emulator: Emulator | undefined
+afterEach(async () => {
+  await emulator?.close()
+  emulator = undefined
+})
+
+interface CliRun {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+function cli(
+  cwd: string,
+  args: string[],
+  env: Record<string, string> = {},
+  bundle = join(ROOT, 'dist', 'cli', 'index.js')
+) {
+  // Nothing of this process's environment but PATH and HOME: no GITHUB_* variables, as on a laptop.
+  // ACTION_NODE: the Node the bundle runs on in CI's second pass (24), as for the action.
+  const child = spawn(process.env.ACTION_NODE || process.execPath, [bundle, ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? cwd, ...env }
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk) => (stdout += chunk))
+  child.stderr.on('data', (chunk) => (stderr += chunk))
+  return new Promise<CliRun>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
+}
+
+let good: string
+let bad: string
+beforeAll(async () => {
+  good = (await makeCa({ cn: 'Good Root' })).pem
+  bad = (await makeCa({ cn: 'Leaf', ca: false })).pem
+})
+
+describe('openai-certificates', () => {
+  it('validate: exit 0 on good files, with a readable log and no workflow commands or colours off a terminal', async () => {
+    const root = await workspace({ 'certs/a/good.pem': good })
+    const run = await cli(root, ['validate', 'certs/**/*.pem'])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toMatch(/^✅ valid +certs\/a\/good\.pem:1 'good' sha256:[0-9a-f]{16}$/m)
+    expect(run.stdout).toContain('Checked 1 file, 1 certificate: 1 valid; 0 errors, 0 warnings.')
+    expect(run.stdout + run.stderr).not.toContain('::')
+    expect(run.stdout + run.stderr).not.toContain('\u001b[')
+    expect(run.stderr).toBe('')
+  })
+
+  it('validate: exit 1 on a bad file, the problem on stderr with its file and line', async () => {
+    const root = await workspace({ 'certs/good.pem': good, 'certs/leaf.pem': bad })
+    const run = await cli(root, ['validate', 'certs/*.pem'])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/^error: certs\/leaf\.pem:1: .*not a CA certificate.*\[not-ca\]$/m)
+    expect(run.stderr.trim().split('\n').at(-1)).toBe(
+      'error: 1 error in 1 file: fix the certificates annotated above (the job summary lists every problem).'
+    )
+  })
+
+  it.each([
+    [[], /Say what to do: validate, plan or publish/],
+    [['frob', 'x.pem'], /Unknown command 'frob'/],
+    [['validate'], /Give the certificate files/],
+    [['validate', 'x.pem', '--no-such-input', '1'], /Unknown option '--no-such-input'/],
+    [['validate', 'x.pem', '-x'], /Unknown option '-x'/],
+    [['plan', 'x.pem', '--admin-api-key', 'sk-admin-secret'], /OPENAI_ADMIN_KEY environment variable instead/],
+    [['validate', 'x.pem', '--mode', 'publish'], /give the mode as the command/],
+    [['validate', 'x.pem', '--fail-on', 'sometimes'], /Input 'fail-on' is 'sometimes'/],
+    [['validate', 'x.pem', '--summary'], /'--summary' needs a file name/],
+    [['publish', 'x.pem'], /Mode 'publish' needs an OpenAI admin key/]
+  ])('exit 2 on bad usage: %j', async (args, message) => {
+    const root = await workspace({ 'x.pem': good })
+    const run = await cli(root, args as string[])
+    expect([run.code, run.stdout]).toEqual([2, ''])
+    expect(run.stderr).toMatch(message)
+    expect(run.stderr).toMatch(/\nTry 'openai-certificates --help'\.\n$/)
+    expect(run.stderr).not.toContain('sk-admin-secret')
+  })
+
+  it('--help lists every input of action.yml as an option, and exits 0', async () => {
+    const run = await cli(tmpdir(), ['--help'])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toMatch(/^Usage: openai-certificates <validate\|plan\|publish>/)
+    for (const input of ['files', 'name', 'expiry-warning-days', 'label', 'expected-plan-hash', 'activate'])
+      expect(run.stdout).toContain(`  --${input}`)
+    expect(run.stdout).not.toContain('--admin-api-key')
+  })
+
+  it('--json prints the outputs as one JSON object; --summary writes the Markdown summary', async () => {
+    const root = await workspace({ 'certs/good.pem': good, 'certs/leaf.pem': bad })
+    const run = await cli(root, ['validate', 'certs/*.pem', '--json', '--summary', 'summary.md', '--label', 'acme'])
+    expect(run.code).toBe(1)
+    const json = JSON.parse(run.stdout)
+    expect(json['has-changes']).toBe(false)
+    expect(json.counts).toMatchObject({ found: 2, valid: 1, invalid: 1, errors: 1 })
+    expect(json.results.map((r: { status: string }) => r.status)).toEqual(['valid', 'invalid'])
+    expect(json.error).toMatch(/^1 error in 1 file/)
+    expect(json['next-expiry']).toMatch(/^\d{4}-\d\d-\d\dT/)
+    // The log goes to stderr, so that stdout stays JSON.
+    expect(run.stderr).toContain('Checked 2 files')
+    const summary = await readFile(join(root, 'summary.md'), 'utf8')
+    expect(summary).toMatch(/^## OpenAI certificates \(acme\): validate\n/)
+    expect(summary).toContain('| ❌ | CN=Leaf | `certs/leaf.pem:1` |')
+    expect(summary).toContain('```mermaid\n%%{init: {"gantt": {"leftPadding": 170}}}%%\ngantt\n')
+  })
+
+  it('maps any --flag to the action.yml input of that name, so an input added later needs no CLI change', async () => {
+    const root = await workspace({ 'certs/good.pem': good })
+    const warned = await cli(root, ['validate', 'certs/good.pem', '--expiry-warning-days', '400', '--fail-on=warning'])
+    expect(warned.code).toBe(1)
+    expect(warned.stderr).toMatch(/^warning: certs\/good\.pem:1: .*\[expires-soon\]$/m)
+
+    // A copy of the package whose action.yml has one more input.
+    const copy = await mkdtemp(join(tmpdir(), 'cli-package-'))
+    await cp(join(ROOT, 'dist'), join(copy, 'dist'), { recursive: true })
+    const yml = await readFile(join(ROOT, 'action.yml'), 'utf8')
+    await writeFile(
+      join(copy, 'action.yml'),
+      yml.replace('\ninputs:\n', "\ninputs:\n  brand-new:\n    description: An input added later.\n    default: ''\n")
+    )
+    const bundle = join(copy, 'dist', 'cli', 'index.js')
+    try {
+      expect((await cli(root, ['validate', 'certs/good.pem', '--brand-new', 'x'], {}, bundle)).code).toBe(0)
+      expect((await cli(root, ['validate', 'certs/good.pem', '--brand-new', 'x'])).code).toBe(2)
+    } finally {
+      await rm(copy, { recursive: true, force: true })
+    }
+  })
+
+  it('publish and plan against the emulator, with the admin key from OPENAI_ADMIN_KEY', async () => {
+    emulator = await startEmulator()
+    const root = await workspace({ 'certs/good.pem': good })
+    const env = { OPENAI_ADMIN_KEY: emulator.adminKey }
+    const publish = await cli(
+      root,
+      ['publish', 'certs/*.pem', '--base-url', emulator.baseUrl, '--name', '{cn}', '--json'],
+      env
+    )
+    expect(publish.code).toBe(0)
+    expect(emulator.certificates.map((c) => c.name)).toEqual(['Good Root'])
+    const outputs = JSON.parse(publish.stdout)
+    expect(outputs['uploaded-ids']).toEqual([emulator.certificates[0].id])
+    expect(outputs['has-changes']).toBe(true)
+    expect(publish.stderr).not.toContain(emulator.adminKey)
+
+    const plan = await cli(root, ['plan', 'certs/*.pem', '--base-url', emulator.baseUrl], env)
+    expect(plan.code).toBe(0)
+    expect(plan.stdout).toContain('Nothing to change: the organization already matches the files.')
+    expect(plan.stdout).toMatch(/^✅ existing +certs\/good\.pem:1/m)
+
+    // A refused write is exit 1.
+    emulator.faults.push({ method: 'POST', path: '/organization/certificates', status: 400, times: 10 })
+    const other = await workspace({ 'certs/other.pem': (await makeCa({ cn: 'Other' })).pem })
+    const refused = await cli(other, ['publish', 'certs/*.pem', '--base-url', emulator.baseUrl], env)
+    expect(refused.code).toBe(1)
+    expect(emulator.certificates).toHaveLength(1)
+  })
+
+  // util-linux's script(1) gives the CLI a terminal; where it is missing, this test is skipped.
+  const onTerminal = existsSync('/usr/bin/script') ? it : it.skip
+  onTerminal('colours its problems on a terminal, unless NO_COLOR is set', async () => {
+    const root = await workspace({ 'leaf.pem': bad })
+    const command = `'${process.env.ACTION_NODE || process.execPath}' '${join(ROOT, 'dist', 'cli', 'index.js')}' validate leaf.pem`
+    const terminal = (env: Record<string, string>) =>
+      new Promise<string>((resolve) => {
+        let out = ''
+        const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], {
+          cwd: root,
+          env: { PATH: process.env.PATH ?? '', ...env }
+        })
+        child.stdout.on('data', (chunk) => (out += chunk))
+        child.on('close', () => resolve(out))
+      })
+    expect(await terminal({})).toContain('\u001b[31merror: leaf.pem:1:')
+    const plain = await terminal({ NO_COLOR: '1' })
+    expect(plain).toContain('error: leaf.pem:1:')
+    expect(plain).not.toContain('\u001b[')
+  })
+})

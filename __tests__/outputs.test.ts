@@ -1,0 +1,195 @@
+// Outputs a workflow branches on, the label of a run, and the reviewed-plan gate, from the bundle.
+import { copyFile, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { DAY, makeCa } from '../tools/certs.mjs'
+import { type Emulator, startEmulator } from '../tools/emulator.mjs'
+import { runAction } from '../tools/run-action.mjs'
+import { commands, visibleLog, workspace } from './helpers.js'
+
+let emulator: Emulator
+afterEach(async () => emulator?.close())
+
+const counts = (run: { outputs: Record<string, string> }) => JSON.parse(run.outputs.counts) as Record<string, number>
+const writes = () => emulator.requests.filter((r) => r.method !== 'GET')
+
+async function action(root: string, inputs: Record<string, string> = {}) {
+  return runAction({
+    workspace: root,
+    inputs: { files: 'certs/**/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl, ...inputs },
+    // A RUNNER_TEMP that outlives the run, as a later artifact upload step sees it (removed with
+    // the workspace).
+    env: { RUNNER_TEMP: join(root, '.runner-temp') }
+  })
+}
+
+describe('outputs to branch on', () => {
+  it('validate: no change, the counts, and the earliest expiry among every certificate matched', async () => {
+    const soon = await makeCa({
+      cn: 'Soon',
+      notBefore: new Date(Date.now() - 300 * DAY),
+      notAfter: new Date(Date.now() + 20.5 * DAY)
+    })
+    const later = await makeCa({ cn: 'Later' })
+    const leaf = await makeCa({ cn: 'Leaf', ca: false })
+    const root = await workspace({
+      'certs/a.pem': `${soon.pem}\n${later.pem}`,
+      'certs/copy.pem': later.pem,
+      'certs/leaf.pem': leaf.pem,
+      'certs/junk.pem': 'not a certificate'
+    })
+    const run = await runAction({ workspace: root, inputs: { files: 'certs/*.pem', mode: 'validate' } })
+    expect(run.code).toBe(1)
+    expect(run.outputs['has-changes']).toBe('false')
+    expect(counts(run)).toEqual({
+      found: 4,
+      distinct: 3,
+      valid: 2,
+      invalid: 2,
+      existing: 0,
+      uploaded: 0,
+      activated: 0,
+      deactivated: 0,
+      renamed: 0,
+      deleted: 0,
+      warnings: 1,
+      errors: 2
+    })
+    expect(run.outputs['next-expiry']).toBe(soon.notAfter.toISOString())
+    expect(run.outputs['days-until-next-expiry']).toBe('20')
+    expect(run.outputs['plan-hash']).toBe('')
+  })
+
+  it('plan says what would change; publish, what did; a rerun, that nothing did', async () => {
+    emulator = await startEmulator()
+    const [a, b] = await Promise.all([makeCa({ cn: 'A' }), makeCa({ cn: 'B' })])
+    emulator.seed(a.pem, 'a')
+    const root = await workspace({ 'certs/a.pem': a.pem, 'certs/b.pem': b.pem })
+
+    const plan = await action(root, { mode: 'plan' })
+    expect(plan.code).toBe(0)
+    expect(plan.outputs['has-changes']).toBe('true')
+    expect(counts(plan)).toMatchObject({ found: 2, distinct: 2, valid: 2, existing: 1, uploaded: 1, activated: 0 })
+    expect(writes()).toEqual([])
+
+    const publish = await action(root, { activate: 'true' })
+    expect(publish.code).toBe(0)
+    expect(publish.outputs['has-changes']).toBe('true')
+    expect(counts(publish)).toMatchObject({ existing: 1, uploaded: 1, activated: 2, deactivated: 0 })
+    // The timeline of what is active once the run is done: both CAs, for the organization.
+    const active = publish.summary.split('### Active after this run\n\n```mermaid\n')[1].split('\n```')[0]
+    expect(active).toMatch(/section Active for the organization\n {4}a :active, [-\d]+, [-\d]+\n {4}b :active, /)
+    expect(plan.summary).toContain(`Plan hash (for \`expected-plan-hash\`): \`${plan.outputs['plan-hash']}\``)
+
+    const again = await action(root, { activate: 'true' })
+    expect(again.outputs['has-changes']).toBe('false')
+    expect(counts(again)).toMatchObject({ existing: 2, uploaded: 0, activated: 0 })
+    expect(Number(again.outputs['days-until-next-expiry'])).toBeGreaterThan(360)
+  })
+
+  it('names a labelled run in the summary heading and the log', async () => {
+    const root = await workspace({ 'certs/ca.pem': (await makeCa()).pem })
+    const run = await runAction({
+      workspace: root,
+      inputs: { files: 'certs/*.pem', mode: 'validate', label: 'acme-prod' }
+    })
+    expect(run.code).toBe(0)
+    expect(run.summary).toMatch(/^## OpenAI certificates \(acme-prod\): validate$/m)
+    expect(visibleLog(run)).toContain('OpenAI certificates (acme-prod): validate.')
+    expect(visibleLog(run)).toMatch(/^\[acme-prod\] Checked 1 file/m)
+    expect(run.summary).toContain('```mermaid\n%%{init: {"gantt": {"leftPadding": 170}}}%%\ngantt\n')
+  })
+})
+
+describe('reviewed-plan gate', () => {
+  async function rotation() {
+    emulator = await startEmulator()
+    const [old, next, intruder] = await Promise.all([
+      makeCa({ cn: 'Old' }),
+      makeCa({ cn: 'Next' }),
+      makeCa({ cn: 'Intruder', notBefore: new Date(Date.now() - 2 * DAY) })
+    ])
+    const stored = emulator.seed(old.pem, 'old')
+    stored.active = true
+    const root = await workspace({ 'certs/next.pem': next.pem })
+    return { root, intruder, stored }
+  }
+  const rotate = { activate: 'true', exclusive: 'true' }
+
+  it('plan hashes the plan and writes it; publish with that hash applies it', async () => {
+    const { root, stored } = await rotation()
+    const plan = await action(root, { mode: 'plan', ...rotate })
+    expect(plan.code).toBe(0)
+    const hash = plan.outputs['plan-hash']
+    expect(hash).toMatch(/^[0-9a-f]{64}$/)
+    expect(JSON.parse(plan.outputs.plan)).toMatchObject({
+      version: 1,
+      relies_on: [{ id: stored.id, name: 'old', active: true, projects: [] }]
+    })
+    const file = JSON.parse(await readFile(plan.outputs['plan-file'], 'utf8'))
+    expect(file.hash).toBe(hash)
+    expect(file.changes.map((c: { action: string }) => c.action).sort()).toEqual(['activate', 'deactivate', 'upload'])
+    // The same organization gives the same hash.
+    expect((await action(root, { mode: 'plan', ...rotate })).outputs['plan-hash']).toBe(hash)
+
+    const publish = await action(root, { ...rotate, 'expected-plan-hash': hash })
+    expect(publish.code).toBe(0)
+    expect(publish.outputs['plan-hash']).toBe(hash)
+    expect(emulator.certificates.map((c) => [c.name, c.active])).toEqual([
+      ['old', false],
+      ['next', true]
+    ])
+  })
+
+  it('refuses, changing nothing, when the organization changed since the review, and says what changed', async () => {
+    const { root, intruder } = await rotation()
+    const plan = await action(root, { mode: 'plan', ...rotate })
+    const hash = plan.outputs['plan-hash']
+    const reviewed = join(root, 'reviewed-plan.json')
+    await copyFile(plan.outputs['plan-file'], reviewed)
+
+    // Someone activates another CA by hand before the merge: publish would now deactivate it too.
+    emulator.seed(intruder.pem, 'by-hand').active = true
+    emulator.requests.length = 0
+    const before = JSON.stringify(emulator.certificates)
+    const refused = await action(root, { ...rotate, 'expected-plan-hash': hash, 'reviewed-plan': 'reviewed-plan.json' })
+    expect(refused.code).toBe(1)
+    expect(writes()).toEqual([])
+    expect(JSON.stringify(emulator.certificates)).toBe(before)
+    const error = commands(refused, 'error').at(-1)!.message
+    expect(error).toMatch(
+      new RegExp(
+        `^The plan changed since it was reviewed \\(approved plan-hash ${hash.slice(0, 12)}…, now [0-9a-f]{12}…\\), so nothing was changed: now also deactivate 'by-hand' \\(cert_[^)]+\\) for the organization\\. Review the new plan and approve its hash\\.$`
+      )
+    )
+    expect(refused.outputs['plan-hash']).not.toBe(hash)
+    expect(refused.outputs['has-changes']).toBe('false')
+
+    // Without the reviewed plan, it lists the new plan.
+    const blind = await action(root, { ...rotate, 'expected-plan-hash': hash })
+    expect(blind.code).toBe(1)
+    expect(commands(blind, 'error').at(-1)!.message).toContain('so nothing was changed: the plan is now: ')
+    expect(writes()).toEqual([])
+  })
+
+  it('refuses a hash that is not one, before any request', async () => {
+    const { root } = await rotation()
+    const run = await action(root, { 'expected-plan-hash': 'abc' })
+    expect(run.code).toBe(1)
+    expect(commands(run, 'error').at(-1)!.message).toMatch(/^Input 'expected-plan-hash' is 'abc'/)
+    expect(emulator.requests).toEqual([])
+
+    // A reviewed plan is read only inside the workspace, by its real path.
+    const outsideFile = `${root}-outside-plan.json`
+    await writeFile(outsideFile, '{"version":1,"changes":[],"relies_on":[]}')
+    await symlink(outsideFile, join(root, 'plan.json'))
+    for (const file of [`../${basename(outsideFile)}`, 'plan.json']) {
+      const outside = await action(root, { ...rotate, 'reviewed-plan': file })
+      expect(outside.code).toBe(1)
+      expect(commands(outside, 'error').at(-1)!.message).toBe(
+        `Input 'reviewed-plan' (${file}) is outside the workspace: download the plan artifact into the workspace.`
+      )
+    }
+    expect(writes()).toEqual([])
+    await rm(outsideFile)
+  })
+})
