@@ -59,7 +59,7 @@ export async function organizationClient(
   inputs: Record<string, string>
 ): Promise<Record<string, string>> {
   if (inputs.activate !== 'true' || inputs['project-ids'] || inputs['client-certificate'] !== undefined) return {}
-  const names = (await readdir(join(root, 'certs')).catch(() => [] as string[])).sort()
+  const names = (await readdir(join(root, 'certs'), { recursive: true }).catch(() => [] as string[])).sort()
   for (const name of names) {
     const ca = madeCa(await readFile(join(root, 'certs', name), 'utf8').catch(() => ''))
     if (!ca) continue
