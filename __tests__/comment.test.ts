@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { makeCa } from '../tools/certs.mjs'
+import { DAY, makeCa } from '../tools/certs.mjs'
 import { runAction } from '../tools/run-action.mjs'
 import { commands, workspace } from './helpers.js'
 
@@ -137,14 +137,17 @@ describe('comment-on-pr', () => {
     expect(ours()).toHaveLength(0)
 
     // The next push updates each leg's own comment in place.
-    await writeFile(join(root, 'certs', 'ca.pem'), (await makeCa({ aki: false, cn: 'Root' })).pem)
+    await writeFile(
+      join(root, 'certs', 'ca.pem'),
+      (await makeCa({ cn: 'Root', notAfter: new Date(Date.now() + 10 * DAY) })).pem
+    )
     await pullRequestRun(root, 'true', 'pull_request', 'org-b')
     await pullRequestRun(root, 'true', 'pull_request', 'org-a')
     expect(comments).toHaveLength(3)
     const [a, b] = [labelled('org-a')[0], labelled('org-b')[0]]
     expect([a.id, b.id]).toEqual([101, 102])
     for (const comment of [a, b]) {
-      expect(comment.body).toContain('`no-aki`')
+      expect(comment.body).toContain('`expires-soon`')
       expect(comment.body).not.toContain('`not-ca`')
     }
     expect(requests.filter((r) => r.method === 'PATCH').map((r) => r.url)).toEqual([
