@@ -175,6 +175,17 @@ describe('faults', () => {
     expect(posts()).toHaveLength(4)
   })
 
+  it('refuses a timeout-seconds past 600, which would overflow the timers into instant timeouts', async () => {
+    const { root } = await setUp()
+    const run = await publish(root, { 'timeout-seconds': '2147484' })
+    expect(run.code).toBe(1)
+    expect(commands(run, 'error').map((e) => e.message)).toEqual([
+      "Input 'timeout-seconds' is '2147484': use a whole number from 1 to 600."
+    ])
+    expect(emulator.requests).toEqual([])
+    expect(run.outputs['uploaded-ids']).toBe('[]')
+  })
+
   it('does not retry what cannot succeed: 401, 403, 404, 400', async () => {
     const { root } = await setUp()
     emulator.faults.push({

@@ -88,14 +88,18 @@ function boolean(input: string, value: string): boolean {
   throw new ActionError(`Input '${input}' is '${value}': use true or false.`)
 }
 
-function wholeNumber(input: string, value: string, min: number): number {
+function wholeNumber(input: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const trimmed = value.trim()
   const number = Number(trimmed)
-  if (trimmed === '' || !Number.isInteger(number) || number < min) {
-    throw new ActionError(`Input '${input}' is '${value}': use a whole number of at least ${min}.`)
+  if (trimmed === '' || !Number.isInteger(number) || number < min || number > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`
+    throw new ActionError(`Input '${input}' is '${value}': use a whole number ${range}.`)
   }
   return number
 }
+
+/** The longest `timeout-seconds`: ten minutes per attempt, far inside what Node's timers can hold (2^31 - 1 ms). */
+export const MAX_TIMEOUT_SECONDS = 600
 
 /**
  * Loopback, where plain http is allowed (an emulator): an IPv4 literal in 127.0.0.0/8, `[::1]` or
@@ -275,7 +279,7 @@ export function getSettings(runner: Runner): Settings {
     skipChecks,
     caRules: oneOf('ca-rules', runner.getInput('ca-rules') || 'standard', CA_RULES),
     ifNoFilesFound: oneOf('if-no-files-found', runner.getInput('if-no-files-found') || 'error', IF_NO_FILES_FOUND),
-    timeoutSeconds: wholeNumber('timeout-seconds', runner.getInput('timeout-seconds') || '30', 1),
+    timeoutSeconds: wholeNumber('timeout-seconds', runner.getInput('timeout-seconds') || '30', 1, MAX_TIMEOUT_SECONDS),
     maxRetries: wholeNumber('max-retries', runner.getInput('max-retries') || '4', 0),
     ref: runner.env('GITHUB_REF_NAME') ?? '',
     sha: (runner.env('GITHUB_SHA') ?? '').slice(0, 7),
