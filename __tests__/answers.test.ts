@@ -153,6 +153,56 @@ describe('list items in other shapes', () => {
     expect(lists()).toHaveLength(2)
   })
 
+  it.each([
+    ['the organization listing', LIST, {}],
+    [
+      "a project's listing",
+      '/organization/projects/p1/certificates',
+      { activate: 'true', exclusive: 'true', 'project-ids': 'p1' }
+    ]
+  ])("an 'active' that is a string in %s is a shape error, never 'not active'", async (_, path, inputs) => {
+    const { root, stored } = await setUp()
+    stored.projects.add('p1')
+    emulator.faults.push({
+      method: 'GET',
+      path,
+      times: Infinity,
+      rewrite: (answer: ListAnswer) => {
+        for (const item of answer.data) item.active = String(item.active)
+        return answer
+      }
+    })
+    const run = await publish(root, inputs)
+    expectCleanFailure(run, /an 'active' that is not true or false \("(true|false)"\)/)
+    expect(posts()).toEqual([])
+    expect(emulator.certificates).toHaveLength(1)
+    expect([...stored.projects]).toEqual(['p1'])
+  })
+
+  it("an activation answered with an 'active' that is a string is a shape error", async () => {
+    const { root, other } = await setUp()
+    const old = emulator.seed(other.pem, 'old')
+    old.projects.add('p1')
+    emulator.faults.push({
+      method: 'POST',
+      path: '/organization/projects/p1/certificates/activate',
+      times: Infinity,
+      rewrite: (answer: ListAnswer) => {
+        for (const item of answer.data) item.active = String(item.active)
+        return answer
+      }
+    })
+    const run = await publish(root, { activate: 'true', exclusive: 'true', 'project-ids': 'p1' })
+    expect(run.code).not.toBe(0)
+    expect(
+      commands(run, 'error')
+        .map((e) => e.message)
+        .join('\n')
+    ).toMatch(/an 'active' that is not true or false/)
+    // The old CA, still the scope's only active one, is never deactivated on the strength of a bad answer.
+    expect([...old.projects]).toEqual(['p1'])
+  })
+
   it('a list without has_more is an error', async () => {
     const { root } = await setUp()
     rewriteLists((answer) => ({ ...answer, has_more: undefined }))

@@ -79,6 +79,8 @@ function toRemote(value) {
     const wire = value;
     if (typeof wire.id !== 'string' || wire.id.trim() === '')
         throw new UnexpectedAnswer('a certificate without an id');
+    if (wire.active !== undefined && typeof wire.active !== 'boolean')
+        throw new UnexpectedAnswer(`certificate ${wire.id} with an 'active' that is not true or false (${JSON.stringify(wire.active)})`);
     const details = isObject(wire.certificate_details) ? wire.certificate_details : {};
     return {
         id: wire.id,

@@ -103,6 +103,10 @@ function toRemote(value: unknown): RemoteCertificate {
   if (!isObject(value)) throw new UnexpectedAnswer('a certificate that is not a JSON object')
   const wire = value as Partial<WireCertificate>
   if (typeof wire.id !== 'string' || wire.id.trim() === '') throw new UnexpectedAnswer('a certificate without an id')
+  if (wire.active !== undefined && typeof wire.active !== 'boolean')
+    throw new UnexpectedAnswer(
+      `certificate ${wire.id} with an 'active' that is not true or false (${JSON.stringify(wire.active)})`
+    )
   const details = isObject(wire.certificate_details) ? wire.certificate_details : {}
   return {
     id: wire.id,
