@@ -106,6 +106,23 @@ describe('two runs at once', () => {
   )
 
   it(
+    'while listings lag 2.5 s behind writes: each run waits for its own uploads to show, and one copy of each is left',
+    async () => {
+      await start({ listLag: { ms: 2500 } })
+      const files = await certs(2)
+      const [a, b] = await Promise.all([publish(await workspace(files)), publish(await workspace(files))])
+      expect([a.code, b.code]).toEqual([0, 0])
+      expect(emulator.certificates).toHaveLength(2)
+      const kept = storedIdsOf(files)
+      for (const run of [a, b]) {
+        expect(sorted(results(run).map((r) => r.id!))).toEqual(kept)
+        expect(run.outputs['slots-left']).toBe('48')
+      }
+    },
+    RACE_TIMEOUT
+  )
+
+  it(
     '47 held and the same 3 new in each: all 3 stored once, never over 50, and a rerun is a no-op',
     async () => {
       let most = 0
@@ -322,12 +339,59 @@ describe('uploads whose answers cannot be taken at their word', () => {
     expect(ids(run, 'activated-ids')).toEqual([mine.id])
   })
 
+  it('two uploads answered with the same id: neither is taken at its word, each is found by its content', async () => {
+    emulator = await startEmulator({ latencyMs: 10 })
+    // Two new ones at once, the second answered with the first's id.
+    let first: string | undefined
+    const more = await certs(2, 'new')
+    emulator.faults.push({
+      method: 'POST',
+      path: LIST,
+      rewrite: (answer: { id: string }) => ((first = answer.id), answer)
+    })
+    emulator.faults.push({ method: 'POST', path: LIST, rewrite: (answer: object) => ({ ...answer, id: first }) })
+    const both = await publish(await workspace(more), { activate: 'true', 'project-ids': 'p1' })
+    expect(both.code).toBe(0)
+    expect(emulator.certificates).toHaveLength(2)
+    const byContent = (pem: string) =>
+      emulator.certificates.find((c) => c.content.replace(/\s/g, '') === pem.replace(/\s/g, ''))!
+    for (const result of results(both)) {
+      const stored = byContent(more[`certs/${result.name}.pem`])
+      expect(result).toMatchObject({ status: 'uploaded', id: stored.id })
+      expect([...stored.projects]).toEqual(['p1'])
+    }
+    expect(sorted(ids(both, 'activated-ids'))).toEqual(sorted(Object.values(more).map((pem) => byContent(pem).id)))
+  })
+
+  it('a listing that lags 2.5 s behind writes after an ambiguous upload: looks for long enough, never uploads twice', async () => {
+    emulator = await startEmulator({ listLag: { ms: 2500 } })
+    const files = await certs(1)
+    emulator.faults.push({ method: 'POST', path: LIST, action: 'store-then-reset' })
+    const run = await publish(await workspace(files), { 'timeout-seconds': '5' })
+    expect(run.code).toBe(0)
+    expect(posts()).toHaveLength(1)
+    expect(emulator.certificates).toHaveLength(1)
+    expect(ids(run, 'uploaded-ids')).toEqual([emulator.certificates[0].id])
+    expect(run.outputs['slots-left']).toBe('49')
+  })
+
+  it("a listing that lags 3 s behind writes: the read-back counts the run's own uploads, read by id", async () => {
+    emulator = await startEmulator({ listLag: { ms: 3000 } })
+    const files = await certs(2)
+    const run = await publish(await workspace(files))
+    expect(run.code).toBe(0)
+    expect(emulator.certificates).toHaveLength(2)
+    expect(run.outputs['slots-left']).toBe('48')
+    expect(run.summary).toMatch(/holds 2 of 50 certificates/)
+  })
+
   it('a last allowed attempt that stored the certificate and then failed is reported uploaded', async () => {
     emulator = await startEmulator()
     const files = await certs(1)
     emulator.faults.push({ method: 'POST', path: LIST, status: 503 })
     emulator.faults.push({ method: 'POST', path: LIST, action: 'store-then-fail' })
-    const run = await publish(await workspace(files))
+    // A short look-for window: the 503 stored nothing, so the first look waits it out.
+    const run = await publish(await workspace(files), { 'timeout-seconds': '2' })
     expect(run.code).toBe(0)
     expect(posts()).toHaveLength(2)
     const [stored] = emulator.certificates

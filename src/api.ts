@@ -330,6 +330,26 @@ export class CertificatesApi {
     }
   }
 
+  /**
+   * One certificate by id, without its content (not subject to a listing's lag); undefined when
+   * the organization holds no such certificate (404).
+   */
+  async get(id: string): Promise<RemoteCertificate | undefined> {
+    try {
+      const cert = await this.send(
+        'GET',
+        `/organization/certificates/${encodeURIComponent(id)}`,
+        undefined,
+        `read certificate ${id}`,
+        isCertificate
+      )
+      return toRemote(cert)
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return undefined
+      throw error
+    }
+  }
+
   /** Uploads one certificate. Not retried on an ambiguous failure: it may have been stored. */
   async upload(pem: string, name: string): Promise<RemoteCertificate> {
     const cert = await this.send(

@@ -24,12 +24,28 @@ export interface ApplyOptions {
   log: (message: string) => void
   warn: (message: string) => void
   sleep?: (ms: number) => Promise<void>
+  /**
+   * How long, in all, to look again for what this run wrote while listings lag behind writes
+   * (after an ambiguous upload, and in the read-back): `timeout-seconds`, at most LAG_WINDOW_MS.
+   */
+  lagWindowMs?: number
   /** Told of an upload OpenAI refused (see isUploadRefusal), before the run stops on it. */
   refused?: (named: NamedCertificate, error: ApiError) => void
 }
 
-/** How often an upload whose answer was lost is looked for, with backoff, before it is sent again. */
-export const LOOKS = 3
+/** The longest a run waits, in all, for a listing to show what it wrote. */
+export const LAG_WINDOW_MS = 8_000
+
+/** The waits between looks at a lagging listing: backoff from 0.5 s, within `windowMs` in all. */
+function lagWaits(windowMs: number): number[] {
+  const waits: number[] = []
+  for (let look = 1, total = 0; total < windowMs; look++) {
+    const wait = Math.min(retryDelayMs(look, {}), windowMs - total)
+    waits.push(wait)
+    total += wait
+  }
+  return waits
+}
 /** How often a run whose uploads the cap refused lists again, with backoff, for slots racing runs free. */
 export const CAP_ROUNDS = 3
 
@@ -98,6 +114,8 @@ export class Applier {
   private readonly fingerprints = new Map<string, string | null>()
   private readonly known: ReadonlySet<string>
   private readonly sleep: (ms: number) => Promise<void>
+  /** How often each id was the answer to an upload of this run: an id answered twice is neither's. */
+  private readonly answered = new Map<string, number>()
   private wrote = false
   private readBackDone = false
 
@@ -239,7 +257,9 @@ export class Applier {
     for (let attempt = 1; ; attempt++) {
       try {
         const { id } = await this.api.upload(named.cert.pem, named.name)
-        // An id the organization held before this run cannot be this upload's: the read-back finds it by content.
+        // An id the organization held before this run, or one another upload of this run was also
+        // answered with, cannot be this upload's: the read-back finds it by content (see doubtful).
+        this.answered.set(id, (this.answered.get(id) ?? 0) + 1)
         if (!this.known.has(id)) this.created.add(id)
         return id
       } catch (error) {
@@ -262,18 +282,59 @@ export class Applier {
     }
   }
 
-  /** Looks for a stored copy of `named` up to LOOKS times, with backoff between the looks. */
+  private get lagWindowMs(): number {
+    return Math.min(this.options.lagWindowMs ?? LAG_WINDOW_MS, LAG_WINDOW_MS)
+  }
+
+  /**
+   * Looks for a stored copy of `named`, again with backoff while the listing may lag behind the
+   * write, for up to the lag window (`timeout-seconds`, at most 8 s) in all.
+   */
   private async lookFor(named: NamedCertificate): Promise<RemoteCertificate | undefined> {
-    for (let look = 1; look <= LOOKS; look++) {
-      if (look > 1) {
-        const wait = retryDelayMs(look - 1, {})
-        this.options.log(`'${named.name}' is not listed yet; looking again in ${seconds(wait)} s.`)
-        await this.sleep(wait)
-      }
+    const found = await this.findStored(named)
+    if (found) return found
+    for (const wait of lagWaits(this.lagWindowMs)) {
+      this.options.log(`'${named.name}' is not listed yet; looking again in ${seconds(wait)} s.`)
+      await this.sleep(wait)
       const found = await this.findStored(named)
       if (found) return found
     }
     return undefined
+  }
+
+  /** Ids that cannot be taken as one upload's: answered to two uploads, or held before the run. */
+  private doubtful(id: string): boolean {
+    return this.known.has(id) || (this.answered.get(id) ?? 0) > 1
+  }
+
+  /**
+   * The organization's listing, with this run's own uploads in it even when the listing lags:
+   * own ids it lacks are read by id (only then); while they exist but are not listed yet, it lists
+   * again with backoff, within the lag window, so that other runs' copies show too; any still
+   * unlisted after that are added as read.
+   */
+  private async listWithOwn(own: readonly string[]): Promise<RemoteCertificate[]> {
+    let listed = await this.api.listAll()
+    const lacking = (list: readonly RemoteCertificate[]) => own.filter((id) => !list.some((r) => r.id === id))
+    if (lacking(listed).length === 0) return listed
+    const read = (await mapLimit(lacking(listed), FETCH_CONCURRENCY, (id) => this.api.get(id))).filter(
+      (r): r is RemoteCertificate => r !== undefined
+    )
+    const waits = lagWaits(this.lagWindowMs)
+    while (read.some((r) => lacking(listed).includes(r.id)) && waits.length > 0) {
+      const wait = waits.shift()!
+      this.options.log(
+        `The listing does not show ${lacking(listed).join(', ')}, stored by this run, yet (listings can lag behind writes); listing again in ${seconds(wait)} s.`
+      )
+      await this.sleep(wait)
+      listed = await this.api.listAll()
+    }
+    const unlisted = read.filter((r) => lacking(listed).includes(r.id))
+    if (unlisted.length > 0)
+      this.options.warn(
+        `The organization's listing still does not show ${unlisted.map((r) => r.id).join(', ')}, stored by this run: copies another run stored at the same time may not show either. A later run warns about any duplicate it finds.`
+      )
+    return [...listed, ...unlisted]
   }
 
   /**
@@ -319,11 +380,12 @@ export class Applier {
    * are read only when they are not this run's own known uploads. Returns how many are held.
    */
   private async readBack(): Promise<number> {
-    const listed = await this.api.listAll()
-    this.readBackDone = true
     const mineById = new Map<string, string>()
     for (const [fingerprint, ids] of this.mine)
-      for (const id of ids) if (!this.known.has(id)) mineById.set(id, fingerprint)
+      for (const id of ids) if (!this.doubtful(id)) mineById.set(id, fingerprint)
+    for (const id of this.created) if (this.doubtful(id)) this.created.delete(id)
+    const listed = await this.listWithOwn([...mineById.keys()])
+    this.readBackDone = true
     const local = this.plan.uploads.map((n) => n.cert)
     const unknown = candidates(
       listed.filter((r) => !this.known.has(r.id) && !mineById.has(r.id)),
@@ -342,7 +404,7 @@ export class Applier {
     for (const named of this.plan.uploads) {
       const { fingerprint } = named.cert
       const found = copies.get(fingerprint) ?? []
-      const kept = keptCopy(found) ?? (await this.unlisted(named))
+      const kept = keptCopy(found)
       const change = this.uploadChange(fingerprint)
       if (!kept) {
         // Whatever id the upload was answered with, the organization holds no such certificate.
@@ -359,9 +421,11 @@ export class Applier {
       }
       if (change.id !== null && change.id !== kept.id) {
         this.options.log(
-          listed.some((r) => r.id === change.id)
-            ? `'${named.name}' is stored more than once; ${kept.id}, stored first, is the one kept.`
-            : `The upload of '${named.name}' was answered with id ${change.id}, which the organization does not hold; it holds the certificate as ${kept.id}.`
+          this.doubtful(change.id)
+            ? `The upload of '${named.name}' was answered with id ${change.id}, which ${this.known.has(change.id) ? 'the organization held before this run' : 'another upload of this run was also answered with'}; by its content, the organization holds it as ${kept.id}.`
+            : listed.some((r) => r.id === change.id)
+              ? `'${named.name}' is stored more than once; ${kept.id}, stored first, is the one kept.`
+              : `The upload of '${named.name}' was answered with id ${change.id}, which the organization does not hold; it holds the certificate as ${kept.id}.`
         )
       }
       change.id = kept.id
@@ -389,15 +453,6 @@ export class Applier {
       )
     }
     return held.length
-  }
-
-  /** This run's own copy of `named` when the listing does not show it yet: read by id. */
-  private async unlisted(named: NamedCertificate): Promise<RemoteCertificate | undefined> {
-    for (const id of this.mine.get(named.cert.fingerprint) ?? []) {
-      if ((await this.fingerprintOf(id)) === named.cert.fingerprint)
-        return { id, name: named.name, createdAt: Number.MAX_SAFE_INTEGER }
-    }
-    return undefined
   }
 
   /** Deletes a duplicate this run created, once its content shows it is one; true when it is gone. */

@@ -48,6 +48,7 @@ export async function publish(runner: Runner, settings: Settings, outcome: Outco
     await runner.group('Apply', () =>
       new Applier(api, plan, outcome.changes, outcome.uploaded, {
         maxRetries: settings.maxRetries,
+        lagWindowMs: settings.timeoutSeconds * 1000,
         inventory,
         log: (message) => runner.info(message),
         warn: (message) => runner.warning(message),

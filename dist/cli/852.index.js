@@ -269,6 +269,21 @@ class CertificatesApi {
             throw error;
         }
     }
+    /**
+     * One certificate by id, without its content (not subject to a listing's lag); undefined when
+     * the organization holds no such certificate (404).
+     */
+    async get(id) {
+        try {
+            const cert = await this.send('GET', `/organization/certificates/${encodeURIComponent(id)}`, undefined, `read certificate ${id}`, isCertificate);
+            return toRemote(cert);
+        }
+        catch (error) {
+            if (error instanceof src_errors/* ApiError */.hD && error.status === 404)
+                return undefined;
+            throw error;
+        }
+    }
     /** Uploads one certificate. Not retried on an ambiguous failure: it may have been stored. */
     async upload(pem, name) {
         const cert = await this.send('POST', '/organization/certificates', { certificate: pem, name }, `upload certificate '${name}'`, isCertificate);
@@ -448,8 +463,18 @@ var pool = __webpack_require__(9537);
 
 /** How many uploads, renames or activation calls are under way at once. */
 const WRITE_CONCURRENCY = 4;
-/** How often an upload whose answer was lost is looked for, with backoff, before it is sent again. */
-const LOOKS = 3;
+/** The longest a run waits, in all, for a listing to show what it wrote. */
+const LAG_WINDOW_MS = 8_000;
+/** The waits between looks at a lagging listing: backoff from 0.5 s, within `windowMs` in all. */
+function lagWaits(windowMs) {
+    const waits = [];
+    for (let look = 1, total = 0; total < windowMs; look++) {
+        const wait = Math.min(retryDelayMs(look, {}), windowMs - total);
+        waits.push(wait);
+        total += wait;
+    }
+    return waits;
+}
 /** How often a run whose uploads the cap refused lists again, with backoff, for slots racing runs free. */
 const CAP_ROUNDS = 3;
 const seconds = (ms) => (ms / 1000).toFixed(1);
@@ -509,6 +534,8 @@ class Applier {
     fingerprints = new Map();
     known;
     sleep;
+    /** How often each id was the answer to an upload of this run: an id answered twice is neither's. */
+    answered = new Map();
     wrote = false;
     readBackDone = false;
     constructor(api, plan, changes, 
@@ -649,7 +676,9 @@ class Applier {
         for (let attempt = 1;; attempt++) {
             try {
                 const { id } = await this.api.upload(named.cert.pem, named.name);
-                // An id the organization held before this run cannot be this upload's: the read-back finds it by content.
+                // An id the organization held before this run, or one another upload of this run was also
+                // answered with, cannot be this upload's: the read-back finds it by content (see doubtful).
+                this.answered.set(id, (this.answered.get(id) ?? 0) + 1);
                 if (!this.known.has(id))
                     this.created.add(id);
                 return id;
@@ -671,19 +700,53 @@ class Applier {
             }
         }
     }
-    /** Looks for a stored copy of `named` up to LOOKS times, with backoff between the looks. */
+    get lagWindowMs() {
+        return Math.min(this.options.lagWindowMs ?? LAG_WINDOW_MS, LAG_WINDOW_MS);
+    }
+    /**
+     * Looks for a stored copy of `named`, again with backoff while the listing may lag behind the
+     * write, for up to the lag window (`timeout-seconds`, at most 8 s) in all.
+     */
     async lookFor(named) {
-        for (let look = 1; look <= LOOKS; look++) {
-            if (look > 1) {
-                const wait = retryDelayMs(look - 1, {});
-                this.options.log(`'${named.name}' is not listed yet; looking again in ${seconds(wait)} s.`);
-                await this.sleep(wait);
-            }
+        const found = await this.findStored(named);
+        if (found)
+            return found;
+        for (const wait of lagWaits(this.lagWindowMs)) {
+            this.options.log(`'${named.name}' is not listed yet; looking again in ${seconds(wait)} s.`);
+            await this.sleep(wait);
             const found = await this.findStored(named);
             if (found)
                 return found;
         }
         return undefined;
+    }
+    /** Ids that cannot be taken as one upload's: answered to two uploads, or held before the run. */
+    doubtful(id) {
+        return this.known.has(id) || (this.answered.get(id) ?? 0) > 1;
+    }
+    /**
+     * The organization's listing, with this run's own uploads in it even when the listing lags:
+     * own ids it lacks are read by id (only then); while they exist but are not listed yet, it lists
+     * again with backoff, within the lag window, so that other runs' copies show too; any still
+     * unlisted after that are added as read.
+     */
+    async listWithOwn(own) {
+        let listed = await this.api.listAll();
+        const lacking = (list) => own.filter((id) => !list.some((r) => r.id === id));
+        if (lacking(listed).length === 0)
+            return listed;
+        const read = (await (0,pool/* mapLimit */.s)(lacking(listed), src_inventory/* FETCH_CONCURRENCY */.JT, (id) => this.api.get(id))).filter((r) => r !== undefined);
+        const waits = lagWaits(this.lagWindowMs);
+        while (read.some((r) => lacking(listed).includes(r.id)) && waits.length > 0) {
+            const wait = waits.shift();
+            this.options.log(`The listing does not show ${lacking(listed).join(', ')}, stored by this run, yet (listings can lag behind writes); listing again in ${seconds(wait)} s.`);
+            await this.sleep(wait);
+            listed = await this.api.listAll();
+        }
+        const unlisted = read.filter((r) => lacking(listed).includes(r.id));
+        if (unlisted.length > 0)
+            this.options.warn(`The organization's listing still does not show ${unlisted.map((r) => r.id).join(', ')}, stored by this run: copies another run stored at the same time may not show either. A later run warns about any duplicate it finds.`);
+        return [...listed, ...unlisted];
     }
     /**
      * A copy of `named` stored since the inventory: only certificates that are new since then, have
@@ -728,13 +791,16 @@ class Applier {
      * are read only when they are not this run's own known uploads. Returns how many are held.
      */
     async readBack() {
-        const listed = await this.api.listAll();
-        this.readBackDone = true;
         const mineById = new Map();
         for (const [fingerprint, ids] of this.mine)
             for (const id of ids)
-                if (!this.known.has(id))
+                if (!this.doubtful(id))
                     mineById.set(id, fingerprint);
+        for (const id of this.created)
+            if (this.doubtful(id))
+                this.created.delete(id);
+        const listed = await this.listWithOwn([...mineById.keys()]);
+        this.readBackDone = true;
         const local = this.plan.uploads.map((n) => n.cert);
         const unknown = (0,src_inventory/* candidates */.Xi)(listed.filter((r) => !this.known.has(r.id) && !mineById.has(r.id)), local);
         await (0,pool/* mapLimit */.s)(unknown, src_inventory/* FETCH_CONCURRENCY */.JT, (r) => this.fingerprintOf(r.id));
@@ -751,7 +817,7 @@ class Applier {
         for (const named of this.plan.uploads) {
             const { fingerprint } = named.cert;
             const found = copies.get(fingerprint) ?? [];
-            const kept = (0,src_plan/* keptCopy */.m2)(found) ?? (await this.unlisted(named));
+            const kept = (0,src_plan/* keptCopy */.m2)(found);
             const change = this.uploadChange(fingerprint);
             if (!kept) {
                 // Whatever id the upload was answered with, the organization holds no such certificate.
@@ -769,9 +835,11 @@ class Applier {
                 change.error ??= `It is in the organization as ${kept.id}, stored by another run or by an attempt whose answer was lost.`;
             }
             if (change.id !== null && change.id !== kept.id) {
-                this.options.log(listed.some((r) => r.id === change.id)
-                    ? `'${named.name}' is stored more than once; ${kept.id}, stored first, is the one kept.`
-                    : `The upload of '${named.name}' was answered with id ${change.id}, which the organization does not hold; it holds the certificate as ${kept.id}.`);
+                this.options.log(this.doubtful(change.id)
+                    ? `The upload of '${named.name}' was answered with id ${change.id}, which ${this.known.has(change.id) ? 'the organization held before this run' : 'another upload of this run was also answered with'}; by its content, the organization holds it as ${kept.id}.`
+                    : listed.some((r) => r.id === change.id)
+                        ? `'${named.name}' is stored more than once; ${kept.id}, stored first, is the one kept.`
+                        : `The upload of '${named.name}' was answered with id ${change.id}, which the organization does not hold; it holds the certificate as ${kept.id}.`);
             }
             change.id = kept.id;
             for (const copy of found) {
@@ -798,14 +866,6 @@ class Applier {
             throw new src_errors/* ActionError */.lZ(`The API answered ${missing.join(', ')}, but the organization holds no certificate with that content: it is reported as not uploaded. Run the action again: it uploads only what is still missing.`);
         }
         return held.length;
-    }
-    /** This run's own copy of `named` when the listing does not show it yet: read by id. */
-    async unlisted(named) {
-        for (const id of this.mine.get(named.cert.fingerprint) ?? []) {
-            if ((await this.fingerprintOf(id)) === named.cert.fingerprint)
-                return { id, name: named.name, createdAt: Number.MAX_SAFE_INTEGER };
-        }
-        return undefined;
     }
     /** Deletes a duplicate this run created, once its content shows it is one; true when it is gone. */
     async deleteCopy(copy, named, kept) {
@@ -1187,6 +1247,7 @@ async function publish(runner, settings, outcome, now) {
             return;
         await runner.group('Apply', () => new Applier(api, plan, outcome.changes, outcome.uploaded, {
             maxRetries: settings.maxRetries,
+            lagWindowMs: settings.timeoutSeconds * 1000,
             inventory,
             log: (message) => runner.info(message),
             warn: (message) => runner.warning(message),
