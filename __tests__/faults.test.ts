@@ -379,8 +379,27 @@ describe('faults', () => {
           /^Cancelled \(SIGTERM\): changes under way did not finish within 5 s, so they may or may not have been made/
         )
       ])
-      expect(results(run)[0].status).toBe('not-uploaded')
+      // The upload was sent and never answered: whether it was stored is not known, and the outputs say so.
+      expect(results(run)[0]).toMatchObject({ status: 'unknown', id: null })
+      expect(run.outputs['has-changes']).toBe('true')
       expect(run.summary).toContain('Cancelled (SIGTERM)')
+    })
+
+    it('an upload stored after the run gave up waiting for it is reported unknown, never not made', async () => {
+      emulator = await startEmulator({ storeDelayMs: 6500 })
+      const root = await workspace({ 'certs/ca-0.pem': (await makeCa({ cn: 'slow' })).pem })
+      const run = await runAction({
+        workspace: root,
+        inputs: { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl },
+        onSpawn: cancelAtFirstUpload('SIGTERM')
+      })
+      expect(run.code).toBe(1)
+      expect(results(run)[0].status).toBe('unknown')
+      expect(run.outputs['has-changes']).toBe('true')
+      expect(ids(run, 'uploaded-ids')).toEqual([])
+      // The organization did store it: 'not-uploaded' would have been a lie.
+      await new Promise((resolve) => setTimeout(resolve, 3000))
+      expect(emulator.certificates).toHaveLength(1)
     })
   })
 

@@ -597,11 +597,14 @@ class Applier {
                 planned.push(change);
             }
             try {
+                change.unsure = true;
                 await this.api.delete(remote.id);
+                change.unsure = false;
                 this.done(change);
                 freed++;
             }
             catch (error) {
+                change.unsure = isAmbiguous(error);
                 if (!(error instanceof src_errors/* ApiError */.hD) || error.status === undefined || error.status >= 500)
                     throw error;
                 change.error = error.message;
@@ -673,9 +676,12 @@ class Applier {
      * copy it finds, also after the last attempt: a retry never leaves a duplicate behind.
      */
     async uploadOne(named) {
+        const change = this.uploadChange(named.cert.fingerprint);
         for (let attempt = 1;; attempt++) {
             try {
+                change.unsure = true;
                 const { id } = await this.api.upload(named.cert.pem, named.name);
+                change.unsure = false;
                 // An id the organization held before this run, or one another upload of this run was also
                 // answered with, cannot be this upload's: the read-back finds it by content (see doubtful).
                 this.answered.set(id, (this.answered.get(id) ?? 0) + 1);
@@ -684,10 +690,13 @@ class Applier {
                 return id;
             }
             catch (error) {
-                if (!isAmbiguous(error))
+                if (!isAmbiguous(error)) {
+                    change.unsure = false;
                     throw error;
+                }
                 this.options.log(`Upload of '${named.name}' got no clear answer (${(0,src_errors/* messageOf */.bD)(error)}); looking whether it was stored.`);
                 const stored = await this.lookFor(named);
+                change.unsure = false;
                 if (stored) {
                     this.options.log(`'${named.name}' was stored as ${stored.id} before the answer was lost; using it.`);
                     return stored.id;
@@ -884,7 +893,16 @@ class Applier {
     }
     async writeEach(changes, write) {
         await (0,pool/* mapLimit */.s)(changes, WRITE_CONCURRENCY, async (change) => {
-            await write(change);
+            change.unsure = true;
+            try {
+                await write(change);
+            }
+            catch (error) {
+                // Only a write whose answer was lost may have been made.
+                change.unsure = isAmbiguous(error);
+                throw error;
+            }
+            change.unsure = false;
             this.done(change);
         });
     }
@@ -925,9 +943,12 @@ class Applier {
             if (failure !== undefined)
                 return;
             const scope = this.scopeOf(batch[0].scope);
+            for (const change of batch)
+                change.unsure = true;
             try {
                 const states = await this.api.setActive(batch.map((c) => c.id), active, scope.kind === 'project' ? scope.id : undefined);
                 for (const change of batch) {
+                    change.unsure = false;
                     if (states.get(change.id) === active)
                         this.done(change);
                     else
@@ -953,6 +974,7 @@ class Applier {
                     continue;
                 }
                 for (const change of unsure.filter((c) => c.scope === name)) {
+                    change.unsure = false;
                     if (states.get(change.id) === active)
                         this.done(change);
                     else if (failure === undefined)
@@ -1021,11 +1043,13 @@ class Applier {
     /** One message for a failure part way: what went wrong, what was changed before it, what to do. */
     explain(error) {
         const made = this.changes.filter((c) => c.done);
-        const left = this.changes.filter((c) => !c.done && !c.error);
-        const done = `${made.length} of ${made.length + left.length} change${made.length + left.length === 1 ? ' was' : 's were'} made before it stopped${left.length ? ` (${countByAction(left)} not made)` : ''}`;
+        const left = this.changes.filter((c) => !c.done && !c.error && !c.unsure);
+        const unsure = this.changes.filter((c) => !c.done && c.unsure);
+        const total = made.length + left.length + unsure.length;
+        const done = `${made.length} of ${total} change${total === 1 ? ' was' : 's were'} made before it stopped${left.length ? ` (${countByAction(left)} not made)` : ''}${unsure.length ? `; ${countByAction(unsure)} may or may not have been made (status unknown)` : ''}`;
         const uploads = this.plan.uploads.length;
         const uploadsDone = `${this.uploaded.size} of ${uploads} new certificate${uploads === 1 ? ' was' : 's were'} uploaded; ${uploads - this.uploaded.size} ${uploads - this.uploaded.size === 1 ? 'was' : 'were'} not`;
-        const what = uploads > 0 && this.changes.every((c) => c.action === 'upload') ? uploadsDone : done;
+        const what = uploads > 0 && unsure.length === 0 && this.changes.every((c) => c.action === 'upload') ? uploadsDone : done;
         if (isCapRefusal(error)) {
             return new src_errors/* ActionError */.lZ(`The organization reached its certificate cap during this run (another workflow or person may have uploaded at the same time): ${error.message} ${what}. Free slots, then run the action again.`);
         }

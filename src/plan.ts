@@ -195,6 +195,11 @@ export interface Change {
   /** For a rename: the name it had. */
   from?: string | null
   done: boolean
+  /**
+   * Sent, and not known to have been made or not (under way when the run was cancelled, or its
+   * answer lost and not looked up since): reported as `unknown`, never as not made.
+   */
+  unsure?: boolean
   /** Why it was not made, when it was tried and refused. */
   error?: string
 }

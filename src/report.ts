@@ -8,7 +8,15 @@ import type { Runner } from './runner.js'
 import type { Presented, Verdict } from './verify.js'
 
 export type Status =
-  'uploaded' | 'existing' | 'would-upload' | 'would-rename' | 'would-activate' | 'not-uploaded' | 'valid' | 'invalid'
+  | 'uploaded'
+  | 'existing'
+  | 'would-upload'
+  | 'would-rename'
+  | 'would-activate'
+  | 'not-uploaded'
+  | 'unknown'
+  | 'valid'
+  | 'invalid'
 
 /** One entry of the `results` output: a certificate found, or a block or file that is not one. */
 export interface Result {
@@ -83,7 +91,10 @@ function statusOf(cert: Certificate, hasErrors: boolean, outcome: Outcome): { st
   }
   if (existing) return { status: 'existing', id: existing.id }
   if (outcome.plan && outcome.mode === 'plan') return { status: 'would-upload', id: null }
-  if (outcome.plan && outcome.mode === 'publish') return { status: 'not-uploaded', id: null }
+  if (outcome.plan && outcome.mode === 'publish') {
+    const upload = outcome.changes.find((c) => c.action === 'upload' && c.fingerprint === cert.fingerprint)
+    return { status: upload?.unsure && !upload.done ? 'unknown' : 'not-uploaded', id: null }
+  }
   return { status: 'valid', id: null }
 }
 
@@ -158,6 +169,7 @@ const ICON: Record<Status, string> = {
   'would-rename': '📝',
   'would-activate': '📝',
   'not-uploaded': '⏸️',
+  unknown: '❔',
   valid: '✅',
   invalid: '❌'
 }
@@ -406,7 +418,10 @@ export function branchOutputs(outcome: Outcome, results: readonly Result[], now:
   const expiries = outcome.files.flatMap((f) => f.certificates.map((c) => c.notAfter.getTime()))
   const next = expiries.length ? Math.min(...expiries) : undefined
   return {
-    'has-changes': String(outcome.mode !== 'validate' && counted.length > 0),
+    // A write whose outcome is unknown may have changed the organization.
+    'has-changes': String(
+      outcome.mode !== 'validate' && (counted.length > 0 || outcome.changes.some((c) => c.unsure && !c.done))
+    ),
     counts: JSON.stringify(counts),
     'next-expiry': next === undefined ? '' : new Date(next).toISOString(),
     'days-until-next-expiry': next === undefined ? '' : String(Math.floor((next - now.getTime()) / DAY_MS))
