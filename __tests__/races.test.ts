@@ -302,6 +302,28 @@ describe('an organization over the cap', () => {
   })
 })
 
+describe('duplicates a run could not remove', () => {
+  it('a later run warns at the file and line, naming the copies and the one kept, and deletes nothing', async () => {
+    emulator = await startEmulator()
+    const files = await certs(1)
+    const pem = files['certs/ca-0.pem']
+    // Left by two runs that raced while listings lagged, or by a racer cancelled after its upload.
+    const first = emulator.seed(pem, 'ca-0')
+    const second = emulator.seed(pem, 'ca-0')
+    const run = await publish(await workspace({ 'certs/ca-0.pem': `\n${pem}` }))
+    expect(run.code).toBe(0)
+    const warnings = commands(run, 'warning').filter((w) => /holds this certificate 2 times/.test(w.message))
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0].properties).toBe('file=certs/ca-0.pem,line=2')
+    expect(warnings[0].message).toContain(`${first.id}, ${second.id}`)
+    expect(warnings[0].message).toContain(`${first.id}, stored first, is the one this action uses; delete ${second.id}`)
+    expect(writes()).toEqual([])
+    expect(emulator.certificates).toHaveLength(2)
+    expect(results(run)[0]).toMatchObject({ status: 'existing', id: first.id })
+    expect(run.summary).toContain(second.id)
+  })
+})
+
 describe('uploads whose answers cannot be taken at their word', () => {
   it('an upload answered with an id that does not exist: the certificate is found by its content', async () => {
     emulator = await startEmulator()

@@ -1251,6 +1251,9 @@ async function publish(runner, settings, outcome, now) {
             (0,src_inventory/* takeInventory */.O1)(api, certificates, (message) => runner.info(message)),
             (0,src_inventory/* projectStates */.AP)(api, lifecycle.activate ? lifecycle.projectIds : [])
         ]));
+        const duplicates = (0,src_inventory/* duplicateProblems */.A_)(inventory, certificates);
+        outcome.problems.push(...duplicates);
+        (0,report/* annotate */.fz)(runner, duplicates);
         const plan = await runner.group('Plan', async () => {
             const local = certificates.map((cert) => ({ cert, name: outcome.names.get(cert) }));
             const plan = (0,src_plan/* makePlan */.Cs)(local, inventory, now, lifecycle, projects);

@@ -1,6 +1,6 @@
 import type { CertificatesApi, RemoteCertificate } from './api.js'
 import { ActionError, messageOf } from './errors.js'
-import { type Certificate, parseFile, toPem } from './parse.js'
+import { type Certificate, parseFile, type Problem, toPem } from './parse.js'
 import { mapLimit } from './pool.js'
 
 /** What the organization holds, and which of its certificates are the same as local ones. */
@@ -8,6 +8,8 @@ export interface Inventory {
   certificates: RemoteCertificate[]
   /** Fingerprint (SHA-256 of the DER) → the remote certificate with that content. */
   byFingerprint: Map<string, RemoteCertificate>
+  /** Fingerprint → every copy, oldest (the one kept) first, where the organization holds more than one. */
+  duplicates?: Map<string, RemoteCertificate[]>
 }
 
 /** Which certificates are active in each of `projectIds`, from the project listings. */
@@ -123,9 +125,38 @@ export async function takeInventory(
   const gone = new Set(toFetch.filter((_, i) => fingerprints[i] === undefined).map((r) => r.id))
   for (const id of gone) log(`Certificate ${id} was deleted while this run read it; it is left out.`)
   const byFingerprint = new Map<string, RemoteCertificate>()
+  const duplicates = new Map<string, RemoteCertificate[]>()
   const read = toFetch.map((remote, i) => ({ remote, fingerprint: fingerprints[i] }))
   for (const { remote, fingerprint } of read.sort((a, b) => oldestFirst(a.remote, b.remote))) {
-    if (fingerprint !== undefined && !byFingerprint.has(fingerprint)) byFingerprint.set(fingerprint, remote)
+    if (fingerprint === undefined) continue
+    if (!byFingerprint.has(fingerprint)) byFingerprint.set(fingerprint, remote)
+    else duplicates.set(fingerprint, [...(duplicates.get(fingerprint) ?? [byFingerprint.get(fingerprint)!]), remote])
   }
-  return { certificates: listed.filter((r) => !gone.has(r.id)), byFingerprint }
+  return { certificates: listed.filter((r) => !gone.has(r.id)), byFingerprint, duplicates }
+}
+
+/**
+ * A warning at each local certificate the organization holds more than once (left by runs that
+ * raced, or one cancelled, while listings lagged): it names the copies and the one kept. The
+ * extra copies are not deleted: this run did not create them, and nothing proves which run did.
+ */
+export function duplicateProblems(inventory: Inventory, local: readonly Certificate[]): Problem[] {
+  const problems: Problem[] = []
+  const seen = new Set<string>()
+  for (const cert of local) {
+    const copies = inventory.duplicates?.get(cert.fingerprint)
+    if (!copies || seen.has(cert.fingerprint)) continue
+    seen.add(cert.fingerprint)
+    const [kept, ...extra] = copies
+    const active = extra.filter((r) => r.active === true)
+    problems.push({
+      check: 'duplicate-in-organization',
+      severity: 'warning',
+      file: cert.file,
+      line: cert.line,
+      index: cert.index,
+      message: `The organization holds this certificate ${copies.length} times: ${copies.map((r) => r.id).join(', ')} (two runs at once, or one cancelled, while listings lagged). ${kept.id}, stored first, is the one this action uses; delete ${extra.map((r) => r.id).join(', ')}${active.length ? ` once deactivated (${active.map((r) => r.id).join(', ')} active)` : ''} in the organization's settings to free ${extra.length === 1 ? 'its slot' : 'their slots'}, and let one run at a time publish (a concurrency group).`
+    })
+  }
+  return problems
 }

@@ -4,7 +4,7 @@ import { Applier, describeChange } from './apply.js'
 import { refusalProblem } from './check.js'
 import { ActionError } from './errors.js'
 import type { Settings } from './inputs.js'
-import { type Inventory, projectStates, takeInventory } from './inventory.js'
+import { duplicateProblems, type Inventory, projectStates, takeInventory } from './inventory.js'
 import { capProblem, makePlan, type NamedCertificate, type Plan, planChanges, type ProjectStates } from './plan.js'
 import { checkReviewedPlan, reviewablePlan, writePlanFile } from './plan-hash.js'
 import { annotate, type Outcome } from './report.js'
@@ -30,6 +30,9 @@ export async function publish(runner: Runner, settings: Settings, outcome: Outco
         projectStates(api, lifecycle.activate ? lifecycle.projectIds : [])
       ])
     )
+    const duplicates = duplicateProblems(inventory, certificates)
+    outcome.problems.push(...duplicates)
+    annotate(runner, duplicates)
     const plan = await runner.group('Plan', async () => {
       const local: NamedCertificate[] = certificates.map((cert) => ({ cert, name: outcome.names.get(cert)! }))
       const plan = makePlan(local, inventory, now, lifecycle, projects)
