@@ -1,7 +1,7 @@
 // API round trips are what users wait for: each count here is the lower bound the issue sets,
 // read off the emulator's request log. m in the organization, n local (k new), c remote
 // certificates sharing a local validity window, a activations that must change.
-import { DAY, makeCa } from '../tools/certs.mjs'
+import { DAY, makeCa, makeLeaf } from '../tools/certs.mjs'
 import { type Emulator, startEmulator } from '../tools/emulator.mjs'
 import { runAction } from '../tools/run-action.mjs'
 import { workspace } from './helpers.js'
@@ -47,9 +47,18 @@ async function scenario({
     emulator.seed(ca.pem)
     files[`certs/present-${i}.pem`] = ca.pem
   }
-  for (let i = 0; i < fresh; i++) files[`certs/new-${i}.pem`] = (await distinctCa()).pem
-  return workspace(files)
+  let client: { pem: string; key: string } | undefined
+  for (let i = 0; i < fresh; i++) {
+    const ca = await distinctCa()
+    files[`certs/new-${i}.pem`] = ca.pem
+    client ??= await makeLeaf(ca, { cn: 'release workflow' })
+  }
+  const root = await workspace(files)
+  // Activating for the organization needs a client certificate that verifies after the run.
+  clientInputs = client ? { 'client-certificate': client.pem, 'client-key': client.key } : {}
+  return root
 }
+let clientInputs: Record<string, string> = {}
 
 const run = (root: string, inputs: Record<string, string> = {}) =>
   runAction({
@@ -88,13 +97,13 @@ describe('API calls', () => {
 
   it('the same with activate: + 1 activation call for the 10', async () => {
     const root = await scenario({ remoteOnly: 40, present: 0, fresh: 10 })
-    expect((await run(root, { activate: 'true' })).code).toBe(0)
+    expect((await run(root, { activate: 'true', ...clientInputs })).code).toBe(0)
     expect(counts()).toEqual({ list: 2, upload: 10, activation: 1 })
   })
 
   it('a mixed run: 2 lists + c reads + k uploads + ceil(a/10) activations', async () => {
     const root = await scenario({ remoteOnly: 20, present: 15, fresh: 8 })
-    expect((await run(root, { activate: 'true' })).code).toBe(0)
+    expect((await run(root, { activate: 'true', ...clientInputs })).code).toBe(0)
     expect(counts()).toEqual({ list: 2, get: 15, upload: 8, activation: 3 })
   })
 

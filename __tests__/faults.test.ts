@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { makeCa } from '../tools/certs.mjs'
+import { makeCa, makeLeaf } from '../tools/certs.mjs'
 import { type Emulator, startEmulator } from '../tools/emulator.mjs'
 import { type ActionRun, runAction } from '../tools/run-action.mjs'
 import { commands, ids, results, visibleLog, workspace } from './helpers.js'
@@ -298,10 +298,12 @@ describe('faults', () => {
     })
 
     it('an activation answered 409 with retry-after-ms waits that long', async () => {
-      const { root } = await setUp()
+      const { made, root } = await setUp()
       const path = `${LIST}/activate`
       emulator.faults.push({ method: 'POST', path, status: 409, headers: { 'retry-after-ms': '1500' } })
-      const run = await publish(root, { activate: 'true' })
+      // Activating for the organization needs a client certificate that verifies after the run.
+      const client = await makeLeaf(made[0], { cn: 'release workflow' })
+      const run = await publish(root, { activate: 'true', 'client-certificate': client.pem, 'client-key': client.key })
       expect(run.code).toBe(0)
       expect(visibleLog(run)).toContain(`POST ${path} 409; retry 1 of 4 in 1.5 s`)
       const [first, second] = emulator.requests.filter((r) => r.path === path)

@@ -1,7 +1,8 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { Result } from '../src/report.js'
+import { madeCa, makeLeaf } from '../tools/certs.mjs'
 import type { ActionRun } from '../tools/run-action.mjs'
 
 const workspaces: string[] = []
@@ -47,3 +48,23 @@ export const visibleLog = (run: ActionRun): string =>
       (line) => !line.startsWith('::debug::') && !line.startsWith('::set-output') && !line.startsWith('::add-mask::')
     )
     .join('\n')
+
+/**
+ * Inputs for a run that activates for the organization: a client certificate issued from the
+ * first CA in the workspace's certs/ (made by makeCa), since the action refuses such a run
+ * without one that verifies after it. Nothing for other runs, or when the inputs give one.
+ */
+export async function organizationClient(
+  root: string,
+  inputs: Record<string, string>
+): Promise<Record<string, string>> {
+  if (inputs.activate !== 'true' || inputs['project-ids'] || inputs['client-certificate'] !== undefined) return {}
+  const names = (await readdir(join(root, 'certs'), { recursive: true }).catch(() => [] as string[])).sort()
+  for (const name of names) {
+    const ca = madeCa(await readFile(join(root, 'certs', name), 'utf8').catch(() => ''))
+    if (!ca) continue
+    const client = await makeLeaf(ca, { cn: 'release workflow' })
+    return { 'client-certificate': client.pem, 'client-key': client.key }
+  }
+  return {}
+}

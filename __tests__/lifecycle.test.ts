@@ -1,17 +1,29 @@
 // Activation, rotation, renames and pruning, through the bundled action against the emulator.
-import { makeCa } from '../tools/certs.mjs'
+import { type GeneratedCertificate, makeCa, makeLeaf } from '../tools/certs.mjs'
 import { type Emulator, startEmulator } from '../tools/emulator.mjs'
 import { runAction } from '../tools/run-action.mjs'
-import { commands, ids, results, visibleLog, workspace } from './helpers.js'
+import { commands, ids, organizationClient, results, visibleLog, workspace } from './helpers.js'
 
 let emulator: Emulator
 afterEach(async () => emulator?.close())
 
-const publish = (root: string, inputs: Record<string, string> = {}) =>
+const publish = async (root: string, inputs: Record<string, string> = {}) =>
   runAction({
     workspace: root,
-    inputs: { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl, ...inputs }
+    inputs: {
+      files: 'certs/*.pem',
+      'admin-api-key': emulator.adminKey,
+      'base-url': emulator.baseUrl,
+      ...(await organizationClient(root, inputs)),
+      ...inputs
+    }
   })
+
+/** client-certificate and client-key issued from `ca`: organization-wide activation needs them. */
+async function clientOf(ca: GeneratedCertificate) {
+  const client = await makeLeaf(ca, { cn: 'release workflow' })
+  return { 'client-certificate': client.pem, 'client-key': client.key }
+}
 
 const writes = () => emulator.requests.filter((r) => r.method !== 'GET')
 const activations = (verb = 'activate') => writes().filter((r) => r.path.endsWith(`/${verb}`))
@@ -33,10 +45,10 @@ async function seedExpired(name: string, daysAgo: number) {
 }
 
 describe('activate', () => {
-  it('activates 12 new certificates in 2 calls, and warns first about organization-wide mTLS', async () => {
+  it('activates 12 new certificates in 2 calls, once its own client certificate is shown to get in after', async () => {
     emulator = await startEmulator()
-    const { files: certs } = await files(12)
-    const run = await publish(await workspace(certs), { activate: 'true' })
+    const { made, files: certs } = await files(12)
+    const run = await publish(await workspace(certs), { activate: 'true', ...(await clientOf(made[0])) })
     expect(run.code).toBe(0)
     expect(
       activations()
@@ -45,11 +57,9 @@ describe('activate', () => {
     ).toEqual([10, 2])
     expect(emulator.certificates.every((c) => c.active)).toBe(true)
     expect(ids(run, 'activated-ids').sort()).toEqual(emulator.certificates.map((c) => c.id).sort())
-    const warning = commands(run, 'warning')[0].message
-    expect(warning).toMatch(
-      /^Activating certificates for the organization makes every request to it, Admin API calls included, need a client certificate/
-    )
-    expect(run.stdout.indexOf(warning)).toBeLessThan(run.stdout.indexOf('Activated '))
+    expect(JSON.parse(run.outputs.workloads)).toEqual([
+      expect.objectContaining({ source: 'client-certificate', anchor: 'certs/ca-00.pem', path: 'direct' })
+    ])
   })
 
   it('sends only the certificates whose state must change, and nothing at all on a rerun', async () => {
@@ -99,8 +109,12 @@ describe('rotation', () => {
     emulator = await startEmulator()
     const old = emulator.seed((await makeCa({ cn: 'Old CA' })).pem, 'old')
     old.active = true
-    const { files: certs } = await files(1, 'new')
-    const run = await publish(await workspace(certs), { activate: 'true', exclusive: 'true' })
+    const { made, files: certs } = await files(1, 'new')
+    const run = await publish(await workspace(certs), {
+      activate: 'true',
+      exclusive: 'true',
+      ...(await clientOf(made[0]))
+    })
     expect(run.code).toBe(0)
     const fresh = emulator.certificates.find((c) => c.id !== old.id)!
     expect(writes().map((r) => r.path)).toEqual([
@@ -345,7 +359,14 @@ describe('plan', () => {
     for (let i = 0; i < 46; i++) emulator.seed((await makeCa({ cn: `c${i}` })).pem)
     const { made, files: certs } = await files(3)
     const renamed = emulator.seed(made[0].pem, 'by hand')
-    const inputs = { mode: 'plan', activate: 'true', exclusive: 'true', 'sync-names': 'true', 'prune-expired': 'true' }
+    const inputs = {
+      mode: 'plan',
+      activate: 'true',
+      exclusive: 'true',
+      'sync-names': 'true',
+      'prune-expired': 'true',
+      ...(await clientOf(made[1]))
+    }
     const run = await publish(await workspace(certs), inputs)
     expect(run.code).toBe(0)
     expect(writes()).toEqual([])
@@ -364,9 +385,7 @@ describe('plan', () => {
     expect(run.summary).toContain('### Changes')
     expect(run.summary).toContain(`| deactivate | old \`${old.id}\` | organization | 📝 planned |`)
     expect(visibleLog(run)).toContain(`Would deactivate 'old' (${old.id}) for the organization.`)
-    expect(commands(run, 'warning').map((w) => w.message)).toEqual([
-      expect.stringMatching(/^Activating certificates for the organization/)
-    ])
+    expect(commands(run, 'warning')).toEqual([])
     for (const name of ['activated-ids', 'deactivated-ids', 'renamed-ids', 'deleted-ids', 'uploaded-ids'])
       expect(run.outputs[name]).toBe('[]')
   })
@@ -376,8 +395,9 @@ describe('failure part way', () => {
   it('reports which changes were made before the API stopped answering', async () => {
     emulator = await startEmulator()
     emulator.faults.push({ method: 'POST', path: '/organization/certificates/activate', status: 503, times: Infinity })
-    const { files: certs } = await files(2)
-    const run = await publish(await workspace(certs), { activate: 'true', 'max-retries': '1' })
+    const { made, files: certs } = await files(2)
+    const client = await clientOf(made[0])
+    const run = await publish(await workspace(certs), { activate: 'true', 'max-retries': '1', ...client })
     expect(run.code).toBe(1)
     expect(commands(run, 'error').at(-1)!.message).toMatch(
       /^The OpenAI API failed to activate .* for the organization \(503: Scripted failure 503\.\)\. 2 of 4 changes were made before it stopped \(2 activations not made\)\. Run the action again/
@@ -393,7 +413,7 @@ describe('failure part way', () => {
     expect(run.summary).toContain('⏸️ not made')
 
     emulator.faults.length = 0
-    const rerun = await publish(await workspace(certs), { activate: 'true' })
+    const rerun = await publish(await workspace(certs), { activate: 'true', ...client })
     expect(rerun.code).toBe(0)
     expect(emulator.certificates).toHaveLength(2)
     expect(emulator.certificates.every((c) => c.active)).toBe(true)

@@ -4,7 +4,7 @@ import { basename, join } from 'node:path'
 import { DAY, makeCa } from '../tools/certs.mjs'
 import { type Emulator, startEmulator } from '../tools/emulator.mjs'
 import { runAction } from '../tools/run-action.mjs'
-import { commands, visibleLog, workspace } from './helpers.js'
+import { commands, organizationClient, visibleLog, workspace } from './helpers.js'
 
 let emulator: Emulator
 afterEach(async () => emulator?.close())
@@ -15,7 +15,13 @@ const writes = () => emulator.requests.filter((r) => r.method !== 'GET')
 async function action(root: string, inputs: Record<string, string> = {}) {
   return runAction({
     workspace: root,
-    inputs: { files: 'certs/**/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl, ...inputs },
+    inputs: {
+      files: 'certs/**/*.pem',
+      'admin-api-key': emulator.adminKey,
+      'base-url': emulator.baseUrl,
+      ...(await organizationClient(root, inputs)),
+      ...inputs
+    },
     // A RUNNER_TEMP that outlives the run, as a later artifact upload step sees it (removed with
     // the workspace).
     env: { RUNNER_TEMP: join(root, '.runner-temp') }

@@ -35,7 +35,9 @@ beforeAll(async () => {
   const server = await makeLeaf(serverCa, { cn: HOST, server: true, dns: HOST })
   const clientCa = await makeCa({ cn: 'Client CA' })
   client = await makeLeaf(clientCa, { cn: 'release workflow' })
-  emulator = await startEmulator({ mtls: { key: server.key, cert: server.pem, clientCa: clientCa.pem } })
+  emulator = await startEmulator({ mtls: { key: server.key, cert: server.pem } })
+  // Active for the organization: every request needs the client certificate, through the tunnel too.
+  emulator.seed(clientCa.pem, 'client-ca').active = true
   baseUrl = emulator.baseUrl.replace('127.0.0.1', HOST)
 
   // The proxy: CONNECT to HOST goes to the emulator on 127.0.0.1; anything else is refused.

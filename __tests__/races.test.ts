@@ -3,7 +3,7 @@
 import { makeCa } from '../tools/certs.mjs'
 import { type Emulator, type EmulatorOptions, startEmulator } from '../tools/emulator.mjs'
 import { runAction } from '../tools/run-action.mjs'
-import { commands, ids, results, visibleLog, workspace } from './helpers.js'
+import { commands, ids, organizationClient, results, visibleLog, workspace } from './helpers.js'
 
 let emulator: Emulator
 afterEach(async () => emulator?.close())
@@ -47,7 +47,7 @@ async function start(options: EmulatorOptions = {}, watch?: () => void, holdUplo
   })
 }
 
-const publish = (root: string, inputs: Record<string, string> = {}) =>
+const publish = async (root: string, inputs: Record<string, string> = {}) =>
   runAction({
     workspace: root,
     inputs: {
@@ -55,6 +55,7 @@ const publish = (root: string, inputs: Record<string, string> = {}) =>
       'admin-api-key': emulator.adminKey,
       'base-url': emulator.baseUrl,
       'max-retries': '1',
+      ...(await organizationClient(root, inputs)),
       ...inputs
     }
   })

@@ -16,7 +16,7 @@ var lib = __webpack_require__(4942);
 // EXTERNAL MODULE: ./src/cancel.ts
 var cancel = __webpack_require__(833);
 // EXTERNAL MODULE: ./src/errors.ts
-var errors = __webpack_require__(3916);
+var src_errors = __webpack_require__(3916);
 // EXTERNAL MODULE: ./src/plan.ts
 var src_plan = __webpack_require__(2464);
 ;// CONCATENATED MODULE: ./src/api.ts
@@ -115,7 +115,7 @@ function isPage(value) {
             toRemote(item);
         }
         catch (error) {
-            throw new UnexpectedAnswer(`${(0,errors/* messageOf */.bD)(error)} (item ${i + 1} of the page)`);
+            throw new UnexpectedAnswer(`${(0,src_errors/* messageOf */.bD)(error)} (item ${i + 1} of the page)`);
         }
     });
     return true;
@@ -147,10 +147,10 @@ function describeFailure(what, status, body) {
         // not JSON: keep the start of the body
     }
     if ((status === 401 || status === 403) && /mtls|mutual tls|client certificate/i.test(`${code ?? ''} ${message}`)) {
-        return new errors/* ApiError */.hD(`The OpenAI API requires mutual TLS for this organization (${status}: ${message}) while trying to ${what}: set client-certificate and client-key from secrets (base-url then defaults to https://mtls.api.openai.com/v1).`, status, code);
+        return new src_errors/* ApiError */.hD(`The OpenAI API requires mutual TLS for this organization (${status}: ${message}) while trying to ${what}: set client-certificate and client-key from secrets (base-url then defaults to https://mtls.api.openai.com/v1).`, status, code);
     }
     if (status === 401) {
-        return new errors/* ApiError */.hD(`The OpenAI API refused the admin key (401: ${message}) while trying to ${what}: the key was not accepted. Check that admin-api-key holds a current admin key (sk-admin-…) of this organization, not a project key, and that it was not revoked.`, status, code);
+        return new src_errors/* ApiError */.hD(`The OpenAI API refused the admin key (401: ${message}) while trying to ${what}: the key was not accepted. Check that admin-api-key holds a current admin key (sk-admin-…) of this organization, not a project key, and that it was not revoked.`, status, code);
     }
     if (status === 403) {
         // OpenAI's role-based access control: api.mtls.read lists and reads, api.mtls.write changes.
@@ -158,9 +158,9 @@ function describeFailure(what, status, body) {
         const permission = reads
             ? 'api.mtls.read (list and read certificates), which plan needs'
             : 'api.mtls.write (upload, rename, activate, deactivate and delete certificates), which publish needs';
-        return new errors/* ApiError */.hD(`The OpenAI API denied access (403: ${message}) while trying to ${what}: the admin key needs the permission ${permission}. Give the key's owner a role with it in the organization's settings, or use an admin key that has it.`, status, code);
+        return new src_errors/* ApiError */.hD(`The OpenAI API denied access (403: ${message}) while trying to ${what}: the admin key needs the permission ${permission}. Give the key's owner a role with it in the organization's settings, or use an admin key that has it.`, status, code);
     }
-    return new errors/* ApiError */.hD(`The OpenAI API failed to ${what} (${status}: ${message}).`, status, code);
+    return new src_errors/* ApiError */.hD(`The OpenAI API failed to ${what} (${status}: ${message}).`, status, code);
 }
 /**
  * The organization certificates endpoints, over @actions/http-client (which honours the runner's
@@ -229,22 +229,22 @@ class CertificatesApi {
             if (page.has_more) {
                 next = typeof page.last_id === 'string' && page.last_id !== '' ? page.last_id : (items.at(-1)?.id ?? null);
                 if (!next) {
-                    throw new errors/* ApiError */.hD(`The OpenAI API said more certificates follow but gave no cursor to ask for them, while trying to ${what}: try again later.`);
+                    throw new src_errors/* ApiError */.hD(`The OpenAI API said more certificates follow but gave no cursor to ask for them, while trying to ${what}: try again later.`);
                 }
                 if (next === after || cursors.has(next)) {
-                    throw new errors/* ApiError */.hD(`The OpenAI API's listing went round in a circle (cursor ${next} came back after ${pages} pages) while trying to ${what}: stopped rather than follow it forever; try again later.`);
+                    throw new src_errors/* ApiError */.hD(`The OpenAI API's listing went round in a circle (cursor ${next} came back after ${pages} pages) while trying to ${what}: stopped rather than follow it forever; try again later.`);
                 }
                 cursors.add(next);
             }
             for (const item of items) {
                 if (ids.has(item.id)) {
-                    throw new errors/* ApiError */.hD(`The OpenAI API listed certificate ${item.id} twice while trying to ${what}: a listing that repeats itself cannot be trusted; try again later.`);
+                    throw new src_errors/* ApiError */.hD(`The OpenAI API listed certificate ${item.id} twice while trying to ${what}: a listing that repeats itself cannot be trusted; try again later.`);
                 }
                 ids.add(item.id);
                 all.push(item);
             }
             if (all.length > LIST_BOUND || (next && pages >= LIST_BOUND)) {
-                throw new errors/* ApiError */.hD(`The OpenAI API listed more than ${LIST_BOUND} ${all.length > LIST_BOUND ? 'certificates' : 'pages'} while trying to ${what}, though an organization holds at most ${src_plan/* CERTIFICATE_CAP */.J5} certificates: stopped rather than trust an endless listing; try again later.`);
+                throw new src_errors/* ApiError */.hD(`The OpenAI API listed more than ${LIST_BOUND} ${all.length > LIST_BOUND ? 'certificates' : 'pages'} while trying to ${what}, though an organization holds at most ${src_plan/* CERTIFICATE_CAP */.J5} certificates: stopped rather than trust an endless listing; try again later.`);
             }
             if (!next)
                 return all;
@@ -262,7 +262,7 @@ class CertificatesApi {
             return cert.certificate_details.content;
         }
         catch (error) {
-            if (error instanceof errors/* ApiError */.hD && error.status === 404)
+            if (error instanceof src_errors/* ApiError */.hD && error.status === 404)
                 return undefined;
             throw error;
         }
@@ -282,7 +282,7 @@ class CertificatesApi {
             await this.send('DELETE', `/organization/certificates/${encodeURIComponent(id)}`, undefined, `delete certificate ${id}`, isObject, true);
         }
         catch (error) {
-            if (error instanceof errors/* ApiError */.hD &&
+            if (error instanceof src_errors/* ApiError */.hD &&
                 error.status === 404 &&
                 this.calls.filter((c) => c === `DELETE /organization/certificates/${encodeURIComponent(id)}`).length > 1)
                 return;
@@ -315,7 +315,7 @@ class CertificatesApi {
         const route = `${method} ${path.split('?')[0]}`;
         for (let attempt = 1;; attempt++) {
             if (method !== 'GET' && cancel/* cancellation */.W.signal)
-                throw new errors/* CancelledError */.cc(cancel/* cancellation */.W.signal);
+                throw new src_errors/* CancelledError */.cc(cancel/* cancellation */.W.signal);
             const last = attempt > this.options.maxRetries;
             let status;
             let headers = {};
@@ -339,7 +339,7 @@ class CertificatesApi {
                         if (error instanceof UnexpectedAnswer)
                             reason = error.message;
                     }
-                    failure = new errors/* ApiError */.hD(`The OpenAI API answered an unexpected body while trying to ${what} (status ${status}, ${reason}).`, status);
+                    failure = new src_errors/* ApiError */.hD(`The OpenAI API answered an unexpected body while trying to ${what} (status ${status}, ${reason}).`, status);
                     retryable = idempotent;
                 }
                 else {
@@ -355,8 +355,8 @@ class CertificatesApi {
                 status = error instanceof NoCompleteAnswer ? error.status : undefined;
                 cut = status !== undefined;
                 failure = cut
-                    ? new errors/* ApiError */.hD(`The OpenAI API's answer was cut short while trying to ${what} (status ${status}: ${(0,errors/* messageOf */.bD)(error)}).`)
-                    : new errors/* ApiError */.hD(`Could not reach the OpenAI API at ${new URL(url).origin} to ${what}: ${(0,errors/* messageOf */.bD)(error)}.`);
+                    ? new src_errors/* ApiError */.hD(`The OpenAI API's answer was cut short while trying to ${what} (status ${status}: ${(0,src_errors/* messageOf */.bD)(error)}).`)
+                    : new src_errors/* ApiError */.hD(`Could not reach the OpenAI API at ${new URL(url).origin} to ${what}: ${(0,src_errors/* messageOf */.bD)(error)}.`);
                 retryable = idempotent;
             }
             failure.retryAfterMs = requestedWaitMs(headers);
@@ -429,7 +429,7 @@ class CertificatesApi {
                 });
                 message.on('error', (error) => fail(`the connection failed during the answer (${error.message})`));
                 message.on('close', () => fail('the connection closed before the answer was complete'));
-            }, (error) => fail((0,errors/* messageOf */.bD)(error)));
+            }, (error) => fail((0,src_errors/* messageOf */.bD)(error)));
         });
     }
 }
@@ -453,7 +453,7 @@ const CAP_ROUNDS = 3;
 const seconds = (ms) => (ms / 1000).toFixed(1);
 /** A failure after which the certificate may or may not have been stored. */
 function isAmbiguous(error) {
-    return (error instanceof errors/* ApiError */.hD &&
+    return (error instanceof src_errors/* ApiError */.hD &&
         (error.ambiguous ||
             error.status === undefined ||
             error.status < 300 || // a success whose body could not be read
@@ -463,7 +463,7 @@ function isAmbiguous(error) {
 }
 /** A refusal because the organization is full, which another run may have caused since the plan. */
 function isCapRefusal(error) {
-    return (error instanceof errors/* ApiError */.hD &&
+    return (error instanceof src_errors/* ApiError */.hD &&
         error.status !== undefined &&
         error.status >= 400 &&
         error.status < 500 &&
@@ -471,7 +471,7 @@ function isCapRefusal(error) {
 }
 /** OpenAI refused the certificate itself (invalid, expired, any other 400), not the organization's cap. */
 function isUploadRefusal(error) {
-    return (error instanceof errors/* ApiError */.hD &&
+    return (error instanceof src_errors/* ApiError */.hD &&
         !isCapRefusal(error) &&
         (error.code === 'mtls_certificate_invalid' || error.code === 'expired_certificate' || error.status === 400));
 }
@@ -573,7 +573,7 @@ class Applier {
                 freed++;
             }
             catch (error) {
-                if (!(error instanceof errors/* ApiError */.hD) || error.status === undefined || error.status >= 500)
+                if (!(error instanceof src_errors/* ApiError */.hD) || error.status === undefined || error.status >= 500)
                     throw error;
                 change.error = error.message;
                 this.options.warn(`Could not delete expired certificate ${label(change)}: ${error.message} It was left in place.`);
@@ -583,7 +583,7 @@ class Applier {
             if (!change.done && !change.error)
                 this.changes.splice(this.changes.indexOf(change), 1);
         if (freed < needed) {
-            throw new errors/* ActionError */.lZ(`Only ${freed} of the ${needed} expired certificates needed to make room could be deleted, so nothing was uploaded: deactivate or delete certificates you no longer use, then run the action again.`);
+            throw new src_errors/* ActionError */.lZ(`Only ${freed} of the ${needed} expired certificates needed to make room could be deleted, so nothing was uploaded: deactivate or delete certificates you no longer use, then run the action again.`);
         }
     }
     uploadChange(fingerprint) {
@@ -655,7 +655,7 @@ class Applier {
             catch (error) {
                 if (!isAmbiguous(error))
                     throw error;
-                this.options.log(`Upload of '${named.name}' got no clear answer (${(0,errors/* messageOf */.bD)(error)}); looking whether it was stored.`);
+                this.options.log(`Upload of '${named.name}' got no clear answer (${(0,src_errors/* messageOf */.bD)(error)}); looking whether it was stored.`);
                 const stored = await this.lookFor(named);
                 if (stored) {
                     this.options.log(`'${named.name}' was stored as ${stored.id} before the answer was lost; using it.`);
@@ -710,11 +710,11 @@ class Applier {
             return fingerprint;
         }
         catch (error) {
-            if (error instanceof errors/* ApiError */.hD && error.status === 404) {
+            if (error instanceof src_errors/* ApiError */.hD && error.status === 404) {
                 this.fingerprints.set(id, null);
                 return null;
             }
-            this.options.warn(`Could not read certificate ${id} to compare it: ${(0,errors/* messageOf */.bD)(error)}`);
+            this.options.warn(`Could not read certificate ${id} to compare it: ${(0,src_errors/* messageOf */.bD)(error)}`);
             return undefined;
         }
     }
@@ -791,9 +791,9 @@ class Applier {
         this.plan.held = held.length;
         const over = (0,src_plan/* overCap */.N4)(held, this.plan.cap);
         if (over)
-            throw new errors/* ActionError */.lZ(over);
+            throw new src_errors/* ActionError */.lZ(over);
         if (missing.length > 0) {
-            throw new errors/* ActionError */.lZ(`The API answered ${missing.join(', ')}, but the organization holds no certificate with that content: it is reported as not uploaded. Run the action again: it uploads only what is still missing.`);
+            throw new src_errors/* ActionError */.lZ(`The API answered ${missing.join(', ')}, but the organization holds no certificate with that content: it is reported as not uploaded. Run the action again: it uploads only what is still missing.`);
         }
         return held.length;
     }
@@ -816,7 +816,7 @@ class Applier {
             return true;
         }
         catch (error) {
-            this.options.warn(`Could not delete ${copy.id}, a second copy of '${name}' (${kept} is kept): ${(0,errors/* messageOf */.bD)(error)}`);
+            this.options.warn(`Could not delete ${copy.id}, a second copy of '${name}' (${kept} is kept): ${(0,src_errors/* messageOf */.bD)(error)}`);
             return false;
         }
     }
@@ -902,7 +902,7 @@ class Applier {
             throw failure;
         const notApplied = unsure.filter((c) => !c.done);
         if (notApplied.length > 0) {
-            throw new errors/* ActionError */.lZ(`The OpenAI API answered that it would ${verb} ${notApplied.map(label).join(', ')}, but a fresh read shows ${notApplied.length === 1 ? 'it' : 'them'} still ${active ? 'inactive' : 'active'}: not counted as ${verb}d${active && this.changes.some((c) => c.action === 'deactivate') ? ', and nothing was deactivated' : ''}. Run the action again.`);
+            throw new src_errors/* ActionError */.lZ(`The OpenAI API answered that it would ${verb} ${notApplied.map(label).join(', ')}, but a fresh read shows ${notApplied.length === 1 ? 'it' : 'them'} still ${active ? 'inactive' : 'active'}: not counted as ${verb}d${active && this.changes.some((c) => c.action === 'deactivate') ? ', and nothing was deactivated' : ''}. Run the action again.`);
         }
     }
     /**
@@ -926,7 +926,7 @@ class Applier {
                         change.done = false;
                         change.error = 'It was deactivated again, by someone else, after this run activated it.';
                     }
-                throw new errors/* ActionError */.lZ(`Nothing was deactivated in the ${name}: a fresh read shows ${inactive.join(', ')}, from the files, not active there (another run or a person may have changed it). The certificates active before stay active, so nothing is locked out; run the action again.`);
+                throw new src_errors/* ActionError */.lZ(`Nothing was deactivated in the ${name}: a fresh read shows ${inactive.join(', ')}, from the files, not active there (another run or a person may have changed it). The certificates active before stay active, so nothing is locked out; run the action again.`);
             }
             const targets = [];
             for (const change of changes.filter((c) => c.scope === name)) {
@@ -953,7 +953,7 @@ class Applier {
             });
             this.changes.push(...again.filter((c) => !this.changes.some((d) => d.action === 'activate' && d.id === c.id && d.scope === name && d.done)));
             await this.setStates(again, true);
-            throw new errors/* ActionError */.lZ(`Another run deactivated ${lost.join(', ')} in the ${name} while this run was rotating certificates (two runs at once): this run activated ${lost.length === 1 ? 'it' : 'them'} again, so the scope keeps an active certificate from the files. Let one run at a time publish to an organization (a concurrency group with cancel-in-progress: false), then run the action again.`);
+            throw new src_errors/* ActionError */.lZ(`Another run deactivated ${lost.join(', ')} in the ${name} while this run was rotating certificates (two runs at once): this run activated ${lost.length === 1 ? 'it' : 'them'} again, so the scope keeps an active certificate from the files. Let one run at a time publish to an organization (a concurrency group with cancel-in-progress: false), then run the action again.`);
         }
     }
     /** One message for a failure part way: what went wrong, what was changed before it, what to do. */
@@ -965,13 +965,13 @@ class Applier {
         const uploadsDone = `${this.uploaded.size} of ${uploads} new certificate${uploads === 1 ? ' was' : 's were'} uploaded; ${uploads - this.uploaded.size} ${uploads - this.uploaded.size === 1 ? 'was' : 'were'} not`;
         const what = uploads > 0 && this.changes.every((c) => c.action === 'upload') ? uploadsDone : done;
         if (isCapRefusal(error)) {
-            return new errors/* ActionError */.lZ(`The organization reached its certificate cap during this run (another workflow or person may have uploaded at the same time): ${error.message} ${what}. Free slots, then run the action again.`);
+            return new src_errors/* ActionError */.lZ(`The organization reached its certificate cap during this run (another workflow or person may have uploaded at the same time): ${error.message} ${what}. Free slots, then run the action again.`);
         }
         if (isAmbiguous(error)) {
-            return new errors/* ActionError */.lZ(`${error.message} ${what}. Run the action again when the API is back: it skips the certificates already in the organization, so nothing is uploaded twice.`);
+            return new src_errors/* ActionError */.lZ(`${error.message} ${what}. Run the action again when the API is back: it skips the certificates already in the organization, so nothing is uploaded twice.`);
         }
-        if (error instanceof errors/* ActionError */.lZ)
-            return new errors/* ActionError */.lZ(`${error.message} ${what}.`);
+        if (error instanceof src_errors/* ActionError */.lZ)
+            return new src_errors/* ActionError */.lZ(`${error.message} ${what}.`);
         return error;
     }
 }
@@ -989,8 +989,6 @@ function countByAction(changes) {
         counts.set(c.action, (counts.get(c.action) ?? 0) + 1);
     return [...counts].map(([action, n]) => `${n} ${NOUN[action]}${n === 1 ? '' : 's'}`).join(', ');
 }
-/** Said in the plan, before any organization-wide activation. */
-const ORGANIZATION_ACTIVATION_WARNING = 'Activating certificates for the organization makes every request to it, Admin API calls included, need a client certificate signed by an active CA (sent to https://mtls.api.openai.com). Give this action client-certificate and client-key for its later calls and runs, and make sure your other clients are ready.';
 
 // EXTERNAL MODULE: ./src/check.ts
 var check = __webpack_require__(5883);
@@ -1069,24 +1067,24 @@ async function readPlanFile(file, workspace) {
         const real = await (0,promises_.realpath)(external_node_path_.resolve(workspace, file));
         const root = await (0,promises_.realpath)(workspace);
         if (real !== root && !real.startsWith(root + external_node_path_.sep))
-            throw new errors/* ActionError */.lZ(`${where} is outside the workspace: download the plan artifact into the workspace.`);
+            throw new src_errors/* ActionError */.lZ(`${where} is outside the workspace: download the plan artifact into the workspace.`);
         text = await (0,promises_.readFile)(real, 'utf8');
     }
     catch (error) {
-        if (error instanceof errors/* ActionError */.lZ)
+        if (error instanceof src_errors/* ActionError */.lZ)
             throw error;
-        throw new errors/* ActionError */.lZ(`${where} cannot be read: ${(0,errors/* messageOf */.bD)(error)}. Download the plan artifact of the reviewed run.`);
+        throw new src_errors/* ActionError */.lZ(`${where} cannot be read: ${(0,src_errors/* messageOf */.bD)(error)}. Download the plan artifact of the reviewed run.`);
     }
     let parsed;
     try {
         parsed = JSON.parse(text);
     }
     catch {
-        throw new errors/* ActionError */.lZ(`${where} is not JSON: give the file the plan run wrote (its 'plan-file' output).`);
+        throw new src_errors/* ActionError */.lZ(`${where} is not JSON: give the file the plan run wrote (its 'plan-file' output).`);
     }
     const doc = parsed;
     if (!doc || doc.version !== 1 || !Array.isArray(doc.changes) || !Array.isArray(doc.relies_on))
-        throw new errors/* ActionError */.lZ(`${where} is not a plan of this action: give the file the plan run wrote.`);
+        throw new src_errors/* ActionError */.lZ(`${where} is not a plan of this action: give the file the plan run wrote.`);
     return { version: 1, changes: doc.changes, relies_on: doc.relies_on };
 }
 const describe = (c) => `${c.action} ${c.name ? `'${c.name}'` : 'certificate'}${c.id ? ` (${c.id})` : ''}${c.action === 'rename' ? ` from '${c.from ?? ''}'` : c.scope ? ` for the ${c.scope}` : ''}`;
@@ -1129,16 +1127,19 @@ async function checkReviewedPlan(current, expectedHash, reviewedFile, workspace)
     if (!expected)
         return;
     if (reviewed && hashPlan(reviewed) !== expected) {
-        throw new errors/* ActionError */.lZ(`Input 'reviewed-plan' is not the plan whose hash is 'expected-plan-hash' (${expected.slice(0, 12)}…), so nothing was changed: give the plan file and the hash of the same reviewed run.`);
+        throw new src_errors/* ActionError */.lZ(`Input 'reviewed-plan' is not the plan whose hash is 'expected-plan-hash' (${expected.slice(0, 12)}…), so nothing was changed: give the plan file and the hash of the same reviewed run.`);
     }
     if (current.hash === expected)
         return;
-    throw new errors/* ActionError */.lZ(`The plan changed since it was reviewed (approved plan-hash ${expected.slice(0, 12)}…, now ${current.hash.slice(0, 12)}…), so nothing was changed: ${planDifference(reviewed, current.plan)}. Review the new plan and approve its hash.`);
+    throw new src_errors/* ActionError */.lZ(`The plan changed since it was reviewed (approved plan-hash ${expected.slice(0, 12)}…, now ${current.hash.slice(0, 12)}…), so nothing was changed: ${planDifference(reviewed, current.plan)}. Review the new plan and approve its hash.`);
 }
 
 // EXTERNAL MODULE: ./src/report.ts + 1 modules
 var report = __webpack_require__(6594);
+// EXTERNAL MODULE: ./src/verify.ts
+var verify = __webpack_require__(5538);
 ;// CONCATENATED MODULE: ./src/publish.ts
+
 
 
 
@@ -1171,14 +1172,13 @@ async function publish(runner, settings, outcome, now) {
             outcome.changes = (0,src_plan/* planChanges */.XA)(plan);
             const refused = (0,src_plan/* capProblem */.Ys)(plan, inventory.certificates);
             if (refused)
-                throw new errors/* ActionError */.lZ(refused);
+                throw new src_errors/* ActionError */.lZ(refused);
             await reviewGate(runner, settings, outcome);
             for (const change of outcome.changes)
                 runner.info(describeChange(change, settings.mode === 'plan' ? 'would' : 'will'));
             if (outcome.changes.length === 0)
                 runner.info('Nothing to change: the organization already matches the files.');
-            if (outcome.changes.some((c) => c.action === 'activate' && c.scope === 'organization'))
-                runner.warning(ORGANIZATION_ACTIVATION_WARNING);
+            await refuseLockOut(runner, settings, outcome, { plan, inventory, projects, certificates, api, now });
             return plan;
         });
         if (settings.mode === 'plan' || outcome.changes.length === 0)
@@ -1199,6 +1199,46 @@ async function publish(runner, settings, outcome, now) {
         runner.debug(`API calls: ${api.calls.length} (${api.calls.join(', ')})`);
         api.dispose();
     }
+}
+/**
+ * With `activate`, verifies the client certificates against the anchors the plan leaves, and
+ * refuses, before anything is written, a plan that would lock a workload or the next run out.
+ */
+async function refuseLockOut(runner, settings, outcome, context) {
+    const { plan, now } = context;
+    if (plan.scopes.length === 0)
+        return;
+    const presented = outcome.presented ?? [];
+    const organization = plan.scopes.some((s) => s.scope.kind === 'organization');
+    if (presented.length === 0 && !organization)
+        return;
+    // The content of remote certificates is read only when there are certificates to verify.
+    const fetchPem = presented.length > 0 ? (id) => context.api.getContent(id) : async () => undefined;
+    const anchors = await (0,verify/* planAnchors */.qW)(plan, context.inventory, context.projects, context.certificates, fetchPem);
+    const workloads = presented.filter((p) => p.source === 'workload');
+    const judged = await (0,verify/* judgeWorkloads */.Sl)(workloads, anchors.after, {
+        now,
+        expiryWarningDays: settings.expiryWarningDays,
+        where: 'in the scopes this run activates in',
+        before: anchors.before
+    });
+    const client = presented.filter((p) => p.source === 'client-certificate');
+    const [clientVerdict] = await (0,verify/* judgeWorkloads */.Sl)(client, anchors.organization?.after ?? anchors.after, {
+        now,
+        expiryWarningDays: settings.expiryWarningDays,
+        where: 'for the organization'
+    }).then((j) => j.verdicts);
+    outcome.workloads = [...judged.verdicts, ...(clientVerdict ? [clientVerdict] : [])];
+    outcome.problems.push(...judged.problems);
+    (0,report/* annotate */.fz)(runner, judged.problems);
+    const errors = judged.problems.filter((p) => p.severity === 'error').length;
+    if (errors > 0)
+        throw new src_errors/* ActionError */.lZ(`${errors} workload certificate${errors === 1 ? '' : 's'} would verify against no active CA after this run, so nothing was changed: see the annotations above.`);
+    if (judged.problems.length > 0 && settings.failOn === 'warning')
+        throw new src_errors/* ActionError */.lZ(`Workload certificates expire soon and 'fail-on: warning', so nothing was changed: reissue them, or set 'fail-on: error'.`);
+    const lockOut = (0,verify/* organizationLockOut */.bk)(anchors.organization, clientVerdict);
+    if (lockOut)
+        throw new src_errors/* ActionError */.lZ(lockOut);
 }
 /** Hashes the plan (and writes it, in plan mode); in publish, refuses a plan other than the reviewed one. */
 async function reviewGate(runner, settings, outcome) {

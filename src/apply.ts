@@ -596,7 +596,3 @@ function countByAction(changes: readonly Change[]): string {
   for (const c of changes) counts.set(c.action, (counts.get(c.action) ?? 0) + 1)
   return [...counts].map(([action, n]) => `${n} ${NOUN[action]}${n === 1 ? '' : 's'}`).join(', ')
 }
-
-/** Said in the plan, before any organization-wide activation. */
-export const ORGANIZATION_ACTIVATION_WARNING =
-  'Activating certificates for the organization makes every request to it, Admin API calls included, need a client certificate signed by an active CA (sent to https://mtls.api.openai.com). Give this action client-certificate and client-key for its later calls and runs, and make sure your other clients are ready.'

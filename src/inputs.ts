@@ -39,6 +39,10 @@ export interface Settings {
   /** Where `baseUrl` came from, for the log. */
   baseUrlSource?: BaseUrlSource
   clientTls?: ClientTls
+  /** Glob patterns of the client certificates workloads present (chain files, client first). */
+  workloadPatterns: string[]
+  /** The PEM of `client-certificate`, in every mode: validate verifies it too, without its key. */
+  clientCertificate: string
   name: NameTemplate
   expiryWarningDays: number
   skipChecks: Set<string>
@@ -264,6 +268,8 @@ export function getSettings(runner: Runner): Settings {
     baseUrl: target?.baseUrl ?? '',
     baseUrlSource: target?.source,
     clientTls,
+    workloadPatterns: lines(runner.getInput('workload-certificates')),
+    clientCertificate: runner.getInput('client-certificate').trim(),
     name: parseNameTemplate(runner.getInput('name')),
     expiryWarningDays: wholeNumber('expiry-warning-days', runner.getInput('expiry-warning-days') || '30', 0),
     skipChecks,

@@ -4,10 +4,11 @@ import { discover, readFiles } from './discover.js'
 import { ActionError, CancelledError, messageOf } from './errors.js'
 import { getSettings, type Settings } from './inputs.js'
 import { renderName } from './name-template.js'
-import type { Certificate, ParsedFile } from './parse.js'
+import { type Certificate, type ParsedFile, parseFile } from './parse.js'
 import { annotate, buildReport, type Outcome, writeReport } from './report.js'
 import { redacting } from './redact.js'
 import { actionsRunner, type Runner } from './runner.js'
+import { fileAnchors, judgeWorkloads, type Presented, presentedOf } from './verify.js'
 
 /** Each certificate's name; a certificate met again keeps the name of its first appearance. */
 function names(files: readonly ParsedFile[], settings: Settings): Map<Certificate, string> {
@@ -70,6 +71,7 @@ async function check(runner: Runner, settings: Settings, outcome: Outcome, now: 
     outcome.problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line))
     outcome.names = names(outcome.files, settings)
     runner.info(`Read ${plural(certificates.length, 'certificate')} in ${Math.round(performance.now() - started)} ms.`)
+    await checkWorkloads(runner, settings, outcome, now)
     annotate(runner, outcome.problems)
   })
 
@@ -98,6 +100,57 @@ const baseUrlOrigin = {
 
 /** How long changes under way may take to finish once the runner asks the job to stop. */
 export const CANCEL_GRACE_MS = 5000
+
+/**
+ * Reads the workload certificates (and `client-certificate`) and, unless the anchors depend on a
+ * plan (publish and plan with `activate`, checked in publish.ts), verifies them against the files'
+ * certificates: the CAs a pull request leaves.
+ */
+async function checkWorkloads(runner: Runner, settings: Settings, outcome: Outcome, now: Date): Promise<void> {
+  const presented: Presented[] = []
+  if (settings.workloadPatterns.length > 0) {
+    const found = await discover(settings.workloadPatterns, settings.workspace)
+    if (found.length === 0)
+      throw new ActionError(
+        `No files matched workload-certificates ${settings.workloadPatterns.map((p) => `'${p}'`).join(', ')} in ${settings.workspace}: check the patterns (they are relative to the workspace), or remove the input.`
+      )
+    const files = await readFiles(found)
+    for (const f of files) {
+      outcome.problems.push(...f.problems)
+      if (f.certificates.length === 0 && f.problems.length === 0)
+        outcome.problems.push({
+          check: 'no-certificate',
+          severity: 'error',
+          message: 'A workload-certificates file must hold the client certificate the workload presents.',
+          file: f.file,
+          line: 1
+        })
+    }
+    presented.push(...presentedOf(files))
+  }
+  const client = parseFile('client-certificate', Buffer.from(settings.clientCertificate, 'utf8')).certificates
+  if (client.length > 0) {
+    const [first, ...rest] = client
+    presented.push({
+      source: 'client-certificate',
+      file: 'client-certificate',
+      line: 1,
+      der: first.der,
+      intermediates: rest.map((c) => c.der)
+    })
+  }
+  outcome.presented = presented
+  if (presented.length === 0 || (settings.mode !== 'validate' && settings.lifecycle.activate)) return
+  const anchors = fileAnchors(outcome.files.flatMap((f) => f.certificates))
+  const judged = await judgeWorkloads(presented, anchors, {
+    now,
+    expiryWarningDays: settings.expiryWarningDays,
+    where: 'in the files'
+  })
+  outcome.workloads = judged.verdicts
+  outcome.problems.push(...judged.problems)
+  runner.info(`Verified ${plural(presented.length, 'client certificate')} against the files' CAs.`)
+}
 
 /**
  * Watches for what could end the run without its outputs: SIGINT or SIGTERM (GitHub cancelling the

@@ -1,13 +1,15 @@
 import { CertificatesApi } from './api.js'
-import { Applier, describeChange, ORGANIZATION_ACTIVATION_WARNING } from './apply.js'
+import type { Certificate } from './parse.js'
+import { Applier, describeChange } from './apply.js'
 import { refusalProblem } from './check.js'
 import { ActionError } from './errors.js'
 import type { Settings } from './inputs.js'
-import { projectStates, takeInventory } from './inventory.js'
-import { capProblem, makePlan, type NamedCertificate, planChanges } from './plan.js'
+import { type Inventory, projectStates, takeInventory } from './inventory.js'
+import { capProblem, makePlan, type NamedCertificate, type Plan, planChanges, type ProjectStates } from './plan.js'
 import { checkReviewedPlan, reviewablePlan, writePlanFile } from './plan-hash.js'
 import { annotate, type Outcome } from './report.js'
 import type { Runner } from './runner.js'
+import { organizationLockOut, judgeWorkloads, planAnchors } from './verify.js'
 
 /** inventory → plan → apply: the part that talks to the API. */
 export async function publish(runner: Runner, settings: Settings, outcome: Outcome, now: Date): Promise<void> {
@@ -39,8 +41,7 @@ export async function publish(runner: Runner, settings: Settings, outcome: Outco
       for (const change of outcome.changes)
         runner.info(describeChange(change, settings.mode === 'plan' ? 'would' : 'will'))
       if (outcome.changes.length === 0) runner.info('Nothing to change: the organization already matches the files.')
-      if (outcome.changes.some((c) => c.action === 'activate' && c.scope === 'organization'))
-        runner.warning(ORGANIZATION_ACTIVATION_WARNING)
+      await refuseLockOut(runner, settings, outcome, { plan, inventory, projects, certificates, api, now })
       return plan
     })
     if (settings.mode === 'plan' || outcome.changes.length === 0) return
@@ -61,6 +62,60 @@ export async function publish(runner: Runner, settings: Settings, outcome: Outco
     runner.debug(`API calls: ${api.calls.length} (${api.calls.join(', ')})`)
     api.dispose()
   }
+}
+
+/**
+ * With `activate`, verifies the client certificates against the anchors the plan leaves, and
+ * refuses, before anything is written, a plan that would lock a workload or the next run out.
+ */
+async function refuseLockOut(
+  runner: Runner,
+  settings: Settings,
+  outcome: Outcome,
+  context: {
+    plan: Plan
+    inventory: Inventory
+    projects: ProjectStates
+    certificates: Certificate[]
+    api: CertificatesApi
+    now: Date
+  }
+): Promise<void> {
+  const { plan, now } = context
+  if (plan.scopes.length === 0) return
+  const presented = outcome.presented ?? []
+  const organization = plan.scopes.some((s) => s.scope.kind === 'organization')
+  if (presented.length === 0 && !organization) return
+  // The content of remote certificates is read only when there are certificates to verify.
+  const fetchPem = presented.length > 0 ? (id: string) => context.api.getContent(id) : async () => undefined
+  const anchors = await planAnchors(plan, context.inventory, context.projects, context.certificates, fetchPem)
+  const workloads = presented.filter((p) => p.source === 'workload')
+  const judged = await judgeWorkloads(workloads, anchors.after, {
+    now,
+    expiryWarningDays: settings.expiryWarningDays,
+    where: 'in the scopes this run activates in',
+    before: anchors.before
+  })
+  const client = presented.filter((p) => p.source === 'client-certificate')
+  const [clientVerdict] = await judgeWorkloads(client, anchors.organization?.after ?? anchors.after, {
+    now,
+    expiryWarningDays: settings.expiryWarningDays,
+    where: 'for the organization'
+  }).then((j) => j.verdicts)
+  outcome.workloads = [...judged.verdicts, ...(clientVerdict ? [clientVerdict] : [])]
+  outcome.problems.push(...judged.problems)
+  annotate(runner, judged.problems)
+  const errors = judged.problems.filter((p) => p.severity === 'error').length
+  if (errors > 0)
+    throw new ActionError(
+      `${errors} workload certificate${errors === 1 ? '' : 's'} would verify against no active CA after this run, so nothing was changed: see the annotations above.`
+    )
+  if (judged.problems.length > 0 && settings.failOn === 'warning')
+    throw new ActionError(
+      `Workload certificates expire soon and 'fail-on: warning', so nothing was changed: reissue them, or set 'fail-on: error'.`
+    )
+  const lockOut = organizationLockOut(anchors.organization, clientVerdict)
+  if (lockOut) throw new ActionError(lockOut)
 }
 
 /** Hashes the plan (and writes it, in plan mode); in publish, refuses a plan other than the reviewed one. */

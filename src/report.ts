@@ -5,6 +5,7 @@ import { type Change, type Plan, type ProjectStates, scopeName, slotsAfter } fro
 import type { ReviewablePlan } from './plan-hash.js'
 import { ganttBlock, type Lane, lanesByState, type Window } from './timeline.js'
 import type { Runner } from './runner.js'
+import type { Presented, Verdict } from './verify.js'
 
 export type Status =
   'uploaded' | 'existing' | 'would-upload' | 'would-rename' | 'would-activate' | 'not-uploaded' | 'valid' | 'invalid'
@@ -40,6 +41,10 @@ export interface Outcome {
   changes: Change[]
   /** Why the run failed, if it did. */
   failure?: string
+  /** The client certificates to verify: workload files, and `client-certificate`. */
+  presented?: Presented[]
+  /** How OpenAI would judge each of them once the run is done. */
+  workloads?: Verdict[]
   /** The `label` input: names the run in the summary heading, the log and the PR comment. */
   label?: string
   /** What the organization held before the run (publish and plan). */
@@ -189,6 +194,35 @@ function publishRows(results: readonly Result[]): string[] {
   ]
 }
 
+/** The client certificates verified, and the CA that will accept each one, or why none will. */
+function workloadRows(verdicts: readonly Verdict[], problems: readonly Problem[]): string[] {
+  if (verdicts.length === 0) return []
+  const warningOf = (v: Verdict): Problem | undefined =>
+    problems.find(
+      (p) => p.severity === 'warning' && p.check.startsWith('workload-') && p.file === v.file && p.line === v.line
+    )
+  return [
+    '',
+    '### Client certificates after this run',
+    '',
+    '| | client certificate | file | expires | accepted by | path or problem |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...verdicts.map((v) => {
+      const where = v.source === 'workload' ? `\`${cell(`${v.file}:${v.line}`)}\`` : 'input `client-certificate`'
+      const how =
+        v.problem === null
+          ? v.path === 'direct'
+            ? 'signed directly'
+            : 'through its intermediates'
+          : `${cell(v.problem)} \`${v.check}\``
+      const warning = v.source === 'workload' ? warningOf(v) : undefined
+      const icon = v.problem !== null ? '❌' : warning ? '⚠️' : '✅'
+      const note = warning ? `<br>${cell(warning.message)} \`${warning.check}\`` : ''
+      return `| ${icon} | ${cell(v.subject ?? '')} | ${where} | ${v.not_after?.slice(0, 10) ?? ''} | ${cell(v.anchor ?? '')} | ${how}${note} |`
+    })
+  ]
+}
+
 function summaryOf(outcome: Outcome, results: readonly Result[], counts: string, now: Date): string {
   const parts = [
     `## OpenAI certificates${outcome.label ? ` (${cell(outcome.label)})` : ''}: ${outcome.mode}`,
@@ -221,6 +255,7 @@ function summaryOf(outcome: Outcome, results: readonly Result[], counts: string,
         `- ${p.severity === 'error' ? '❌' : '⚠️'} \`${cell(`${p.file}:${p.line}`)}\` ${cell(p.message)} \`${p.check}\``
       )
   }
+  parts.push(...workloadRows(outcome.workloads ?? [], outcome.problems))
   let summary = parts.join('\n') + '\n'
   if (summary.length > SUMMARY_LIMIT) {
     summary =
@@ -278,6 +313,7 @@ export function buildReport(outcome: Outcome, now: Date = new Date()): Report {
     'renamed-ids': doneIds(outcome, 'rename'),
     'deleted-ids': doneIds(outcome, 'delete'),
     changes: JSON.stringify(outcome.changes),
+    workloads: JSON.stringify(outcome.workloads ?? []),
     ...branchOutputs(outcome, results, now),
     ...planOutputs(outcome.reviewable)
   }

@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import { join, relative } from 'node:path'
 import { spawnSync } from 'node:child_process'
-import { DAY, makeCa } from './certs.mjs'
+import { DAY, makeCa, makeLeaf } from './certs.mjs'
 import { startEmulator } from './emulator.mjs'
 import { ROOT, runAction } from './run-action.mjs'
 import { mkdtemp } from 'node:fs/promises'
@@ -84,13 +84,21 @@ async function measure(s, latencyMs) {
       emulator.seed(ca.pem)
       files[`certs/present-${i}.pem`] = ca.pem
     }
-    for (let i = 0; i < s.fresh; i++) files[`certs/new-${i}.pem`] = (await distinctCa(`new ${i}`)).pem
+    /** @type {{ pem: string, key: string } | undefined} */
+    let client
+    for (let i = 0; i < s.fresh; i++) {
+      const ca = await distinctCa(`new ${i}`)
+      files[`certs/new-${i}.pem`] = ca.pem
+      // Activating for the organization needs a client certificate that verifies after the run.
+      if (s.activate) client ??= await makeLeaf(ca, { cn: 'release workflow' })
+    }
     const root = await workspace(files)
     const inputs = {
       files: 'certs/*.pem',
       'admin-api-key': emulator.adminKey,
       'base-url': emulator.baseUrl,
-      activate: s.activate ? 'true' : 'false'
+      activate: s.activate ? 'true' : 'false',
+      ...(client ? { 'client-certificate': client.pem, 'client-key': client.key } : {})
     }
     const started = performance.now()
     const run = await runAction({ workspace: root, inputs })

@@ -36,6 +36,9 @@ const wholeSeconds = (date) => new Date(Math.floor(date.getTime() / 1000) * 1000
 
 let serial = 1
 
+/** @type {Map<string, GeneratedCertificate>} */
+const madeCas = new Map()
+
 /**
  * A self-signed CA that OpenAI would accept, unless the options break one of its rules.
  * @param {CaOptions} [options]
@@ -77,7 +80,7 @@ export async function makeCa(options = {}) {
   })
   const der = new Uint8Array(cert.rawData)
   const digest = await webcrypto.subtle.digest('SHA-256', der)
-  return {
+  const made = {
     pem: cert.toString('pem') + '\n',
     der,
     fingerprint: Buffer.from(digest).toString('hex'),
@@ -85,28 +88,52 @@ export async function makeCa(options = {}) {
     notAfter,
     keys
   }
+  madeCas.set(made.pem, made)
+  return made
 }
+
+/**
+ * The CA `makeCa` made with this PEM (with its keys), so that a test can issue from a CA it only
+ * has as a file's content.
+ * @param {string} pem
+ */
+export const madeCa = (pem) => madeCas.get(pem)
+
+/**
+ * @typedef {object} LeafOptions
+ * @property {string} cn
+ * @property {boolean} [server]            a TLS server certificate for 127.0.0.1 (serverAuth)
+ * @property {string} [dns]                a host name the server certificate is also valid for (a name only a test proxy resolves)
+ * @property {boolean} [aki]               Authority Key Identifier (default true)
+ * @property {'client' | 'server' | null} [eku] Extended Key Usage (default: client, or server for `server`); null omits it
+ * @property {number | null} [keyUsage]    Key Usage flags (default digitalSignature); null omits it
+ * @property {Date} [notBefore]            default: a day ago
+ * @property {Date} [notAfter]             default: 30 days after notBefore
+ * @property {CryptoKeyPair} [signWith]    sign with these keys instead of the issuer's (a bad signature)
+ */
 
 /**
  * A certificate signed by `issuer`: a TLS server certificate for 127.0.0.1, or a client
  * certificate. With its PKCS#8 private key, ready for node:https / tls options.
  * @param {GeneratedCertificate} issuer
- * @param {{ cn: string, server?: boolean, dns?: string }} options  `dns`: a host name the server
- *   certificate is also valid for (a name only a test proxy resolves)
+ * @param {LeafOptions} options
  */
 export async function makeLeaf(issuer, options) {
   const keys = /** @type {CryptoKeyPair} */ (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']))
   const issuerCert = new x509.X509Certificate(issuer.pem)
-  const notBefore = wholeSeconds(new Date(Date.now() - DAY))
+  const notBefore = wholeSeconds(options.notBefore ?? new Date(Date.now() - DAY))
+  const eku = options.eku === undefined ? (options.server ? 'server' : 'client') : options.eku
+  const keyUsage = options.keyUsage === undefined ? x509.KeyUsageFlags.digitalSignature : options.keyUsage
   /** @type {x509.Extension[]} */
-  const extensions = [
-    new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-    new x509.ExtendedKeyUsageExtension([
-      options.server ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth
-    ]),
-    await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey)
-  ]
+  const extensions = [new x509.BasicConstraintsExtension(false, undefined, true)]
+  if (keyUsage !== null) extensions.push(new x509.KeyUsagesExtension(keyUsage, true))
+  if (eku !== null)
+    extensions.push(
+      new x509.ExtendedKeyUsageExtension([
+        eku === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth
+      ])
+    )
+  if (options.aki !== false) extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey))
   if (options.server)
     extensions.push(
       new x509.SubjectAlternativeNameExtension([
@@ -119,13 +146,52 @@ export async function makeLeaf(issuer, options) {
     subject: `CN=${options.cn}`,
     issuer: issuerCert.subject,
     notBefore,
-    notAfter: new Date(notBefore.getTime() + 30 * DAY),
+    notAfter: wholeSeconds(options.notAfter ?? new Date(notBefore.getTime() + 30 * DAY)),
     publicKey: keys.publicKey,
-    signingKey: issuer.keys.privateKey,
+    signingKey: (options.signWith ?? issuer.keys).privateKey,
     signingAlgorithm: ALGORITHM,
     extensions
   })
   return { pem: cert.toString('pem') + '\n', key: await privateKeyPem(keys) }
+}
+
+/**
+ * An intermediate CA signed by `issuer`, that can itself issue leaves (`makeLeaf`) and CAs.
+ * @param {GeneratedCertificate} issuer
+ * @param {{ cn: string, notBefore?: Date, notAfter?: Date, ca?: boolean, pathLength?: number }} options
+ * @returns {Promise<GeneratedCertificate>}
+ */
+export async function makeIntermediate(issuer, options) {
+  const keys = /** @type {CryptoKeyPair} */ (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']))
+  const issuerCert = new x509.X509Certificate(issuer.pem)
+  const notBefore = wholeSeconds(options.notBefore ?? new Date(Date.now() - DAY))
+  const notAfter = wholeSeconds(options.notAfter ?? new Date(notBefore.getTime() + 180 * DAY))
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: (serial++).toString(16).padStart(2, '0') + Date.now().toString(16),
+    subject: `CN=${options.cn}, O=openai-certificates-action tests`,
+    issuer: issuerCert.subject,
+    notBefore,
+    notAfter,
+    publicKey: keys.publicKey,
+    signingKey: issuer.keys.privateKey,
+    signingAlgorithm: ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(options.ca !== false, options.pathLength, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey)
+    ]
+  })
+  const der = new Uint8Array(cert.rawData)
+  const digest = await webcrypto.subtle.digest('SHA-256', der)
+  return {
+    pem: cert.toString('pem') + '\n',
+    der,
+    fingerprint: Buffer.from(digest).toString('hex'),
+    notBefore,
+    notAfter,
+    keys
+  }
 }
 
 /**

@@ -84,8 +84,9 @@ export const EMULATOR_ADMIN_KEY = 'sk-admin-emulator-0000000000000000'
  *   `standard` (default; the current mutual-TLS guide: a CA, valid for more than a day) or
  *   `strict` (adds the earlier help article's SKI, AKI keyIdentifier, Key Usage keyCertSign and
  *   cRLSign, under 16 KB)
- * @property {{ key: string, cert: string, clientCa: string }} [mtls]  serve HTTPS, as
- *   mtls.api.openai.com does, and refuse requests without a client certificate signed by clientCa
+ * @property {{ key: string, cert: string }} [mtls]  serve HTTPS, as mtls.api.openai.com does, with
+ *   OpenAI's rule: once a certificate is active for the organization, every request needs a client
+ *   certificate that verifies against the active ones (see `clientCertificateProblem`)
  */
 
 class HttpError extends Error {
@@ -151,6 +152,51 @@ async function strictRules() {
     if (pem.length >= 16 * 1024) return 'The certificate must be smaller than 16 KB.'
     return undefined
   }
+}
+
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2'
+
+/**
+ * Why OpenAI would refuse this client certificate, or undefined (current mutual-TLS guide): valid
+ * now, an Authority Key Identifier, fit for TLS client authentication, then signed directly by an
+ * active anchor or, after a no-match, through the intermediates presented in the handshake. A
+ * second reader to the action's own (src/verify.ts): OpenSSL's issuer check (names, AKI/SKI, the
+ * issuer's Key Usage) and signature check through node:crypto, @peculiar/x509 for extensions.
+ * @param {typeof import('@peculiar/x509')} lib
+ * @param {X509Certificate} leaf
+ * @param {X509Certificate[]} presented
+ * @param {X509Certificate[]} anchors
+ * @param {number} nowSeconds
+ */
+export function clientCertificateProblem(lib, leaf, presented, anchors, nowSeconds) {
+  const valid = (/** @type {X509Certificate} */ x) =>
+    seconds(x.validFrom) <= nowSeconds && nowSeconds <= seconds(x.validTo)
+  if (!valid(leaf)) return 'The client certificate is expired or not yet valid.'
+  const parsed = new lib.X509Certificate(new Uint8Array(leaf.raw))
+  if (!parsed.getExtension(lib.AuthorityKeyIdentifierExtension))
+    return 'The client certificate has no Authority Key Identifier.'
+  const eku = parsed.getExtension(lib.ExtendedKeyUsageExtension)
+  if (eku && !eku.usages.map(String).includes(CLIENT_AUTH))
+    return 'The client certificate is not for TLS client authentication (Extended Key Usage).'
+  const ku = parsed.getExtension(lib.KeyUsagesExtension)
+  if (ku && !(ku.usages & lib.KeyUsageFlags.digitalSignature))
+    return 'The client certificate is not for TLS client authentication (Key Usage).'
+  /** @param {X509Certificate} ca the most intermediates it allows below it (basicConstraints) */
+  const pathLength = (ca) =>
+    new lib.X509Certificate(new Uint8Array(ca.raw)).getExtension(lib.BasicConstraintsExtension)?.pathLength ?? Infinity
+  /** @param {X509Certificate} child @param {X509Certificate} parent @param {number} below */
+  const issued = (child, parent, below) =>
+    child.checkIssued(parent) &&
+    parent.ca &&
+    valid(parent) &&
+    below <= pathLength(parent) &&
+    child.verify(parent.publicKey)
+  /** @param {X509Certificate} cert @param {Set<X509Certificate>} used @returns {boolean} */
+  const reaches = (cert, used) =>
+    anchors.some((a) => issued(cert, a, used.size)) ||
+    (used.size < 8 &&
+      presented.some((i) => !used.has(i) && issued(cert, i, used.size) && reaches(i, new Set([...used, i]))))
+  return reaches(leaf, new Set()) ? undefined : 'The client certificate does not chain to an active certificate.'
 }
 
 /**
@@ -420,6 +466,38 @@ export async function startEmulator(options = {}) {
     return fault
   }
 
+  const lib = options.mtls ? await import('reflect-metadata').then(() => import('@peculiar/x509')) : undefined
+
+  /**
+   * OpenAI's answer to a request on this connection once a certificate is active for the
+   * organization (Admin API calls are organization requests); before that, none is needed.
+   * @param {import('node:tls').TLSSocket} socket
+   */
+  function mtlsRefusal(socket) {
+    const active = certificates.filter((c) => c.active)
+    if (!lib || active.length === 0) return undefined
+    // getPeerCertificate(true) first: after getPeerX509Certificate(), Node 20 loses the chain.
+    const peer = socket.getPeerCertificate(true)
+    const leaf = peer?.raw ? new X509Certificate(peer.raw) : undefined
+    if (!leaf) {
+      return {
+        code: 'certificate_required',
+        message:
+          'This organization requires mutual TLS: send a client certificate that chains to an active certificate.'
+      }
+    }
+    /** @type {X509Certificate[]} */
+    const presented = []
+    let link = peer
+    while (link?.issuerCertificate && link.issuerCertificate !== link && presented.length < 10) {
+      link = link.issuerCertificate
+      presented.push(new X509Certificate(link.raw))
+    }
+    const anchors = active.map((c) => new X509Certificate(c.content))
+    const problem = clientCertificateProblem(lib, leaf, presented, anchors, now())
+    return problem && { code: 'certificate_verification_failed', message: problem }
+  }
+
   /** @type {import('node:http').RequestListener} */
   const handler = (req, res) => {
     // How many requests are under way at once: what a client's concurrency really is.
@@ -468,15 +546,10 @@ export async function startEmulator(options = {}) {
           error: { message: e.message, type: 'invalid_request_error', param: e.param ?? null, code: e.code ?? null }
         })
 
-      const socket = /** @type {import('node:tls').TLSSocket} */ (req.socket)
-      if (options.mtls && !socket.authorized) {
+      const refusal = mtlsRefusal(/** @type {import('node:tls').TLSSocket} */ (req.socket))
+      if (refusal) {
         return send(401, {
-          error: {
-            message: 'This organization requires mutual TLS: send a client certificate signed by an active CA.',
-            type: 'invalid_request_error',
-            param: null,
-            code: 'mtls_required'
-          }
+          error: { message: refusal.message, type: 'invalid_request_error', param: null, code: refusal.code }
         })
       }
       if (fault?.action === 'hang') return
@@ -529,7 +602,6 @@ export async function startEmulator(options = {}) {
         {
           key: options.mtls.key,
           cert: options.mtls.cert,
-          ca: options.mtls.clientCa,
           requestCert: true,
           rejectUnauthorized: false
         },
