@@ -245,6 +245,23 @@ describe('failures', () => {
     expect(emulator.requests).toEqual([])
   })
 
+  it('still writes the outputs and the summary when an input is wrong, with one error line', async () => {
+    emulator = await startEmulator()
+    const root = await workspace({ 'certs/a.pem': (await makeCa()).pem })
+    const run = await publish(root, { 'timeout-seconds': 'soon' })
+    expect(run.code).toBe(1)
+    expect(emulator.requests).toEqual([])
+    const errors = commands(run, 'error')
+    expect(errors.map((e) => e.message)).toEqual([
+      "Input 'timeout-seconds' is 'soon': use a whole number of at least 1."
+    ])
+    expect(run.outputs['certificate-ids']).toBe('[]')
+    expect(run.outputs.results).toBe('[]')
+    expect(run.summary).toContain('## OpenAI certificates: publish')
+    expect(run.summary).toContain("Input 'timeout-seconds' is 'soon'")
+    expect(run.stdout + run.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/)
+  })
+
   it('says that the admin key was refused, and never prints it', async () => {
     emulator = await startEmulator()
     const root = await workspace({ 'certs/a.pem': (await makeCa()).pem })

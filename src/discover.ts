@@ -37,7 +37,8 @@ export function anchorPatterns(
 export function relativeFiles(
   matches: readonly string[],
   workspace: string,
-  paths: path.PlatformPath = path
+  paths: path.PlatformPath = path,
+  input = 'files'
 ): FoundFile[] {
   const files = matches.map((match) => ({
     path: match,
@@ -46,14 +47,17 @@ export function relativeFiles(
   const outside = files.filter((f) => f.file.startsWith('../') || paths.isAbsolute(f.file))
   if (outside.length > 0) {
     throw new ActionError(
-      `Input 'files' matched ${outside.length} file${outside.length > 1 ? 's' : ''} outside the workspace (${outside[0].path}): keep certificates inside the repository.`
+      `Input '${input}' matched ${outside.length} file${outside.length > 1 ? 's' : ''} outside the workspace (${outside[0].path}): keep certificates inside the repository.`
     )
   }
   return files.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))
 }
 
-/** Finds the files the patterns match (files only; a matched directory stands for its files). */
-export async function discover(patterns: readonly string[], workspace: string): Promise<FoundFile[]> {
+/**
+ * Finds the files the patterns of `input` match (files only; a matched directory stands for its
+ * files).
+ */
+export async function discover(patterns: readonly string[], workspace: string, input = 'files'): Promise<FoundFile[]> {
   const globber = await glob.create(anchorPatterns(patterns, workspace), {
     matchDirectories: false,
     implicitDescendants: true,
@@ -68,7 +72,7 @@ export async function discover(patterns: readonly string[], workspace: string): 
     const file = path.relative(workspace, broken[1]).split(path.sep).join('/')
     throw new ActionError(`${file} is a broken symbolic link: fix or remove it, or exclude it with a '!' pattern.`)
   }
-  return resolveInside(relativeFiles([...new Set(matches)], workspace), workspace)
+  return resolveInside(relativeFiles([...new Set(matches)], workspace, path, input), workspace)
 }
 
 /**

@@ -2,7 +2,7 @@ import { cancellation } from './cancel.js'
 import { checkCertificate } from './check.js'
 import { discover, readFiles } from './discover.js'
 import { ActionError, CancelledError, messageOf } from './errors.js'
-import { getSettings, type Settings } from './inputs.js'
+import { getSettings, type Mode, MODES, type Settings } from './inputs.js'
 import { renderName } from './name-template.js'
 import { type Certificate, type ParsedFile, parseFile } from './parse.js'
 import { annotate, buildReport, type Outcome, writeReport } from './report.js'
@@ -109,7 +109,7 @@ export const CANCEL_GRACE_MS = 5000
 async function checkWorkloads(runner: Runner, settings: Settings, outcome: Outcome, now: Date): Promise<void> {
   const presented: Presented[] = []
   if (settings.workloadPatterns.length > 0) {
-    const found = await discover(settings.workloadPatterns, settings.workspace)
+    const found = await discover(settings.workloadPatterns, settings.workspace, 'workload-certificates')
     if (found.length === 0)
       throw new ActionError(
         `No files matched workload-certificates ${settings.workloadPatterns.map((p) => `'${p}'`).join(', ')} in ${settings.workspace}: check the patterns (they are relative to the workspace), or remove the input.`
@@ -200,6 +200,12 @@ function watch(runner: Runner): { stopped: Promise<never>; dispose: () => void }
   }
 }
 
+/** The mode asked for, for the report of a run whose inputs could not be read. */
+function modeOf(runner: Runner): Mode {
+  const mode = runner.getInput('mode').trim().toLowerCase() || 'publish'
+  return (MODES as readonly string[]).includes(mode) ? (mode as Mode) : 'validate'
+}
+
 /**
  * Runs the action. Outputs and the summary are written however far the run got, also when it is
  * cancelled; an expected failure is one line, an unexpected one says so and keeps its stack for
@@ -243,21 +249,21 @@ export async function run(unredacted: Runner = actionsRunner, now: Date = new Da
     failure = failure ? `Cancelled (${signal}): ${failure}` : new CancelledError(signal).message
   }
   try {
-    if (outcome && settings) {
-      const report = buildReport({ ...outcome, failure }, now)
-      await writeReport(runner, report)
-      if (settings.commentOnPr !== 'false') {
-        const { commentOnPullRequest } = await import('./comment.js')
-        await commentOnPullRequest({
-          token: settings.githubToken,
-          body: runner.redact(report.summary),
-          worthSaying: outcome.problems.length > 0 || outcome.changes.length > 0 || failure !== undefined,
-          always: settings.commentOnPr === 'always',
-          label: settings.label,
-          log: (message) => runner.info(message),
-          warn: (message) => runner.warning(message)
-        })
-      }
+    // An input error stops the run before there is an outcome: outputs and summary still say so.
+    outcome ??= { mode: modeOf(runner), files: [], problems: [], names: new Map(), uploaded: new Map(), changes: [] }
+    const report = buildReport({ ...outcome, failure }, now)
+    await writeReport(runner, report)
+    if (settings && settings.commentOnPr !== 'false') {
+      const { commentOnPullRequest } = await import('./comment.js')
+      await commentOnPullRequest({
+        token: settings.githubToken,
+        body: runner.redact(report.summary),
+        worthSaying: outcome.problems.length > 0 || outcome.changes.length > 0 || failure !== undefined,
+        always: settings.commentOnPr === 'always',
+        label: settings.label,
+        log: (message) => runner.info(message),
+        warn: (message) => runner.warning(message)
+      })
     }
   } catch (error) {
     failure ??= `Could not write the outputs or the job summary: ${messageOf(error)}.`
