@@ -253,7 +253,7 @@ describe('failures', () => {
     expect(emulator.requests).toEqual([])
     const errors = commands(run, 'error')
     expect(errors.map((e) => e.message)).toEqual([
-      "Input 'timeout-seconds' is 'soon': use a whole number of at least 1."
+      "Input 'timeout-seconds' is 'soon': use a whole number from 1 to 600."
     ])
     expect(run.outputs['certificate-ids']).toBe('[]')
     expect(run.outputs.results).toBe('[]')
