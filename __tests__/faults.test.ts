@@ -51,7 +51,7 @@ describe('faults', () => {
   ])('after %s on upload, looks before uploading again, and ends with one copy', async (_, fault) => {
     const { root } = await setUp()
     emulator.faults.push({ method: 'POST', path: LIST, ...fault })
-    const run = await publish(root, { 'timeout-seconds': '2' })
+    const run = await publish(root, { 'timeout-seconds': '4' })
     expect(run.code).toBe(0)
     expect(emulator.certificates).toHaveLength(1)
     expect(posts()).toHaveLength(2)
@@ -110,7 +110,7 @@ describe('faults', () => {
       times: Infinity,
       body: envelope('The server had an error.')
     })
-    const failed = await publish(root, { 'max-retries': '1', 'timeout-seconds': '2' })
+    const failed = await publish(root, { 'max-retries': '1', 'timeout-seconds': '4' })
     expect(failed.code).toBe(1)
     expect(emulator.certificates).toHaveLength(1)
     const message = commands(failed, 'error').at(-1)!.message
@@ -300,7 +300,7 @@ describe('faults', () => {
     it('an upload answered 409 with Retry-After waits that long before it is sent again', async () => {
       const { root } = await setUp()
       emulator.faults.push({ method: 'POST', path: LIST, status: 409, headers: { 'retry-after': '2' } })
-      const run = await publish(root, { 'timeout-seconds': '2' })
+      const run = await publish(root, { 'timeout-seconds': '4' })
       expect(run.code).toBe(0)
       expect(visibleLog(run)).toContain("'ca-0' was not stored; upload retry 1 of 4 in 2.0 s.")
       const [first, second] = posts()

@@ -363,15 +363,14 @@ describe('uploads whose answers cannot be taken at their word', () => {
 
   it('two uploads answered with the same id: neither is taken at its word, each is found by its content', async () => {
     emulator = await startEmulator({ latencyMs: 10 })
-    // Two new ones at once, the second answered with the first's id.
-    let first: string | undefined
+    // Two new ones at once: both answered with the id of the one stored first.
     const more = await certs(2, 'new')
     emulator.faults.push({
       method: 'POST',
       path: LIST,
-      rewrite: (answer: { id: string }) => ((first = answer.id), answer)
+      times: 2,
+      rewrite: (answer: object) => ({ ...answer, id: emulator.certificates[0].id })
     })
-    emulator.faults.push({ method: 'POST', path: LIST, rewrite: (answer: object) => ({ ...answer, id: first }) })
     const both = await publish(await workspace(more), { activate: 'true', 'project-ids': 'p1' })
     expect(both.code).toBe(0)
     expect(emulator.certificates).toHaveLength(2)
@@ -413,7 +412,7 @@ describe('uploads whose answers cannot be taken at their word', () => {
     emulator.faults.push({ method: 'POST', path: LIST, status: 503 })
     emulator.faults.push({ method: 'POST', path: LIST, action: 'store-then-fail' })
     // A short look-for window: the 503 stored nothing, so the first look waits it out.
-    const run = await publish(await workspace(files), { 'timeout-seconds': '2' })
+    const run = await publish(await workspace(files), { 'timeout-seconds': '4' })
     expect(run.code).toBe(0)
     expect(posts()).toHaveLength(2)
     const [stored] = emulator.certificates
