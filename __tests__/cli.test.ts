@@ -98,6 +98,61 @@ describe('openai-certificates', () => {
     expect(run.stdout).not.toContain('--admin-api-key')
   })
 
+  it('--help shows what each option that is not yes/no takes', async () => {
+    const run = await cli(tmpdir(), ['--help'])
+    expect(run.stdout).toMatch(/^ {2}--comment-on-pr \[true\|always\] +On `pull_request` events/m)
+    expect(run.stdout).toMatch(/^ {2}--fail-on error\|warning +`error` fails/m)
+    expect(run.stdout).toMatch(/^ {2}--if-no-files-found error\|warn\|ignore +What to do/m)
+    expect(run.stdout).toMatch(/^ {2}--expiry-warning-days DAYS +Warn/m)
+    expect(run.stdout).toMatch(/^ {2}--activate +After publishing/m)
+    expect(run.stdout).not.toContain('…')
+  })
+
+  it('--comment-on-pr outside GitHub Actions says in one line that no comment is written, and the run goes on', async () => {
+    const root = await workspace({ 'certs/good.pem': good, 'certs/leaf.pem': bad })
+    const passed = await cli(root, ['validate', 'certs/good.pem', '--comment-on-pr', 'always', '--debug'])
+    expect(passed.code).toBe(0)
+    expect(passed.stderr).toContain(
+      'openai-certificates: --comment-on-pr: pull-request comments are written only inside GitHub Actions; none is written here'
+    )
+    expect(passed.stdout).toContain('Checked 1 file, 1 certificate: 1 valid; 0 errors, 0 warnings.')
+    expect(passed.stdout + passed.stderr).not.toContain('startsWith')
+    const failed = await cli(root, ['validate', 'certs/*.pem', '--comment-on-pr'])
+    expect(failed.code).toBe(1)
+    expect(failed.stderr.trim().split('\n').at(-1)).toMatch(/^error: 1 error in 1 file/)
+    // Inside Actions, but not on a pull_request event: a line, no crash.
+    const push = await cli(root, ['validate', 'certs/good.pem', '--comment-on-pr=true'], { GITHUB_ACTIONS: 'true' })
+    expect(push.code).toBe(0)
+    expect(push.stdout).toContain('comment-on-pr: not a pull_request event (none); no comment.')
+  })
+
+  it('speaks flags, not workflow YAML: --fail-on, OPENAI_ADMIN_KEY, the validate command', async () => {
+    const root = await workspace({ 'certs/good.pem': good })
+    const warned = await cli(root, [
+      'validate',
+      'certs/good.pem',
+      '--expiry-warning-days',
+      '4000',
+      '--fail-on',
+      'warning'
+    ])
+    expect(warned.code).toBe(1)
+    expect(warned.stderr).toContain(
+      "and '--fail-on warning': fix the certificates annotated above, or set '--fail-on error'."
+    )
+    const keyless = await cli(root, ['plan', 'certs/good.pem'])
+    expect(keyless.code).toBe(2)
+    expect(keyless.stderr).toContain(
+      "needs an OpenAI admin key: set the OPENAI_ADMIN_KEY environment variable, or use the 'validate' command for offline checks."
+    )
+    expect(keyless.stderr + warned.stderr).not.toMatch(/\$\{\{|'fail-on:|'mode:/)
+    const path = await cli(root, ['validate', 'certs/good.pem', '--client-certificate', 'certs/good.pem'])
+    expect(path.code).toBe(2)
+    expect(path.stderr).toContain(
+      `'--client-certificate' takes the PEM text, not a file name: pass the file's content, e.g. --client-certificate "$(cat certs/good.pem)".`
+    )
+  })
+
   it('--json prints the outputs as one JSON object; --summary writes the Markdown summary', async () => {
     const root = await workspace({ 'certs/good.pem': good, 'certs/leaf.pem': bad })
     const run = await cli(root, ['validate', 'certs/*.pem', '--json', '--summary', 'summary.md', '--label', 'acme'])

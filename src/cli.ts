@@ -57,6 +57,48 @@ export interface Invocation {
 
 const isBoolean = (spec: InputSpec): boolean => spec.default === 'true' || spec.default === 'false'
 
+/** What an option's value looks like, for --help; an input not named here takes text (` TEXT`). */
+const VALUES: Record<string, string> = {
+  files: ' PATTERN',
+  name: ' TEMPLATE',
+  'expiry-warning-days': ' DAYS',
+  'skip-checks': ' CHECK',
+  'ca-rules': ' standard|strict',
+  'if-no-files-found': ' error|warn|ignore',
+  'base-url': ' URL',
+  'client-certificate': ' PEM',
+  'client-key': ' PEM',
+  'timeout-seconds': ' SECONDS',
+  'fail-on': ' error|warning',
+  'comment-on-pr': ' [true|always]',
+  'github-token': ' TOKEN',
+  'max-retries': ' N',
+  'project-ids': ' ID',
+  'expected-plan-hash': ' HASH',
+  'reviewed-plan': ' FILE',
+  'workload-certificates': ' PATTERN'
+}
+
+const YES_NO = ['activate', 'exclusive', 'sync-names', 'prune-expired']
+
+/**
+ * The pipeline's messages speak workflow YAML ('fail-on: error'); on the command line the same
+ * advice is a flag, an environment variable or a command. One mapping here, not a second wording
+ * of every message.
+ */
+export function forCommandLine(text: string): string {
+  return text
+    .replace(
+      /set 'admin-api-key: \$\{\{ secrets\.OPENAI_ADMIN_KEY \}\}' \(or the OPENAI_ADMIN_KEY environment variable\)/g,
+      'set the OPENAI_ADMIN_KEY environment variable'
+    )
+    .replace(/'mode: (validate|plan|publish)'/g, "the '$1' command")
+    .replace(/'([a-z][a-z-]*): ([^'\s$]+)'/g, (whole, name: string, value: string) =>
+      name in VALUES || YES_NO.includes(name) ? `'--${name} ${value}'` : whole
+    )
+    .replace(/\bin the '([a-z][a-z-]*)' input\b/g, "with '--$1'")
+}
+
 /** Reads `argv` into inputs by their action.yml names. Throws UsageError. */
 export function parseArguments(argv: readonly string[], specs: Record<string, InputSpec>): Invocation {
   const given: Record<string, string> = {}
@@ -110,6 +152,11 @@ export function parseArguments(argv: readonly string[], specs: Record<string, In
     throw new UsageError(`Unknown command '${command}': use validate, plan or publish.`)
   if (patterns.length > 0) given.files = [given.files, ...patterns].filter((p) => p !== undefined).join('\n')
   if (!given.files) throw new UsageError(`Give the certificate files, e.g. ${COMMAND} ${command} 'certs/**/*.pem'.`)
+  const client = given['client-certificate']?.trim()
+  if (client && !client.includes('-----BEGIN'))
+    throw new UsageError(
+      `'--client-certificate' takes the PEM text, not a file name: pass the file's content, e.g. --client-certificate "$(cat ${client.includes(' ') ? 'FILE' : client})".`
+    )
   // The defaults the runner would fill in; an expression (${{ github.token }}) has no value here.
   const inputs: Record<string, string> = {}
   for (const [input, spec] of Object.entries(specs))
@@ -118,11 +165,12 @@ export function parseArguments(argv: readonly string[], specs: Record<string, In
 }
 
 function helpText(specs: Record<string, InputSpec>): string {
-  const width = Math.max(...Object.keys(specs).map((n) => n.length)) + 4
+  const valueOf = (name: string, spec: InputSpec): string => VALUES[name] ?? (isBoolean(spec) ? '' : ' TEXT')
+  const width = Math.max(...Object.entries(specs).map(([n, spec]) => `${n}${valueOf(n, spec)}`.length)) + 2
   const flags = Object.entries(specs)
     .filter(([name]) => !NOT_FLAGS[name])
     .map(([name, spec]) => {
-      const value = isBoolean(spec) ? '' : ' …'
+      const value = valueOf(name, spec)
       const fallback = spec.default && !spec.default.includes('${{') ? ` (default: ${spec.default})` : ''
       return `  --${`${name}${value}`.padEnd(width)} ${(spec.description ?? '').split('\n')[0]}${fallback}`
     })
@@ -159,7 +207,8 @@ function terminalRunner(invocation: Invocation) {
     stream.isTTY && !process.env.NO_COLOR ? `\u001b[${COLOURS[name]}m${text}\u001b[0m` : text
   const secrets: string[] = []
   const redact = (text: string): string => secrets.reduce((t, s) => t.split(s).join('***'), text)
-  const print = (stream: NodeJS.WriteStream, text: string): void => void stream.write(`${redact(text)}\n`)
+  const print = (stream: NodeJS.WriteStream, text: string): void =>
+    void stream.write(`${redact(forCommandLine(text))}\n`)
   const state = { outputs: {} as Record<string, string>, summary: '', failure: undefined as string | undefined }
   const debugging = invocation.debug || process.env.RUNNER_DEBUG === '1' || process.env.ACTIONS_STEP_DEBUG === 'true'
   const runner: Runner = {
@@ -232,8 +281,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     // Inputs that make no sense are bad usage too; run() would only report them as a failure.
     getSettings(terminalRunner(invocation).runner)
   } catch (error) {
-    process.stderr.write(`${COMMAND}: ${messageOf(error)}\nTry '${COMMAND} --help'.\n`)
+    process.stderr.write(`${COMMAND}: ${forCommandLine(messageOf(error))}\nTry '${COMMAND} --help'.\n`)
     return 2
+  }
+  // A pull-request comment needs the event GitHub Actions describes; here there is none.
+  if (invocation.inputs['comment-on-pr'] !== 'false' && process.env.GITHUB_ACTIONS !== 'true') {
+    process.stderr.write(
+      `${COMMAND}: --comment-on-pr: pull-request comments are written only inside GitHub Actions; none is written here (--summary FILE writes the report).\n`
+    )
+    invocation.inputs['comment-on-pr'] = 'false'
   }
   const { runner, state, redact } = terminalRunner(invocation)
   quietWorkflowCommands(runner)
@@ -254,8 +310,9 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 const code = await main(process.argv.slice(2)).catch((error: unknown) => {
+  const stack = process.argv.includes('--debug') && error instanceof Error && error.stack ? `${error.stack}\n` : ''
   process.stderr.write(
-    `${COMMAND}: unexpected error: ${messageOf(error)}. Please report it with the output of --debug.\n`
+    `${stack}${COMMAND}: unexpected error: ${messageOf(error)}. Please report it with the output of --debug.\n`
   )
   return 1
 })

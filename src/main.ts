@@ -266,6 +266,7 @@ export async function run(unredacted: Runner = actionsRunner, now: Date = new Da
       })
     }
   } catch (error) {
+    if (error instanceof Error && error.stack) runner.debug(error.stack)
     failure ??= `Could not write the outputs or the job summary: ${messageOf(error)}.`
   }
   // Last, so that the reason is the final line of the log.
