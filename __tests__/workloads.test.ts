@@ -28,6 +28,21 @@ const workloads = (run: Awaited<ReturnType<typeof validate>>): Verdict[] =>
   JSON.parse(run.outputs.workloads) as Verdict[]
 
 describe('validate with workload-certificates', () => {
+  it('fails when client-certificate, the one the action presents, would be refused by OpenAI (serverAuth only)', async () => {
+    const server = await makeLeaf(ca2026, { cn: 'action', eku: 'server' })
+    const root = await workspace({ 'certs/ca-2026.pem': ca2026.pem })
+    const run = await runAction({
+      workspace: root,
+      inputs: { files: 'certs/*.pem', mode: 'validate', 'client-certificate': server.pem, 'client-key': server.key }
+    })
+    expect(run.code).toBe(1)
+    expect(commands(run, 'error')[0].message).toBe(
+      "client-certificate:1: Input client-certificate 'CN=action' would be refused by OpenAI: its Extended Key Usage does not include clientAuth, so it is not for TLS client authentication. Reissue it for client authentication and update the client-certificate and client-key secrets. [client-certificate-not-client-auth]"
+    )
+    expect(run.summary).toMatch(/; 1 error, 0 warnings\./)
+    expect(run.summary).toMatch(/\| ❌ \| CN=action \| input `client-certificate` \|/)
+  })
+
   it('fails a pull request that removes a CA still used by a workload, at the workload’s file and line', async () => {
     const root = await workspace({
       'certs/ca-2027.pem': ca2027.pem,

@@ -311,6 +311,9 @@ export function fileAnchors(certificates: readonly Certificate[]): Anchor[] {
   return certificates.map((c) => ({ der: c.der, label: perFile.get(c.file)! > 1 ? `${c.file}:${c.line}` : c.file }))
 }
 
+/** Checks of the certificate itself: reissuing it is the fix, not keeping a CA. */
+const OWN_CHECKS = new Set(['malformed', 'expired', 'not-yet-valid', 'no-aki', 'not-client-auth', 'key-usage'])
+
 /** Workload verdicts as problems at their file and line, and a warning for one expiring soon. */
 export function verdictProblems(
   verdicts: readonly Verdict[],
@@ -320,7 +323,18 @@ export function verdictProblems(
 ): Problem[] {
   const problems: Problem[] = []
   for (const v of verdicts) {
-    if (v.source !== 'workload') continue
+    if (v.source === 'client-certificate') {
+      // The action's own certificate: one OpenAI refuses whatever the CAs would refuse its next run.
+      if (v.problem !== null && OWN_CHECKS.has(v.check!))
+        problems.push({
+          check: `client-certificate-${v.check}`,
+          severity: 'error',
+          message: `Input client-certificate ${quote(v.subject ?? '')} would be refused by OpenAI: ${v.problem}. Reissue it for client authentication and update the client-certificate and client-key secrets.`,
+          file: v.file,
+          line: v.line
+        })
+      continue
+    }
     if (v.problem !== null) {
       problems.push({
         check: `workload-${v.check}`,
@@ -351,9 +365,6 @@ function list(items: readonly string[]): string {
   if (more > 0) return `${shown.join(', ')} and ${more} more`
   return shown.length <= 1 ? (shown[0] ?? '') : `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}`
 }
-
-/** Checks of the certificate itself: reissuing it is the fix, not keeping a CA. */
-const OWN_CHECKS = new Set(['malformed', 'expired', 'not-yet-valid', 'no-aki', 'not-client-auth', 'key-usage'])
 
 export interface Judgement {
   verdicts: Verdict[]
