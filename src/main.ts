@@ -50,8 +50,10 @@ async function check(runner: Runner, settings: Settings, outcome: Outcome, now: 
   if (found.length === 0) {
     const message = `No files matched ${settings.patterns.map((p) => `'${p}'`).join(', ')} in ${settings.workspace}: check the 'files' patterns (they are relative to the workspace).`
     if (settings.ifNoFilesFound === 'error') throw new ActionError(message)
-    if (settings.ifNoFilesFound === 'warn') runner.warning(message)
-    else runner.info(message)
+    if (settings.ifNoFilesFound === 'warn') {
+      runner.warning(message)
+      outcome.notices = [message]
+    } else runner.info(message)
     return false
   }
 

@@ -55,6 +55,8 @@ export interface Outcome {
   reviewable?: ReviewablePlan
   /** `expiry-warning-days`: windows ending sooner are drawn as critical. */
   warningDays?: number
+  /** Warnings of the run itself, tied to no file (no file matched, with `if-no-files-found: warn`). */
+  notices?: string[]
 }
 
 export interface Report {
@@ -127,7 +129,9 @@ export function buildResults(outcome: Outcome): Result[] {
         file: file.file,
         index: cert.index,
         line: cert.line,
-        name: outcome.names.get(cert) ?? null,
+        // One already there is shown under its name in the organization; the template's name is what
+        // `sync-names` would give it (a planned rename says so in the changes).
+        name: outcome.plan?.existing.get(cert.fingerprint)?.name || (outcome.names.get(cert) ?? null),
         fingerprint: cert.fingerprint,
         id,
         status,
@@ -223,13 +227,24 @@ function workloadRows(verdicts: readonly Verdict[], problems: readonly Problem[]
   ]
 }
 
+/** The log's failure line points at the annotations and the summary; the summary itself lists the problems. */
+const inSummary = (failure: string): string =>
+  failure
+    .replace(
+      'fix the certificates annotated above (the job summary lists every problem)',
+      'fix the certificates listed below'
+    )
+    .replace('fix the certificates annotated above', 'fix the certificates listed below')
+    .replace('see the annotations above', 'see the list below')
+
 function summaryOf(outcome: Outcome, results: readonly Result[], counts: string, now: Date): string {
   const parts = [
     `## OpenAI certificates${outcome.label ? ` (${cell(outcome.label)})` : ''}: ${outcome.mode}`,
     '',
     counts,
     '',
-    ...(outcome.failure ? [`> [!CAUTION]`, `> ${cell(outcome.failure)}`, ''] : []),
+    ...(outcome.failure ? [`> [!CAUTION]`, `> ${cell(inSummary(outcome.failure))}`, ''] : []),
+    ...(outcome.notices ?? []).flatMap((n) => [`> [!WARNING]`, `> ${cell(n)}`, '']),
     ...(outcome.mode === 'validate' ? validateRows(results) : publishRows(results)),
     ...timelineSection(outcome, results, now)
   ]
@@ -267,13 +282,23 @@ function summaryOf(outcome: Outcome, results: readonly Result[], counts: string,
 
 function countsOf(outcome: Outcome, results: readonly Result[]): string {
   // A certificate met twice is counted once.
+  // The statuses count distinct certificates; blocks and files that hold none are counted apart.
   const distinct = new Map<string, Status>()
-  results.forEach((r, i) => distinct.set(r.fingerprint ?? `entry ${i}`, r.status))
+  for (const r of results) if (r.fingerprint !== null) distinct.set(r.fingerprint, r.status)
   const byStatus = new Map<Status, number>()
   for (const status of distinct.values()) byStatus.set(status, (byStatus.get(status) ?? 0) + 1)
   const parts = [...byStatus].map(([status, n]) => `${n} ${status}`)
+  const rejected = results.filter((r) => r.fingerprint === null).length
+  if (rejected > 0)
+    parts.push(`${rejected} ${rejected === 1 ? 'block or file' : 'blocks or files'} with no certificate`)
+  const verdicts = outcome.workloads ?? []
+  const refused = verdicts.filter((v) => v.problem !== null).length
+  if (verdicts.length > 0)
+    parts.push(
+      `${verdicts.length} client certificate${verdicts.length === 1 ? '' : 's'} verified${refused > 0 ? ` (${refused} refused)` : ''}`
+    )
   const errors = outcome.problems.filter((p) => p.severity === 'error').length
-  const warnings = outcome.problems.length - errors
+  const warnings = outcome.problems.length - errors + (outcome.notices?.length ?? 0)
   const certificates = results.filter((r) => r.fingerprint !== null)
   const unique = new Set(certificates.map((r) => r.fingerprint)).size
   const found = `${certificates.length} certificate${certificates.length === 1 ? '' : 's'}${unique < certificates.length ? ` (${unique} distinct)` : ''}`
@@ -400,7 +425,7 @@ export function branchOutputs(outcome: Outcome, results: readonly Result[], now:
     deactivated: changed('deactivate'),
     renamed: changed('rename'),
     deleted: changed('delete'),
-    warnings: outcome.problems.length - errors,
+    warnings: outcome.problems.length - errors + (outcome.notices?.length ?? 0),
     errors
   }
   const expiries = outcome.files.flatMap((f) => f.certificates.map((c) => c.notAfter.getTime()))
@@ -457,7 +482,9 @@ function activeAfter(outcome: Outcome): Lane[] {
     // A certificate renamed by the run is shown under its new name.
     const renamed = new Map(counted.filter((c) => c.action === 'rename').map((c) => [c.id, c.name]))
     for (const [id, window] of active) if (window && renamed.has(id)) window.name = renamed.get(id) ?? window.name
-    return { title: `Active for the ${scope}`, windows: [...active.values()].filter((w) => w !== undefined) }
+    // Short enough for the chart's section column: a project's id says what it is.
+    const title = s.scope.kind === 'organization' ? 'Active for the organization' : `Active in ${s.scope.id}`
+    return { title, windows: [...active.values()].filter((w) => w !== undefined) }
   })
 }
 
