@@ -55,6 +55,10 @@ export interface Certificate {
   notBefore: Date
   notAfter: Date
   isCa: boolean
+  /** Whether it has a basicConstraints extension at all (a v1 certificate has no extension). */
+  hasBasicConstraints?: boolean
+  /** The X.509 version: 1 (no extensions possible), 2 or 3. */
+  version?: number
   /** basicConstraints pathLenConstraint, when set. */
   pathLength?: number
   /** Key identifiers; undefined when the extension (or the AKI's keyIdentifier) is absent. */
@@ -680,6 +684,8 @@ function readCertificate(
     notBefore,
     notAfter,
     isCa: basic?.cA === true,
+    hasBasicConstraints: basic !== undefined,
+    version: Number(tbsCertificate.version ?? 0) + 1,
     ...(basic?.pathLenConstraint === undefined ? {} : { pathLength: basic.pathLenConstraint }),
     ...(subjectKeyId ? { subjectKeyId } : {}),
     ...(authorityKeyId ? { authorityKeyId } : {}),
