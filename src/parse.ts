@@ -55,8 +55,6 @@ export interface Certificate {
   notBefore: Date
   notAfter: Date
   isCa: boolean
-  /** Whether it has a basicConstraints extension at all (a v1 certificate has no extension). */
-  hasBasicConstraints?: boolean
   /** The X.509 version: 1 (no extensions possible), 2 or 3. */
   version?: number
   /** basicConstraints pathLenConstraint, when set. */
@@ -684,7 +682,6 @@ function readCertificate(
     notBefore,
     notAfter,
     isCa: basic?.cA === true,
-    hasBasicConstraints: basic !== undefined,
     version: Number(tbsCertificate.version ?? 0) + 1,
     ...(basic?.pathLenConstraint === undefined ? {} : { pathLength: basic.pathLenConstraint }),
     ...(subjectKeyId ? { subjectKeyId } : {}),
