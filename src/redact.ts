@@ -118,6 +118,20 @@ export function redact(text: string, secrets: readonly string[]): string {
   return redactor(secrets)(text)
 }
 
+/**
+ * A log line as the runner may read it without taking it for a workflow command: the runner splits
+ * its output at CR, LF and CRLF, trims each line's start and runs a line starting with `::` (and, in
+ * the older form, one holding `##[` anywhere) as a command. Text from certificates and file names
+ * could otherwise add a mask, stop commands or forge an annotation; such a line is printed with a
+ * backslash before it instead.
+ */
+export function inert(text: string): string {
+  return text
+    .split(/\r\n|\r|\n/)
+    .map((line) => line.replace(/^(\s*)::/, '$1\\::').replace(/##\[/g, '#\\#['))
+    .join('\n')
+}
+
 /** A runner that redacts everything it lets out, and the redactor it uses. */
 export interface RedactingRunner extends Runner {
   /** The text with every secret known so far removed. */
@@ -144,13 +158,13 @@ export function redacting(runner: Runner, secrets: readonly string[] = []): Reda
       }
       runner.setSecret(value)
     },
-    info: (message) => runner.info(clean(message)),
-    debug: (message) => runner.debug(clean(message)),
+    info: (message) => runner.info(inert(clean(message))),
+    debug: (message) => runner.debug(inert(clean(message))),
     warning: (message, where) => runner.warning(clean(message), place(where)),
     error: (message, where) => runner.error(clean(message), place(where)),
     setOutput: (name, value) => runner.setOutput(name, clean(value)),
     appendSummary: (markdown) => runner.appendSummary(clean(markdown)),
     setFailed: (message) => runner.setFailed(clean(message)),
-    group: (name, task) => runner.group(clean(name), task)
+    group: (name, task) => runner.group(inert(clean(name)), task)
   }
 }

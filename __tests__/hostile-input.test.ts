@@ -1,0 +1,121 @@
+// Text a pull request controls (file names, certificate names, symbolic links, file contents) can
+// neither start a workflow command, nor learn the runner's files, nor inject Markdown: each attack
+// tried through the bundled action, as a security tester found them.
+import 'reflect-metadata'
+import { webcrypto } from 'node:crypto'
+import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import * as x509 from '@peculiar/x509'
+import { makeCa } from '../tools/certs.mjs'
+import { type Emulator, startEmulator } from '../tools/emulator.mjs'
+import { type ActionRun, runAction } from '../tools/run-action.mjs'
+import { commands, workspace } from './helpers.js'
+
+x509.cryptoProvider.set(webcrypto)
+const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
+
+/** A self-signed CA whose common name is any string, newlines and Markdown included. */
+async function caNamed(cn: string): Promise<string> {
+  const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01' + Date.now().toString(16),
+    name: [{ CN: [cn] }, { O: ['tests'] }],
+    notBefore: new Date(Date.now() - 86400000),
+    notAfter: new Date(Date.now() + 300 * 86400000),
+    keys,
+    signingAlgorithm: ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(keys.publicKey)
+    ]
+  })
+  return cert.toString('pem') + '\n'
+}
+
+/**
+ * Every line of the output that the runner would run as a workflow command and that the text
+ * planted below forged (the runner splits at CR and LF and trims a line's start).
+ */
+const forged = (run: ActionRun): string[] =>
+  run.stdout
+    .split(/\r\n|\r|\n/)
+    .map((line) => line.trimStart())
+    .filter((line) => /^::(warning title=INJECTED|add-mask::Fine|stop-commands)/.test(line) || line.includes('##['))
+
+const validate = (root: string, files = 'certs/*.pem', env: Record<string, string> = {}) =>
+  runAction({ workspace: root, inputs: { files, mode: 'validate' }, env })
+
+describe('no untrusted text starts a workflow command', () => {
+  let emulator: Emulator
+  beforeAll(async () => {
+    emulator = await startEmulator()
+  })
+  afterAll(() => emulator.close())
+
+  const injected = '\n  ::warning title=INJECTED::forged\r::add-mask::Fine\n::stop-commands::x\n##[add-mask]CA\n'
+
+  it.each(['validate', 'publish'])('%s: a file name with newlines prints escaped and forges nothing', async (mode) => {
+    const root = await workspace({})
+    await mkdir(join(root, 'certs'))
+    await writeFile(join(root, 'certs', `ca${injected}.pem`), (await makeCa({ cn: 'Fine CA' })).pem)
+    const run = await runAction({
+      workspace: root,
+      inputs: { files: 'certs/*.pem', mode, 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl },
+      env: { RUNNER_DEBUG: '1' }
+    })
+    expect(run.code).toBe(0)
+    expect(forged(run)).toEqual([])
+    expect(run.stdout).toContain('certs/ca\\n  ::warning title=INJECTED::forged\\r::add-mask::Fine\\n')
+  })
+
+  it('publish: a certificate name with newlines (name {cn}) forges nothing either', async () => {
+    const root = await workspace({ 'certs/ca.pem': await caNamed(`Fine${injected}CA`) })
+    const run = await runAction({
+      workspace: root,
+      inputs: { files: 'certs/*.pem', name: '{cn}', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl },
+      env: { RUNNER_DEBUG: '1' }
+    })
+    expect(run.code).toBe(0)
+    expect(forged(run)).toEqual([])
+    expect(run.stdout).toMatch(/^\s*\\::warning title=INJECTED/m)
+  })
+})
+
+describe('a link out of the workspace names nothing outside it', () => {
+  it('names the link, not where it leads nor the files there', async () => {
+    const root = await workspace({ 'certs/ok.pem': (await makeCa({ cn: 'Inside' })).pem })
+    const outside = await mkdtemp(join(tmpdir(), 'runner-home-'))
+    await mkdir(join(outside, '.ssh'))
+    await writeFile(join(outside, '.ssh', 'id_ed25519_deploy_prod'), 'x')
+    await writeFile(join(outside, '.ssh', 'known_hosts'), 'x')
+    await symlink(outside, join(root, 'certs', 'home'))
+    const run = await validate(root, 'certs/**')
+    expect(run.code).toBe(1)
+    const text = run.stdout + run.summary + JSON.stringify(run.outputs)
+    expect(commands(run, 'error').at(-1)?.message).toMatch(
+      /^certs\/home is a symbolic link that leads outside the workspace: /
+    )
+    for (const leak of [outside, '.ssh', 'id_ed25519', 'known_hosts', '1 more']) expect(text).not.toContain(leak)
+  })
+
+  it.each([
+    ['a link to itself', 'certs/**/*.pem', 'certs/a.pem is a symbolic link that loops (ELOOP)'],
+    [
+      'a pattern through a file',
+      'certs/ok.pem/x',
+      'certs/ok.pem/x goes through a file as if it were a folder (ENOTDIR)'
+    ]
+  ])('%s: one clean error naming the workspace path', async (_, files, message) => {
+    const root = await workspace({ 'certs/ok.pem': (await makeCa({ cn: 'Inside' })).pem })
+    await symlink('a.pem', join(root, 'certs', 'a.pem'))
+    const run = await validate(root, files)
+    expect(run.code).toBe(1)
+    expect(commands(run, 'error').map((c) => c.message)).toEqual([
+      `${message}: fix or remove it, or exclude it with a '!' pattern.`
+    ])
+    expect(run.stdout).not.toContain('Unexpected error')
+  })
+})
