@@ -119,3 +119,21 @@ describe('a link out of the workspace names nothing outside it', () => {
     expect(run.stdout).not.toContain('Unexpected error')
   })
 })
+
+describe('a summary and outputs GitHub would drop are cut to fit', () => {
+  it('1 MiB of empty blocks: the summary stays under 1 MiB in bytes, `results` under 1 MB, and both say so', async () => {
+    const block = '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n'
+    const root = await workspace({ 'certs/many.pem': block.repeat(Math.floor((1024 * 1024) / block.length) - 1) })
+    const run = await validate(root)
+    expect(run.code).toBe(1)
+    expect(Buffer.byteLength(run.summary)).toBeLessThanOrEqual(1024 * 1024 - 2)
+    expect(run.summary).toContain('… cut here: the job summary is limited to 1 MiB')
+    expect(Buffer.byteLength(run.outputs.results)).toBeLessThanOrEqual(1000 * 1000)
+    const kept = (JSON.parse(run.outputs.results) as unknown[]).length
+    expect(kept).toBeGreaterThan(1000)
+    const note = new RegExp(
+      `The .results. output holds the first ${kept} of \\d+ entries: GitHub limits an output to 1 MB`
+    )
+    expect(run.summary).toMatch(note)
+  }, 60_000)
+})

@@ -256,13 +256,27 @@ function summaryOf(outcome: Outcome, results: readonly Result[], counts: string,
       )
   }
   parts.push(...workloadRows(outcome.workloads ?? [], outcome.problems))
-  let summary = parts.join('\n') + '\n'
-  if (summary.length > SUMMARY_LIMIT) {
-    summary =
-      summary.slice(0, SUMMARY_LIMIT).replace(/\n[^\n]*$/, '\n') +
-      '\n… cut here: the job summary is limited to 1 MiB; the `results` output has every entry.\n'
-  }
-  return summary
+  const summary = parts.join('\n') + '\n'
+  if (Buffer.byteLength(summary) <= SUMMARY_LIMIT) return summary
+  // Cut by UTF-8 bytes, as GitHub counts (beyond the limit it drops the whole summary), at a line end.
+  const kept = Buffer.from(summary).subarray(0, SUMMARY_LIMIT).toString('utf8')
+  return (
+    kept.replace(/\n[^\n]*$/, '\n') +
+    '\n… cut here: the job summary is limited to 1 MiB; the log has every entry, the `results` output the first ones.\n'
+  )
+}
+
+/** GitHub limits each output to 1 MB; `results` keeps the entries that fit below this many bytes. */
+export const OUTPUT_LIMIT = 1000 * 1000 - 1024
+
+/** `results` as JSON, with only as many entries as fit in OUTPUT_LIMIT bytes, and how many that is. */
+function resultsOutput(results: readonly Result[]): { json: string; kept: number } {
+  const json = JSON.stringify(results)
+  if (Buffer.byteLength(json) <= OUTPUT_LIMIT) return { json, kept: results.length }
+  const sizes = results.map((r) => Buffer.byteLength(JSON.stringify(r)) + 1)
+  let kept = 0
+  for (let total = 2; kept < results.length && total + sizes[kept] <= OUTPUT_LIMIT; kept++) total += sizes[kept]
+  return { json: JSON.stringify(results.slice(0, kept)), kept }
 }
 
 function countsOf(outcome: Outcome, results: readonly Result[]): string {
@@ -302,11 +316,12 @@ const slotsLeft = (outcome: Outcome, plan: Plan): number =>
 /** Outputs, job summary and log lines of a run. Pure. */
 export function buildReport(outcome: Outcome, now: Date = new Date()): Report {
   const results = buildResults(outcome)
+  const resultsJson = resultsOutput(results)
   const outputs: Record<string, string> = {
     'certificate-ids': JSON.stringify(distinctIds(results, ['uploaded', 'existing'])),
     'uploaded-ids': JSON.stringify(distinctIds(results, ['uploaded'])),
     'existing-ids': JSON.stringify(distinctIds(results, ['existing'])),
-    results: JSON.stringify(results),
+    results: resultsJson.json,
     'slots-left': outcome.plan ? String(slotsLeft(outcome, outcome.plan)) : '',
     'activated-ids': doneIds(outcome, 'activate'),
     'deactivated-ids': doneIds(outcome, 'deactivate'),
@@ -325,7 +340,13 @@ export function buildReport(outcome: Outcome, now: Date = new Date()): Report {
   })
   const counts = countsOf(outcome, results)
   lines.push(outcome.label ? `[${outcome.label}] ${counts}` : counts)
-  return { results, outputs, summary: summaryOf(outcome, results, counts, now), lines }
+  let summary = summaryOf(outcome, results, counts, now)
+  if (resultsJson.kept < results.length) {
+    const note = `The \`results\` output holds the first ${resultsJson.kept} of ${results.length} entries: GitHub limits an output to 1 MB. The log above lists every entry.`
+    lines.push(note.replace(/`/g, "'"))
+    summary = summary.replace(/\n/, `\n\n> [!NOTE]\n> ${note}\n`)
+  }
+  return { results, outputs, summary, lines }
 }
 
 /**
