@@ -135,5 +135,9 @@ describe('a summary and outputs GitHub would drop are cut to fit', () => {
       `The .results. output holds the first ${kept} of \\d+ entries: GitHub limits an output to 1 MB`
     )
     expect(run.summary).toMatch(note)
+    // A log this long (tens of thousands of lines through a pipe) reaches its end: the note, and the
+    // one error line last.
+    expect(run.stdout).toMatch(note)
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toMatch(/^::error::\d+ errors in 1 file: fix the certificates/)
   }, 60_000)
 })
