@@ -141,3 +141,26 @@ describe('a summary and outputs GitHub would drop are cut to fit', () => {
     expect(run.stdout.trimEnd().split('\n').at(-1)).toMatch(/^::error::\d+ errors in 1 file: fix the certificates/)
   }, 60_000)
 })
+
+describe('names in the summary and the PR comment are shown, never rendered', () => {
+  it('a Markdown link, an image, HTML and backticks in a name or a file name stay text', async () => {
+    const root = await workspace({})
+    await mkdir(join(root, 'certs'))
+    await writeFile(
+      join(root, 'certs', 'x`\n\n# INJECTED HEADING ![t](https:∕∕tracker) <img src=x>\n.pem'),
+      await caNamed('A | B <img src=x> [link](https://evil.attacker.example) ```')
+    )
+    const run = await validate(root)
+    expect(run.code).toBe(0)
+    const row = run.summary.split('\n').find((line) => line.startsWith('| ✅'))
+    expect(row).toBeDefined()
+    expect(row).toContain('\\[link\\](https://evil.attacker.example)')
+    expect(row).toContain('&lt;img src=x')
+    // The file name in a code span fenced longer than its backtick: HTML and links inside it are inert.
+    expect(row).toContain('``certs/x`\\n\\n# INJECTED HEADING ![t](https:∕∕tracker) <img src=x>\\n.pem:1``')
+    const span = row!.indexOf('``certs/x')
+    const outsideCode = row!.slice(0, span) + row!.slice(row!.indexOf('.pem:1``') + 8)
+    expect(outsideCode).not.toMatch(/<img|[^\\]\[link\]|!\[t\]|[^\\]``/)
+    expect(run.summary).not.toMatch(/^#+ INJECTED/m)
+  })
+})

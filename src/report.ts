@@ -162,7 +162,29 @@ const ICON: Record<Status, string> = {
   invalid: '❌'
 }
 
-const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
+/**
+ * Untrusted text (a certificate's name, a file name, a message quoting them) as inert Markdown on
+ * one table line: HTML and Markdown syntax characters escaped, so that a name like
+ * `[x](https://evil)` or `<img src=…>` shows as written and links or loads nothing.
+ */
+const cell = (text: string): string =>
+  text
+    .replace(/\r\n|\r|\n/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/[\\`[\]|]/g, '\\$&')
+
+/**
+ * Untrusted text as a code span on one table line: fenced by more backticks than any run inside it,
+ * so that a backtick in a file name cannot close the span and let the rest be read as Markdown.
+ */
+const code = (text: string): string => {
+  const inner = text.replace(/\r\n|\r|\n/g, ' ').replace(/\|/g, '\\|')
+  const fence = '`'.repeat(Math.max(0, ...(inner.match(/`+/g) ?? []).map((run) => run.length)) + 1)
+  const pad = /^`|`$/.test(inner) ? ' ' : ''
+  return `${fence}${pad}${inner}${pad}${fence}`
+}
 
 /** The table of a pull-request check: what a reviewer needs, with each problem on its row. */
 function validateRows(results: readonly Result[]): string[] {
@@ -178,7 +200,7 @@ function validateRows(results: readonly Result[]): string[] {
             ? 'the file'
             : 'not a certificate'
       const issues = r.problems.map((p) => `${cell(p.message)} \`${p.check}\``).join('<br>')
-      return `| ${worst} | ${cell(what)} | \`${cell(`${r.file}:${r.line}`)}\` | ${r.not_after?.slice(0, 10) ?? ''} | ${issues} |`
+      return `| ${worst} | ${cell(what)} | ${code(`${r.file}:${r.line}`)} | ${r.not_after?.slice(0, 10) ?? ''} | ${issues} |`
     })
   ]
 }
@@ -189,7 +211,7 @@ function publishRows(results: readonly Result[]): string[] {
     '| --- | --- | --- | --- | --- | --- |',
     ...results.map((r) => {
       const where = `${r.file}${r.index === null ? '' : `:${r.line}`}`
-      return `| ${ICON[r.status]} ${r.status} | ${cell(r.name ?? '')} | \`${cell(where)}\` | ${r.fingerprint ? `\`${shortFingerprint(r.fingerprint)}\`` : ''} | ${r.not_after?.slice(0, 10) ?? ''} | ${r.id ? `\`${r.id}\`` : ''} |`
+      return `| ${ICON[r.status]} ${r.status} | ${cell(r.name ?? '')} | ${code(where)} | ${r.fingerprint ? `\`${shortFingerprint(r.fingerprint)}\`` : ''} | ${r.not_after?.slice(0, 10) ?? ''} | ${r.id ? `\`${r.id}\`` : ''} |`
     })
   ]
 }
@@ -208,7 +230,7 @@ function workloadRows(verdicts: readonly Verdict[], problems: readonly Problem[]
     '| | client certificate | file | expires | accepted by | path or problem |',
     '| --- | --- | --- | --- | --- | --- |',
     ...verdicts.map((v) => {
-      const where = v.source === 'workload' ? `\`${cell(`${v.file}:${v.line}`)}\`` : 'input `client-certificate`'
+      const where = v.source === 'workload' ? `${code(`${v.file}:${v.line}`)}` : 'input `client-certificate`'
       const how =
         v.problem === null
           ? v.path === 'direct'
@@ -252,7 +274,7 @@ function summaryOf(outcome: Outcome, results: readonly Result[], counts: string,
     parts.push('', '### Problems', '')
     for (const p of outcome.problems)
       parts.push(
-        `- ${p.severity === 'error' ? '❌' : '⚠️'} \`${cell(`${p.file}:${p.line}`)}\` ${cell(p.message)} \`${p.check}\``
+        `- ${p.severity === 'error' ? '❌' : '⚠️'} ${code(`${p.file}:${p.line}`)} ${cell(p.message)} \`${p.check}\``
       )
   }
   parts.push(...workloadRows(outcome.workloads ?? [], outcome.problems))
