@@ -164,3 +164,38 @@ describe('names in the summary and the PR comment are shown, never rendered', ()
     expect(run.summary).not.toMatch(/^#+ INJECTED/m)
   })
 })
+
+describe('a private key written as text beside a certificate is refused', () => {
+  /** Bytes as OpenSSL's -text output prints them: hex pairs joined by colons, 15 a line. */
+  const hexDump = (bytes: Buffer): string =>
+    (bytes.toString('hex').match(/.{1,30}/g) ?? []).map((row) => `    ${row.match(/../g)!.join(':')}:`).join('\n')
+
+  it.each([
+    ['openssl pkey -text (EC)', 'Private-Key: (256 bit)\npriv:\n', 2],
+    ['only the fields of an RSA key', 'modulus:\n    00:c3:5e\npublicExponent: 65537 (0x10001)\nprivateExponent:\n', 5]
+  ])('%s: a private-key error at its line, the material never shown', async (_, header, line) => {
+    const secret = Buffer.from(webcrypto.getRandomValues(new Uint8Array(32)))
+    const ca = await makeCa({ cn: 'Beside a key' })
+    const text = `# bundle\n${header}${hexDump(secret)}\nASN1 OID: prime256v1\n${ca.pem}`
+    const run = await validate(await workspace({ 'certs/bundle.pem': text }))
+    expect(run.code).toBe(1)
+    const error = commands(run, 'error').find((c) => c.message.includes('[private-key]'))
+    expect(error?.properties).toBe(`file=certs/bundle.pem,line=${line}`)
+    expect(error?.message).toMatch(/private key written as text .*: a private key must never be published/)
+    const shown = run.stdout + run.summary + JSON.stringify(run.outputs)
+    expect(shown).not.toContain(
+      secret
+        .toString('hex')
+        .slice(0, 2 * 15)
+        .match(/../g)!
+        .join(':')
+    )
+  })
+
+  it("a certificate's own text (openssl x509 -text: Public-Key, pub) is fine", async () => {
+    const ca = await makeCa({ cn: 'With its text' })
+    const text = `Certificate:\n    Subject Public Key Info:\n        Public-Key: (256 bit)\n        pub:\n            04:fb:44\n${ca.pem}`
+    const run = await validate(await workspace({ 'certs/ca.pem': text }))
+    expect(run.code).toBe(0)
+  })
+})
