@@ -4,6 +4,8 @@
 import 'reflect-metadata'
 import { webcrypto } from 'node:crypto'
 import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as x509 from '@peculiar/x509'
@@ -197,5 +199,57 @@ describe('a private key written as text beside a certificate is refused', () => 
     const text = `Certificate:\n    Subject Public Key Info:\n        Public-Key: (256 bit)\n        pub:\n            04:fb:44\n${ca.pem}`
     const run = await validate(await workspace({ 'certs/ca.pem': text }))
     expect(run.code).toBe(0)
+  })
+})
+
+describe('a secret echoed back in any form SECURITY.md names is removed', () => {
+  const KEY = 'sk-admin-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789'
+  const every = (encode: (c: string) => string): string => [...KEY].map(encode).join('')
+  const forms: [string, string][] = [
+    ['without its public prefix', KEY.slice('sk-admin-'.length)],
+    ['its middle, cut at both ends', KEY.slice(15, 29)],
+    ['its end', KEY.slice(-12)],
+    ['hex', Buffer.from(KEY).toString('hex')],
+    ['HEX', Buffer.from(KEY).toString('hex').toUpperCase()],
+    ['base64url', Buffer.from(KEY).toString('base64url')],
+    ['base64 at another alignment', Buffer.from(`x${KEY}`).toString('base64')],
+    ['base64 of the Authorization header', Buffer.from(`Authorization: Bearer ${KEY}`).toString('base64')],
+    ['every character percent-encoded', every((c) => `%${c.charCodeAt(0).toString(16)}`)],
+    ['every character an HTML reference', every((c) => `&#${c.charCodeAt(0)};`)],
+    ['every character a hex HTML reference', every((c) => `&#x${c.charCodeAt(0).toString(16)};`)]
+  ]
+
+  it.each(forms)('%s: in no log line, summary or output', async (_, payload) => {
+    const server = createServer((request, response) => {
+      response.writeHead(401, { 'content-type': 'application/json' })
+      response.end(JSON.stringify({ error: { message: `bad key ${payload}`, code: 'invalid_api_key' } }))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const root = await workspace({ 'certs/ca.pem': (await makeCa({ cn: 'Echo CA' })).pem })
+      const run = await runAction({
+        workspace: root,
+        inputs: {
+          files: 'certs/*.pem',
+          mode: 'plan',
+          'admin-api-key': KEY,
+          'base-url': `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+          'max-retries': '0'
+        },
+        env: { RUNNER_DEBUG: '1' }
+      })
+      expect(run.code).toBe(1)
+      const shown = [
+        ...run.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::')),
+        run.stderr,
+        run.summary,
+        JSON.stringify(run.outputs)
+      ].join('\n')
+      expect(shown).toMatch(/bad key \S{0,40}\*\*\*/)
+      expect(shown).not.toContain(payload)
+      expect(shown).not.toContain(payload.slice(-14, -2))
+    } finally {
+      server.close()
+    }
   })
 })
