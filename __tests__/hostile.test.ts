@@ -1,12 +1,13 @@
 // Broken and hostile input, run through the bundled action: every case must stop the run before
 // any request, with one annotation on the right file and line, no stack trace and no key material.
+import { spawn } from 'node:child_process'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { mkdir, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { DAY, makeCa } from '../tools/certs.mjs'
 import { type Emulator, startEmulator } from '../tools/emulator.mjs'
-import { runAction } from '../tools/run-action.mjs'
+import { ROOT, runAction } from '../tools/run-action.mjs'
 import { parseFile, toPem } from '../src/parse.js'
 import { commands, results, workspace } from './helpers.js'
 
@@ -398,6 +399,27 @@ describe('awkward files and patterns', () => {
     expect(results(run)).toHaveLength(2000)
     expect(new Set(results(run).map((r) => r.fingerprint)).size).toBe(20)
     expect(visibleCount(run.stdout)).toMatch(/Checked 2000 files, 2000 certificates \(20 distinct\): 20 valid/)
+  })
+
+  it('keeps the end of a long log when the runner reads it slowly', async () => {
+    const ca = await makeCa()
+    const root = await workspace(
+      Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`certs/c${i}.pem`, ca.pem]))
+    )
+    const child = spawn(process.env.ACTION_NODE || process.execPath, [join(ROOT, 'dist', 'index.js')], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', GITHUB_WORKSPACE: root, INPUT_FILES: 'certs/*.pem', INPUT_MODE: 'validate' }
+    })
+    // A full pipe: nothing is read until the action has had time to finish writing.
+    child.stdout.pause()
+    let stdout = ''
+    setTimeout(() => {
+      child.stdout.on('data', (chunk) => (stdout += chunk))
+      child.stdout.resume()
+    }, 1500)
+    const code = await new Promise((resolve) => child.on('close', resolve))
+    expect(code).toBe(0)
+    expect(visibleCount(stdout)).toMatch(/^Checked 1500 files, 1500 certificates \(1 distinct\): 1 valid/)
   })
 })
 

@@ -270,7 +270,7 @@ const code = await main(process.argv.slice(2)).catch((error: unknown) => {
   )
   return 1
 })
-process.exitCode = code
 // As the action does: nothing left under way (a request abandoned at cancellation) may hold the
-// command open. The timer does not keep the process alive; it ends it only if something else does.
-setTimeout(() => process.exit(code), 200).unref()
+// command open, but everything written reaches a slow reader (`--json | jq`) before the exit.
+for (const stream of [process.stdout, process.stderr]) await new Promise((flushed) => stream.write('', flushed))
+process.exit(code)
