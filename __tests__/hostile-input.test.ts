@@ -14,7 +14,7 @@ import { type Emulator, startEmulator } from '../tools/emulator.mjs'
 import { type ActionRun, runAction } from '../tools/run-action.mjs'
 import { commands, workspace } from './helpers.js'
 
-x509.cryptoProvider.set(webcrypto)
+x509.cryptoProvider.set(webcrypto as unknown as Crypto)
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
 
 /** A self-signed CA whose common name is any string, newlines and Markdown included. */
