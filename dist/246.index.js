@@ -35,7 +35,7 @@ function commentBody(report, label = '') {
  */
 async function commentOnPullRequest(options) {
     // Loaded only on this path: validate and publish runs without comments never load Octokit.
-    const github = await __webpack_require__.e(/* import() */ 413).then(__webpack_require__.bind(__webpack_require__, 2413));
+    const github = await Promise.all(/* import() */[__webpack_require__.e(752), __webpack_require__.e(413)]).then(__webpack_require__.bind(__webpack_require__, 2413));
     const { context } = github;
     const number = context.payload.pull_request?.number;
     if (!context.eventName.startsWith('pull_request') || typeof number !== 'number') {
