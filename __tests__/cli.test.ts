@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs'
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { makeCa } from '../tools/certs.mjs'
+import { makeCa, makeLeaf } from '../tools/certs.mjs'
 import { type Emulator, startEmulator } from '../tools/emulator.mjs'
 import { ROOT } from '../tools/run-action.mjs'
 import { workspace } from './helpers.js'
@@ -76,6 +76,9 @@ describe('openai-certificates', () => {
     [['validate', 'x.pem', '--no-such-input', '1'], /Unknown option '--no-such-input'/],
     [['validate', 'x.pem', '-x'], /Unknown option '-x'/],
     [['plan', 'x.pem', '--admin-api-key', 'sk-admin-secret'], /OPENAI_ADMIN_KEY environment variable instead/],
+    [['plan', 'x.pem', '--client-key', 'sk-admin-secret'], /OPENAI_CLIENT_KEY environment variable instead/],
+    [['plan', 'x.pem', '--client-key=sk-admin-secret'], /OPENAI_CLIENT_KEY environment variable instead/],
+    [['plan', 'x.pem', '--github-token', 'sk-admin-secret'], /GITHUB_TOKEN environment variable instead/],
     [['validate', 'x.pem', '--mode', 'publish'], /give the mode as the command/],
     [['validate', 'x.pem', '--fail-on', 'sometimes'], /Input 'fail-on' is 'sometimes'/],
     [['validate', 'x.pem', '--summary'], /'--summary' needs a file name/],
@@ -96,6 +99,26 @@ describe('openai-certificates', () => {
     for (const input of ['files', 'name', 'expiry-warning-days', 'label', 'expected-plan-hash', 'activate'])
       expect(run.stdout).toContain(`  --${input}`)
     expect(run.stdout).not.toContain('--admin-api-key')
+    expect(run.stdout).not.toContain('--client-key')
+    expect(run.stdout).not.toContain('--github-token')
+    expect(run.stdout).toMatch(/OPENAI_CLIENT_KEY \(the PEM private key of\s+--client-certificate\)/)
+    expect(run.stdout).toMatch(/GITHUB_TOKEN \(for --comment-on-pr\)/)
+  })
+
+  it('reads the client key from OPENAI_CLIENT_KEY, never from the command line', async () => {
+    emulator = await startEmulator()
+    const ca = await makeCa({ cn: 'Client Root' })
+    const client = await makeLeaf(ca, { cn: 'release workflow' })
+    const other = await makeLeaf(ca, { cn: 'someone else' })
+    const root = await workspace({ 'certs/ca.pem': ca.pem })
+    const args = ['plan', 'certs/*.pem', '--base-url', emulator.baseUrl, '--client-certificate', client.pem]
+    const env = { OPENAI_ADMIN_KEY: emulator.adminKey }
+    const wrong = await cli(root, args, { ...env, OPENAI_CLIENT_KEY: other.key })
+    expect(wrong.code).not.toBe(0)
+    expect(wrong.stderr).toContain("Input 'client-key' is not the private key of 'client-certificate'")
+    const right = await cli(root, args, { ...env, OPENAI_CLIENT_KEY: client.key })
+    expect(right.code).toBe(0)
+    expect(right.stdout + right.stderr).not.toContain('PRIVATE KEY')
   })
 
   it('--help shows what each option that is not yes/no takes', async () => {

@@ -26,8 +26,12 @@ const COMMAND = 'openai-certificates'
 /** Inputs that are not flags: the mode is the command, and a secret does not belong in `ps`. */
 const NOT_FLAGS: Record<string, string> = {
   mode: 'give the mode as the command: validate, plan or publish',
-  'admin-api-key': 'set the OPENAI_ADMIN_KEY environment variable instead: a command line is visible to other users'
+  'admin-api-key': 'set the OPENAI_ADMIN_KEY environment variable instead: a command line is visible to other users',
+  'client-key': 'set the OPENAI_CLIENT_KEY environment variable instead: a command line is visible to other users',
+  'github-token': 'set the GITHUB_TOKEN environment variable instead: a command line is visible to other users'
 }
+/** Secret inputs read from the environment instead of flags (the admin key: the action does it). */
+const FROM_ENV: Record<string, string> = { 'client-key': 'OPENAI_CLIENT_KEY', 'github-token': 'GITHUB_TOKEN' }
 /** Inputs that take one item per line: each use of the flag adds one. */
 const LISTS = new Set(['files', 'skip-checks', 'project-ids', 'workload-certificates'])
 
@@ -100,7 +104,11 @@ export function forCommandLine(text: string): string {
 }
 
 /** Reads `argv` into inputs by their action.yml names. Throws UsageError. */
-export function parseArguments(argv: readonly string[], specs: Record<string, InputSpec>): Invocation {
+export function parseArguments(
+  argv: readonly string[],
+  specs: Record<string, InputSpec>,
+  env: Record<string, string | undefined> = process.env
+): Invocation {
   const given: Record<string, string> = {}
   const positional: string[] = []
   const invocation = { json: false, debug: false, help: false } as Invocation
@@ -161,6 +169,7 @@ export function parseArguments(argv: readonly string[], specs: Record<string, In
   const inputs: Record<string, string> = {}
   for (const [input, spec] of Object.entries(specs))
     inputs[input] = (spec.default ?? '').replace(/\$\{\{[^}]*\}\}/g, '')
+  for (const [input, variable] of Object.entries(FROM_ENV)) if (input in specs) inputs[input] = env[variable] ?? ''
   return { ...invocation, mode: command as Invocation['mode'], inputs: { ...inputs, ...given, mode: command } }
 }
 
@@ -193,7 +202,9 @@ Options:
 Every input of the action is an option (booleans need no value: --activate, --activate=false):
 ${flags.join('\n')}
 
-Environment: OPENAI_ADMIN_KEY (the admin key), OPENAI_BASE_URL, NO_COLOR (no colours).
+Environment: OPENAI_ADMIN_KEY (the admin key), OPENAI_CLIENT_KEY (the PEM private key of
+--client-certificate), GITHUB_TOKEN (for --comment-on-pr), OPENAI_BASE_URL, NO_COLOR (no colours).
+Secrets are never options: a command line is visible to every user of the machine.
 Exit codes: 0 nothing wrong, 1 errors found or a failed change, 2 bad usage.
 `
 }

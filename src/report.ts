@@ -166,7 +166,29 @@ const ICON: Record<Status, string> = {
   invalid: '❌'
 }
 
-const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
+/**
+ * Untrusted text (a certificate's name, a file name, a message quoting them) as inert Markdown on
+ * one table line: HTML and Markdown syntax characters escaped, so that a name like
+ * `[x](https://evil)` or `<img src=…>` shows as written and links or loads nothing.
+ */
+const cell = (text: string): string =>
+  text
+    .replace(/\r\n|\r|\n/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/[\\`[\]|]/g, '\\$&')
+
+/**
+ * Untrusted text as a code span on one table line: fenced by more backticks than any run inside it,
+ * so that a backtick in a file name cannot close the span and let the rest be read as Markdown.
+ */
+const code = (text: string): string => {
+  const inner = text.replace(/\r\n|\r|\n/g, ' ').replace(/\|/g, '\\|')
+  const fence = '`'.repeat(Math.max(0, ...(inner.match(/`+/g) ?? []).map((run) => run.length)) + 1)
+  const pad = /^`|`$/.test(inner) ? ' ' : ''
+  return `${fence}${pad}${inner}${pad}${fence}`
+}
 
 /** The table of a pull-request check: what a reviewer needs, with each problem on its row. */
 function validateRows(results: readonly Result[]): string[] {
@@ -182,7 +204,7 @@ function validateRows(results: readonly Result[]): string[] {
             ? 'the file'
             : 'not a certificate'
       const issues = r.problems.map((p) => `${cell(p.message)} \`${p.check}\``).join('<br>')
-      return `| ${worst} | ${cell(what)} | \`${cell(`${r.file}:${r.line}`)}\` | ${r.not_after?.slice(0, 10) ?? ''} | ${issues} |`
+      return `| ${worst} | ${cell(what)} | ${code(`${r.file}:${r.line}`)} | ${r.not_after?.slice(0, 10) ?? ''} | ${issues} |`
     })
   ]
 }
@@ -193,7 +215,7 @@ function publishRows(results: readonly Result[]): string[] {
     '| --- | --- | --- | --- | --- | --- |',
     ...results.map((r) => {
       const where = `${r.file}${r.index === null ? '' : `:${r.line}`}`
-      return `| ${ICON[r.status]} ${r.status} | ${cell(r.name ?? '')} | \`${cell(where)}\` | ${r.fingerprint ? `\`${shortFingerprint(r.fingerprint)}\`` : ''} | ${r.not_after?.slice(0, 10) ?? ''} | ${r.id ? `\`${r.id}\`` : ''} |`
+      return `| ${ICON[r.status]} ${r.status} | ${cell(r.name ?? '')} | ${code(where)} | ${r.fingerprint ? `\`${shortFingerprint(r.fingerprint)}\`` : ''} | ${r.not_after?.slice(0, 10) ?? ''} | ${r.id ? `\`${r.id}\`` : ''} |`
     })
   ]
 }
@@ -212,7 +234,7 @@ function workloadRows(verdicts: readonly Verdict[], problems: readonly Problem[]
     '| | client certificate | file | expires | accepted by | path or problem |',
     '| --- | --- | --- | --- | --- | --- |',
     ...verdicts.map((v) => {
-      const where = v.source === 'workload' ? `\`${cell(`${v.file}:${v.line}`)}\`` : 'input `client-certificate`'
+      const where = v.source === 'workload' ? `${code(`${v.file}:${v.line}`)}` : 'input `client-certificate`'
       const how =
         v.problem === null
           ? v.path === 'direct'
@@ -267,17 +289,31 @@ function summaryOf(outcome: Outcome, results: readonly Result[], counts: string,
     parts.push('', '### Problems', '')
     for (const p of outcome.problems)
       parts.push(
-        `- ${p.severity === 'error' ? '❌' : '⚠️'} \`${cell(`${p.file}:${p.line}`)}\` ${cell(p.message)} \`${p.check}\``
+        `- ${p.severity === 'error' ? '❌' : '⚠️'} ${code(`${p.file}:${p.line}`)} ${cell(p.message)} \`${p.check}\``
       )
   }
   parts.push(...workloadRows(outcome.workloads ?? [], outcome.problems))
-  let summary = parts.join('\n') + '\n'
-  if (summary.length > SUMMARY_LIMIT) {
-    summary =
-      summary.slice(0, SUMMARY_LIMIT).replace(/\n[^\n]*$/, '\n') +
-      '\n… cut here: the job summary is limited to 1 MiB; the `results` output has every entry.\n'
-  }
-  return summary
+  const summary = parts.join('\n') + '\n'
+  if (Buffer.byteLength(summary) <= SUMMARY_LIMIT) return summary
+  // Cut by UTF-8 bytes, as GitHub counts (beyond the limit it drops the whole summary), at a line end.
+  const kept = Buffer.from(summary).subarray(0, SUMMARY_LIMIT).toString('utf8')
+  return (
+    kept.replace(/\n[^\n]*$/, '\n') +
+    '\n… cut here: the job summary is limited to 1 MiB; the log has every entry, the `results` output the first ones.\n'
+  )
+}
+
+/** GitHub limits each output to 1 MB; `results` keeps the entries that fit below this many bytes. */
+export const OUTPUT_LIMIT = 1000 * 1000 - 1024
+
+/** `results` as JSON, with only as many entries as fit in OUTPUT_LIMIT bytes, and how many that is. */
+function resultsOutput(results: readonly Result[]): { json: string; kept: number } {
+  const json = JSON.stringify(results)
+  if (Buffer.byteLength(json) <= OUTPUT_LIMIT) return { json, kept: results.length }
+  const sizes = results.map((r) => Buffer.byteLength(JSON.stringify(r)) + 1)
+  let kept = 0
+  for (let total = 2; kept < results.length && total + sizes[kept] <= OUTPUT_LIMIT; kept++) total += sizes[kept]
+  return { json: JSON.stringify(results.slice(0, kept)), kept }
 }
 
 function countsOf(outcome: Outcome, results: readonly Result[]): string {
@@ -327,11 +363,12 @@ const slotsLeft = (outcome: Outcome, plan: Plan): number =>
 /** Outputs, job summary and log lines of a run. Pure. */
 export function buildReport(outcome: Outcome, now: Date = new Date()): Report {
   const results = buildResults(outcome)
+  const resultsJson = resultsOutput(results)
   const outputs: Record<string, string> = {
     'certificate-ids': JSON.stringify(distinctIds(results, ['uploaded', 'existing'])),
     'uploaded-ids': JSON.stringify(distinctIds(results, ['uploaded'])),
     'existing-ids': JSON.stringify(distinctIds(results, ['existing'])),
-    results: JSON.stringify(results),
+    results: resultsJson.json,
     'slots-left': outcome.plan ? String(slotsLeft(outcome, outcome.plan)) : '',
     'activated-ids': doneIds(outcome, 'activate'),
     'deactivated-ids': doneIds(outcome, 'deactivate'),
@@ -350,7 +387,13 @@ export function buildReport(outcome: Outcome, now: Date = new Date()): Report {
   })
   const counts = countsOf(outcome, results)
   lines.push(outcome.label ? `[${outcome.label}] ${counts}` : counts)
-  return { results, outputs, summary: summaryOf(outcome, results, counts, now), lines }
+  let summary = summaryOf(outcome, results, counts, now)
+  if (resultsJson.kept < results.length) {
+    const note = `The \`results\` output holds the first ${resultsJson.kept} of ${results.length} entries: GitHub limits an output to 1 MB. The log above lists every entry.`
+    lines.push(note.replace(/`/g, "'"))
+    summary = summary.replace(/\n/, `\n\n> [!NOTE]\n> ${note}\n`)
+  }
+  return { results, outputs, summary, lines }
 }
 
 /**
