@@ -312,6 +312,23 @@ describe('failures', () => {
 })
 
 describe('validate and plan', () => {
+  it('refuses more distinct certificates than an organization holds, in every mode, before any write', async () => {
+    emulator = await startEmulator()
+    const cas = await Promise.all(Array.from({ length: 51 }, (_, i) => makeCa({ cn: `CA ${i}` })))
+    const root = await workspace(Object.fromEntries(cas.map((ca, i) => [`certs/ca${i}.pem`, ca.pem])))
+    for (const mode of ['validate', 'plan', 'publish']) {
+      const run = await runAction({
+        workspace: root,
+        inputs: { files: 'certs/*.pem', mode, 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl }
+      })
+      expect(run.code).toBe(1)
+      expect(commands(run, 'error').at(-1)!.message).toMatch(
+        /^The files hold 51 distinct certificates, but an organization holds at most 50(, so nothing was changed)?: publish could never upload them all\. Keep at most 50 in the files/
+      )
+    }
+    expect(emulator.certificates).toEqual([])
+  })
+
   it('validates with no key and makes no request', async () => {
     emulator = await startEmulator()
     const soon = await makeCa({

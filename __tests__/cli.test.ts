@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs'
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { makeCa } from '../tools/certs.mjs'
+import { makeCa, makeLeaf } from '../tools/certs.mjs'
 import { type Emulator, startEmulator } from '../tools/emulator.mjs'
 import { ROOT } from '../tools/run-action.mjs'
 import { workspace } from './helpers.js'
@@ -76,6 +76,9 @@ describe('openai-certificates', () => {
     [['validate', 'x.pem', '--no-such-input', '1'], /Unknown option '--no-such-input'/],
     [['validate', 'x.pem', '-x'], /Unknown option '-x'/],
     [['plan', 'x.pem', '--admin-api-key', 'sk-admin-secret'], /OPENAI_ADMIN_KEY environment variable instead/],
+    [['plan', 'x.pem', '--client-key', 'sk-admin-secret'], /OPENAI_CLIENT_KEY environment variable instead/],
+    [['plan', 'x.pem', '--client-key=sk-admin-secret'], /OPENAI_CLIENT_KEY environment variable instead/],
+    [['plan', 'x.pem', '--github-token', 'sk-admin-secret'], /GITHUB_TOKEN environment variable instead/],
     [['validate', 'x.pem', '--mode', 'publish'], /give the mode as the command/],
     [['validate', 'x.pem', '--fail-on', 'sometimes'], /Input 'fail-on' is 'sometimes'/],
     [['validate', 'x.pem', '--summary'], /'--summary' needs a file name/],
@@ -96,6 +99,81 @@ describe('openai-certificates', () => {
     for (const input of ['files', 'name', 'expiry-warning-days', 'label', 'expected-plan-hash', 'activate'])
       expect(run.stdout).toContain(`  --${input}`)
     expect(run.stdout).not.toContain('--admin-api-key')
+    expect(run.stdout).not.toContain('--client-key')
+    expect(run.stdout).not.toContain('--github-token')
+    expect(run.stdout).toMatch(/OPENAI_CLIENT_KEY \(the PEM private key of\s+--client-certificate\)/)
+    expect(run.stdout).toMatch(/GITHUB_TOKEN \(for --comment-on-pr\)/)
+  })
+
+  it('reads the client key from OPENAI_CLIENT_KEY, never from the command line', async () => {
+    emulator = await startEmulator()
+    const ca = await makeCa({ cn: 'Client Root' })
+    const client = await makeLeaf(ca, { cn: 'release workflow' })
+    const other = await makeLeaf(ca, { cn: 'someone else' })
+    const root = await workspace({ 'certs/ca.pem': ca.pem })
+    const args = ['plan', 'certs/*.pem', '--base-url', emulator.baseUrl, '--client-certificate', client.pem]
+    const env = { OPENAI_ADMIN_KEY: emulator.adminKey }
+    const wrong = await cli(root, args, { ...env, OPENAI_CLIENT_KEY: other.key })
+    expect(wrong.code).not.toBe(0)
+    expect(wrong.stderr).toContain("Input 'client-key' is not the private key of 'client-certificate'")
+    const right = await cli(root, args, { ...env, OPENAI_CLIENT_KEY: client.key })
+    expect(right.code).toBe(0)
+    expect(right.stdout + right.stderr).not.toContain('PRIVATE KEY')
+  })
+
+  it('--help shows what each option that is not yes/no takes', async () => {
+    const run = await cli(tmpdir(), ['--help'])
+    expect(run.stdout).toMatch(/^ {2}--comment-on-pr \[true\|always\] +On `pull_request` events/m)
+    expect(run.stdout).toMatch(/^ {2}--fail-on error\|warning +`error` fails/m)
+    expect(run.stdout).toMatch(/^ {2}--if-no-files-found error\|warn\|ignore +What to do/m)
+    expect(run.stdout).toMatch(/^ {2}--expiry-warning-days DAYS +Warn/m)
+    expect(run.stdout).toMatch(/^ {2}--activate +After publishing/m)
+    expect(run.stdout).not.toContain('…')
+  })
+
+  it('--comment-on-pr outside GitHub Actions says in one line that no comment is written, and the run goes on', async () => {
+    const root = await workspace({ 'certs/good.pem': good, 'certs/leaf.pem': bad })
+    const passed = await cli(root, ['validate', 'certs/good.pem', '--comment-on-pr', 'always', '--debug'])
+    expect(passed.code).toBe(0)
+    expect(passed.stderr).toContain(
+      'openai-certificates: --comment-on-pr: pull-request comments are written only inside GitHub Actions; none is written here'
+    )
+    expect(passed.stdout).toContain('Checked 1 file, 1 certificate: 1 valid; 0 errors, 0 warnings.')
+    expect(passed.stdout + passed.stderr).not.toContain('startsWith')
+    const failed = await cli(root, ['validate', 'certs/*.pem', '--comment-on-pr'])
+    expect(failed.code).toBe(1)
+    expect(failed.stderr.trim().split('\n').at(-1)).toMatch(/^error: 1 error in 1 file/)
+    // Inside Actions, but not on a pull_request event: a line, no crash.
+    const push = await cli(root, ['validate', 'certs/good.pem', '--comment-on-pr=true'], { GITHUB_ACTIONS: 'true' })
+    expect(push.code).toBe(0)
+    expect(push.stdout).toContain('comment-on-pr: not a pull_request event (none); no comment.')
+  })
+
+  it('speaks flags, not workflow YAML: --fail-on, OPENAI_ADMIN_KEY, the validate command', async () => {
+    const root = await workspace({ 'certs/good.pem': good })
+    const warned = await cli(root, [
+      'validate',
+      'certs/good.pem',
+      '--expiry-warning-days',
+      '4000',
+      '--fail-on',
+      'warning'
+    ])
+    expect(warned.code).toBe(1)
+    expect(warned.stderr).toContain(
+      "and '--fail-on warning': fix the certificates annotated above, or set '--fail-on error'."
+    )
+    const keyless = await cli(root, ['plan', 'certs/good.pem'])
+    expect(keyless.code).toBe(2)
+    expect(keyless.stderr).toContain(
+      "needs an OpenAI admin key: set the OPENAI_ADMIN_KEY environment variable, or use the 'validate' command for offline checks."
+    )
+    expect(keyless.stderr + warned.stderr).not.toMatch(/\$\{\{|'fail-on:|'mode:/)
+    const path = await cli(root, ['validate', 'certs/good.pem', '--client-certificate', 'certs/good.pem'])
+    expect(path.code).toBe(2)
+    expect(path.stderr).toContain(
+      `'--client-certificate' takes the PEM text, not a file name: pass the file's content, e.g. --client-certificate "$(cat certs/good.pem)".`
+    )
   })
 
   it('--json prints the outputs as one JSON object; --summary writes the Markdown summary', async () => {

@@ -78,6 +78,8 @@ export interface CertSpec {
   timeEncoding?: 'utc' | 'general'
   /** Default: CA basic constraints, Key Usage keyCertSign|cRLSign, SKI, AKI keyId. */
   extensions?: ExtensionSpec[]
+  /** Default v3; a v1 certificate has no extensions. */
+  version?: Version
 }
 
 export const CN = '2.5.4.3'
@@ -173,7 +175,7 @@ export function buildCertificate(spec: CertSpec): Uint8Array {
       })
   )
   const tbs = new TBSCertificate({
-    version: Version.v3,
+    version: spec.version ?? Version.v3,
     serialNumber: new Uint8Array([0x01, (serial >> 8) & 0xff, serial++ & 0xff]).buffer,
     signature: algorithm,
     issuer: name,

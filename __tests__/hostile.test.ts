@@ -307,6 +307,22 @@ const cases: Case[] = [
   { name: 'a 5 MB file', content: async () => Buffer.alloc(5 * 1024 * 1024, 'A'), check: 'file-too-large', line: 1 }
 ]
 
+describe('a CA issued without basicConstraints', () => {
+  it('a v1 self-signed root is told to be reissued with basicConstraints, not to upload another CA', async () => {
+    const { buildCertificate, makeKeys } = await import('./corpus.js')
+    const { Version } = await import('@peculiar/asn1-x509')
+    const der = buildCertificate({ keys: makeKeys('p256'), extensions: [], version: Version.v1 })
+    const root = await workspace({ 'certs/v1.pem': toPem(der) })
+    const run = await runAction({ workspace: root, inputs: { files: 'certs/*.pem', mode: 'validate' } })
+    expect(run.code).toBe(1)
+    const notCa = commands(run, 'error').find((e) => e.message.endsWith('[not-ca]'))
+    expect(notCa?.message).toMatch(
+      /^certs\/v1\.pem:1: Certificate 1 \(CN=Corpus CA\) has no basicConstraints extension \(it is a v1 certificate, which has no extensions\), so .* will not let it sign client certificates: reissue it with basicConstraints=critical,CA:TRUE /
+    )
+    expect(notCa?.message).not.toContain('not a client certificate')
+  })
+})
+
 describe('hostile and broken input, through the bundled action', () => {
   it('has at least 30 cases', () => {
     expect(cases.length).toBeGreaterThanOrEqual(30)

@@ -106,6 +106,60 @@ describe('outputs to branch on', () => {
   })
 })
 
+describe('the summary and the log add up', () => {
+  it('counts distinct certificates apart from blocks with none, and the summary does not point at itself', async () => {
+    const [good, leaf] = await Promise.all([makeCa({ cn: 'Good' }), makeCa({ cn: 'Leaf', ca: false })])
+    const root = await workspace({
+      'certs/good.pem': good.pem,
+      'certs/again.pem': good.pem,
+      'certs/leaf.pem': leaf.pem,
+      'certs/junk.pem': '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n'
+    })
+    const run = await runAction({ workspace: root, inputs: { files: 'certs/*.pem', mode: 'validate' } })
+    expect(run.code).toBe(1)
+    const headline =
+      'Checked 4 files, 3 certificates (2 distinct): 1 valid, 1 invalid, 1 block or file with no certificate;'
+    expect(visibleLog(run)).toContain(headline)
+    expect(run.summary).toContain(headline)
+    // The log's last line points at the annotations; the summary (and a PR comment) lists the problems itself.
+    expect(commands(run, 'error').at(-1)!.message).toMatch(/fix the certificates annotated above \(the job summary/)
+    expect(run.summary).toMatch(/> \[!CAUTION\]\n> 2 errors in 2 files: fix the certificates listed below\.\n/)
+    expect(run.summary).not.toContain('annotated above')
+  })
+
+  it("if-no-files-found: warn counts its warning, in the log, the summary and 'counts'", async () => {
+    const root = await workspace({ 'other/x.txt': 'x' })
+    const run = await runAction({
+      workspace: root,
+      inputs: { files: 'certs/*.pem', mode: 'validate', 'if-no-files-found': 'warn' }
+    })
+    expect(run.code).toBe(0)
+    expect(commands(run, 'warning')).toHaveLength(1)
+    expect(visibleLog(run)).toContain('Checked 0 files, 0 certificates: nothing found; 0 errors, 1 warning.')
+    expect(run.summary).toMatch(/> \[!WARNING\]\n> No files matched 'certs\/\*\.pem'/)
+    expect(counts(run).warnings).toBe(1)
+  })
+
+  it('shows a certificate already there under its name in the organization, and the timeline names a project in full', async () => {
+    emulator = await startEmulator()
+    const ca = await makeCa({ cn: 'Payments CA' })
+    emulator.seed(ca.pem, 'named-by-hand')
+    const root = await workspace({ 'certs/payments.pem': ca.pem })
+    const plan = await action(root, {
+      mode: 'plan',
+      name: '{cn}',
+      'sync-names': 'true',
+      activate: 'true',
+      'project-ids': 'proj_payments'
+    })
+    expect(plan.code).toBe(0)
+    expect(visibleLog(plan)).toMatch(/would-rename +certs\/payments\.pem:1 'named-by-hand' /)
+    expect(plan.summary).toMatch(/\| 📝 would-rename \| named-by-hand \|/)
+    expect(plan.summary).toMatch(/\| rename from named-by-hand \| Payments CA /)
+    expect(plan.summary).toContain('    section Active in proj_payments\n')
+  })
+})
+
 describe('reviewed-plan gate', () => {
   async function rotation() {
     emulator = await startEmulator()

@@ -183,8 +183,9 @@ describe('input formats', () => {
     const run = await publish(root, emulator, { name: '{cn}' })
     expect(run.code).toBe(0)
     expect(emulator.certificates.map((c) => c.name)).toEqual(['Acme, Inc. Root CA'])
-    // The summary shows the first attribute whole, escaped comma and all.
+    // The summary shows the first attribute whole, escaped comma and all (its backslash escaped in
+    // turn, so that Markdown shows it rather than reading it as an escape).
     const check = await validate(root)
-    expect(check.summary).toContain('| ✅ | O=Acme\\, Inc. | `certs/acme.pem:1` |')
+    expect(check.summary).toContain('| ✅ | O=Acme\\\\, Inc. | `certs/acme.pem:1` |')
   })
 })

@@ -327,6 +327,29 @@ describe("the README's workflows are safe to copy", () => {
       expect(lint(block, 'README.md').map((r) => `${r.line}: ${r.message}`)).toEqual([])
   })
 
+  it('passes expressions to scripts through env:, and activates for the organization only with a client certificate', async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8')
+    const found: { run: string[]; activate: unknown[] } = { run: [], activate: [] }
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) return node.forEach(walk)
+      if (node === null || typeof node !== 'object') return
+      const record = node as Record<string, unknown>
+      if (typeof record.run === 'string' && record.run.includes('${{')) found.run.push(record.run)
+      const inputs = record.with as Record<string, unknown> | undefined
+      if (inputs && String(inputs.activate) === 'true' && !inputs['project-ids'] && !inputs['client-certificate'])
+        found.activate.push(inputs)
+      Object.values(record).forEach(walk)
+    }
+    for (const m of readme.matchAll(/```yaml\n([\s\S]*?)```/g)) walk(parse(m[1]))
+    expect(found).toEqual({ run: [], activate: [] })
+    // The command line's examples too (sh and GitLab blocks).
+    const commands = readme
+      .split('\n')
+      .filter((line) => /openai-certificates(#v1)? (plan|publish) .*--activate/.test(line))
+    expect(commands.length).toBeGreaterThan(0)
+    for (const line of commands) expect(line).toMatch(/--project-ids|--client-certificate/)
+  })
+
   it('gives pull requests validate only, and no secret', async () => {
     for (const workflow of await workflows()) {
       for (const job of Object.values(workflow.jobs).filter((j) => onPullRequest(workflow, j))) {

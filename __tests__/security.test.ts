@@ -367,7 +367,7 @@ describe('files are read by their real path, inside the workspace only', () => {
     const run = await publish(root)
     expect(run.code).toBe(1)
     expect(lastError(run)).toMatch(
-      /^certs\/link\.pem resolves to .*\/private\/outside\.pem, outside the workspace: a symbolic link may not lead out of the repository\./
+      /^certs\/link\.pem is a symbolic link that leads outside the workspace: a symbolic link may not lead out of the repository\./
     )
     expect(emulator.requests).toEqual([])
     expect(emulator.certificates).toEqual([])
@@ -378,9 +378,7 @@ describe('files are read by their real path, inside the workspace only', () => {
     await symlink(join(outer, 'private'), join(root, 'certs', 'team'))
     const run = await publish(root)
     expect(run.code).toBe(1)
-    expect(lastError(run)).toMatch(
-      /^certs\/team\/outside\.pem resolves to .*\/private\/outside\.pem, outside the workspace/
-    )
+    expect(lastError(run)).toMatch(/^certs\/team is a symbolic link that leads outside the workspace: /)
     expect(emulator.requests).toEqual([])
     expect(emulator.certificates).toEqual([])
   })

@@ -28,6 +28,50 @@ const workloads = (run: Awaited<ReturnType<typeof validate>>): Verdict[] =>
   JSON.parse(run.outputs.workloads) as Verdict[]
 
 describe('validate with workload-certificates', () => {
+  it('gives the fix that fits: a missing intermediate, a chain file in the wrong order, a CA of the same name', async () => {
+    const issuing = await makeIntermediate(ca2026, { cn: 'Issuing CA' })
+    const leaf = (await makeLeaf(issuing, { cn: 'payments' })).pem
+    const namesake = await makeCa({ cn: 'CA 2026' })
+    const root = await workspace({
+      'certs/ca-2026.pem': ca2026.pem,
+      'workloads/leaf-only.pem': leaf,
+      'workloads/wrong-order.pem': issuing.pem + leaf
+    })
+    const run = await validate(root)
+    expect(run.code).toBe(1)
+    const messages = commands(run, 'error').map((c) => c.message)
+    expect(messages[0]).toBe(
+      "workloads/leaf-only.pem:1: Workload certificate 'CN=payments' would verify against no CA in the files: it chains to 'CN=Issuing CA, O=openai-certificates-action tests', which is not a CA in the files and is not among the certificates it presents. If 'CN=Issuing CA, O=openai-certificates-action tests' is an intermediate CA, the workload must present it after its own certificate (in workloads/leaf-only.pem, after the client certificate), or the files must hold it as the CA; if it is a CA the files held until now, keep it until these certificates are reissued from certs/ca-2026.pem. [workload-no-anchor]"
+    )
+    expect(messages[1]).toBe(
+      "workloads/wrong-order.pem:1: workloads/wrong-order.pem would be refused by OpenAI: it starts with the CA 'CN=Issuing CA, O=openai-certificates-action tests', not with the client certificate 'CN=payments' that comes after it. Put the client certificate first, then the intermediates it sends. [workload-wrong-order]"
+    )
+    expect(run.summary).toMatch(/; 2 errors, 0 warnings\./)
+
+    // The files now hold another CA of the old one's name: the message tells them apart by file and key id.
+    const other = await workspace({ 'certs/ca-2026.pem': namesake.pem, 'workloads/payments.pem': payments2026 })
+    const renamed = await validate(other)
+    expect(renamed.code).toBe(1)
+    expect(commands(renamed, 'error')[0].message).toMatch(
+      /^workloads\/payments\.pem:1: Workload certificate 'CN=payments' would verify against no CA in the files: it is issued by 'CN=CA 2026, O=openai-certificates-action tests' with key id ([0-9a-f]{16})…, not by certs\/ca-2026\.pem \(key id (?!\1)[0-9a-f]{16}…\), a different CA of the same name\. Keep the CA with key id \1… until these certificates are reissued from certs\/ca-2026\.pem\. \[workload-no-anchor\]$/
+    )
+  })
+
+  it('fails when client-certificate, the one the action presents, would be refused by OpenAI (serverAuth only)', async () => {
+    const server = await makeLeaf(ca2026, { cn: 'action', eku: 'server' })
+    const root = await workspace({ 'certs/ca-2026.pem': ca2026.pem })
+    const run = await runAction({
+      workspace: root,
+      inputs: { files: 'certs/*.pem', mode: 'validate', 'client-certificate': server.pem, 'client-key': server.key }
+    })
+    expect(run.code).toBe(1)
+    expect(commands(run, 'error')[0].message).toBe(
+      "client-certificate:1: Input client-certificate 'CN=action' would be refused by OpenAI: its Extended Key Usage does not include clientAuth, so it is not for TLS client authentication. Reissue it for client authentication and update the client-certificate and client-key secrets. [client-certificate-not-client-auth]"
+    )
+    expect(run.summary).toMatch(/; 1 error, 0 warnings\./)
+    expect(run.summary).toMatch(/\| ❌ \| CN=action \| input `client-certificate` \|/)
+  })
+
   it('fails a pull request that removes a CA still used by a workload, at the workload’s file and line', async () => {
     const root = await workspace({
       'certs/ca-2027.pem': ca2027.pem,
@@ -39,7 +83,7 @@ describe('validate with workload-certificates', () => {
     expect(errors[0]).toEqual({
       properties: 'file=workloads/payments.pem,line=2',
       message:
-        "workloads/payments.pem:2: Workload certificate 'CN=payments' would verify against no CA in the files: it chains to 'CN=CA 2026, O=openai-certificates-action tests'. Keep 'CN=CA 2026, O=openai-certificates-action tests' until these certificates are reissued from certs/ca-2027.pem. [workload-no-anchor]"
+        "workloads/payments.pem:2: Workload certificate 'CN=payments' would verify against no CA in the files: it chains to 'CN=CA 2026, O=openai-certificates-action tests', which is not a CA in the files and is not among the certificates it presents. If 'CN=CA 2026, O=openai-certificates-action tests' is an intermediate CA, the workload must present it after its own certificate (in workloads/payments.pem, after the client certificate), or the files must hold it as the CA; if it is a CA the files held until now, keep it until these certificates are reissued from certs/ca-2027.pem. [workload-no-anchor]"
     })
     expect(workloads(run)).toEqual([
       {

@@ -76,7 +76,10 @@ export const CHECKS: readonly Check[] = [
     test: (c) =>
       c.isCa
         ? undefined
-        : `is not a CA certificate (basicConstraints CA:TRUE is missing), so ${SOURCES.x509} will not let it sign client certificates: upload the CA that signs your client certificates, not a client certificate`
+        : c.version === 1 && c.rawSubject.equals(c.rawIssuer)
+          ? // A self-signed v1 certificate: meant as a CA, but a v1 certificate cannot carry the extension.
+            `has no basicConstraints extension (it is a v1 certificate, which has no extensions), so ${SOURCES.x509} will not let it sign client certificates: reissue it with basicConstraints=critical,CA:TRUE (openssl req -x509 … -addext 'basicConstraints=critical,CA:TRUE')`
+          : `is not a CA certificate (basicConstraints CA:TRUE is missing), so ${SOURCES.x509} will not let it sign client certificates: upload the CA that signs your client certificates, not a client certificate`
   },
   {
     id: 'no-ski',

@@ -26,8 +26,12 @@ const COMMAND = 'openai-certificates'
 /** Inputs that are not flags: the mode is the command, and a secret does not belong in `ps`. */
 const NOT_FLAGS: Record<string, string> = {
   mode: 'give the mode as the command: validate, plan or publish',
-  'admin-api-key': 'set the OPENAI_ADMIN_KEY environment variable instead: a command line is visible to other users'
+  'admin-api-key': 'set the OPENAI_ADMIN_KEY environment variable instead: a command line is visible to other users',
+  'client-key': 'set the OPENAI_CLIENT_KEY environment variable instead: a command line is visible to other users',
+  'github-token': 'set the GITHUB_TOKEN environment variable instead: a command line is visible to other users'
 }
+/** Secret inputs read from the environment instead of flags (the admin key: the action does it). */
+const FROM_ENV: Record<string, string> = { 'client-key': 'OPENAI_CLIENT_KEY', 'github-token': 'GITHUB_TOKEN' }
 /** Inputs that take one item per line: each use of the flag adds one. */
 const LISTS = new Set(['files', 'skip-checks', 'project-ids', 'workload-certificates'])
 
@@ -57,8 +61,54 @@ export interface Invocation {
 
 const isBoolean = (spec: InputSpec): boolean => spec.default === 'true' || spec.default === 'false'
 
+/** What an option's value looks like, for --help; an input not named here takes text (` TEXT`). */
+const VALUES: Record<string, string> = {
+  files: ' PATTERN',
+  name: ' TEMPLATE',
+  'expiry-warning-days': ' DAYS',
+  'skip-checks': ' CHECK',
+  'ca-rules': ' standard|strict',
+  'if-no-files-found': ' error|warn|ignore',
+  'base-url': ' URL',
+  'client-certificate': ' PEM',
+  'client-key': ' PEM',
+  'timeout-seconds': ' SECONDS',
+  'fail-on': ' error|warning',
+  'comment-on-pr': ' [true|always]',
+  'github-token': ' TOKEN',
+  'max-retries': ' N',
+  'project-ids': ' ID',
+  'expected-plan-hash': ' HASH',
+  'reviewed-plan': ' FILE',
+  'workload-certificates': ' PATTERN'
+}
+
+const YES_NO = ['activate', 'exclusive', 'sync-names', 'prune-expired']
+
+/**
+ * The pipeline's messages speak workflow YAML ('fail-on: error'); on the command line the same
+ * advice is a flag, an environment variable or a command. One mapping here, not a second wording
+ * of every message.
+ */
+export function forCommandLine(text: string): string {
+  return text
+    .replace(
+      /set 'admin-api-key: \$\{\{ secrets\.OPENAI_ADMIN_KEY \}\}' \(or the OPENAI_ADMIN_KEY environment variable\)/g,
+      'set the OPENAI_ADMIN_KEY environment variable'
+    )
+    .replace(/'mode: (validate|plan|publish)'/g, "the '$1' command")
+    .replace(/'([a-z][a-z-]*): ([^'\s$]+)'/g, (whole, name: string, value: string) =>
+      name in VALUES || YES_NO.includes(name) ? `'--${name} ${value}'` : whole
+    )
+    .replace(/\bin the '([a-z][a-z-]*)' input\b/g, "with '--$1'")
+}
+
 /** Reads `argv` into inputs by their action.yml names. Throws UsageError. */
-export function parseArguments(argv: readonly string[], specs: Record<string, InputSpec>): Invocation {
+export function parseArguments(
+  argv: readonly string[],
+  specs: Record<string, InputSpec>,
+  env: Record<string, string | undefined> = process.env
+): Invocation {
   const given: Record<string, string> = {}
   const positional: string[] = []
   const invocation = { json: false, debug: false, help: false } as Invocation
@@ -110,19 +160,26 @@ export function parseArguments(argv: readonly string[], specs: Record<string, In
     throw new UsageError(`Unknown command '${command}': use validate, plan or publish.`)
   if (patterns.length > 0) given.files = [given.files, ...patterns].filter((p) => p !== undefined).join('\n')
   if (!given.files) throw new UsageError(`Give the certificate files, e.g. ${COMMAND} ${command} 'certs/**/*.pem'.`)
+  const client = given['client-certificate']?.trim()
+  if (client && !client.includes('-----BEGIN'))
+    throw new UsageError(
+      `'--client-certificate' takes the PEM text, not a file name: pass the file's content, e.g. --client-certificate "$(cat ${client.includes(' ') ? 'FILE' : client})".`
+    )
   // The defaults the runner would fill in; an expression (${{ github.token }}) has no value here.
   const inputs: Record<string, string> = {}
   for (const [input, spec] of Object.entries(specs))
     inputs[input] = (spec.default ?? '').replace(/\$\{\{[^}]*\}\}/g, '')
+  for (const [input, variable] of Object.entries(FROM_ENV)) if (input in specs) inputs[input] = env[variable] ?? ''
   return { ...invocation, mode: command as Invocation['mode'], inputs: { ...inputs, ...given, mode: command } }
 }
 
 function helpText(specs: Record<string, InputSpec>): string {
-  const width = Math.max(...Object.keys(specs).map((n) => n.length)) + 4
+  const valueOf = (name: string, spec: InputSpec): string => VALUES[name] ?? (isBoolean(spec) ? '' : ' TEXT')
+  const width = Math.max(...Object.entries(specs).map(([n, spec]) => `${n}${valueOf(n, spec)}`.length)) + 2
   const flags = Object.entries(specs)
     .filter(([name]) => !NOT_FLAGS[name])
     .map(([name, spec]) => {
-      const value = isBoolean(spec) ? '' : ' …'
+      const value = valueOf(name, spec)
       const fallback = spec.default && !spec.default.includes('${{') ? ` (default: ${spec.default})` : ''
       return `  --${`${name}${value}`.padEnd(width)} ${(spec.description ?? '').split('\n')[0]}${fallback}`
     })
@@ -145,7 +202,9 @@ Options:
 Every input of the action is an option (booleans need no value: --activate, --activate=false):
 ${flags.join('\n')}
 
-Environment: OPENAI_ADMIN_KEY (the admin key), OPENAI_BASE_URL, NO_COLOR (no colours).
+Environment: OPENAI_ADMIN_KEY (the admin key), OPENAI_CLIENT_KEY (the PEM private key of
+--client-certificate), GITHUB_TOKEN (for --comment-on-pr), OPENAI_BASE_URL, NO_COLOR (no colours).
+Secrets are never options: a command line is visible to every user of the machine.
 Exit codes: 0 nothing wrong, 1 errors found or a failed change, 2 bad usage.
 `
 }
@@ -159,7 +218,8 @@ function terminalRunner(invocation: Invocation) {
     stream.isTTY && !process.env.NO_COLOR ? `\u001b[${COLOURS[name]}m${text}\u001b[0m` : text
   const secrets: string[] = []
   const redact = (text: string): string => secrets.reduce((t, s) => t.split(s).join('***'), text)
-  const print = (stream: NodeJS.WriteStream, text: string): void => void stream.write(`${redact(text)}\n`)
+  const print = (stream: NodeJS.WriteStream, text: string): void =>
+    void stream.write(`${redact(forCommandLine(text))}\n`)
   const state = { outputs: {} as Record<string, string>, summary: '', failure: undefined as string | undefined }
   const debugging = invocation.debug || process.env.RUNNER_DEBUG === '1' || process.env.ACTIONS_STEP_DEBUG === 'true'
   const runner: Runner = {
@@ -232,8 +292,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     // Inputs that make no sense are bad usage too; run() would only report them as a failure.
     getSettings(terminalRunner(invocation).runner)
   } catch (error) {
-    process.stderr.write(`${COMMAND}: ${messageOf(error)}\nTry '${COMMAND} --help'.\n`)
+    process.stderr.write(`${COMMAND}: ${forCommandLine(messageOf(error))}\nTry '${COMMAND} --help'.\n`)
     return 2
+  }
+  // A pull-request comment needs the event GitHub Actions describes; here there is none.
+  if (invocation.inputs['comment-on-pr'] !== 'false' && process.env.GITHUB_ACTIONS !== 'true') {
+    process.stderr.write(
+      `${COMMAND}: --comment-on-pr: pull-request comments are written only inside GitHub Actions; none is written here (--summary FILE writes the report).\n`
+    )
+    invocation.inputs['comment-on-pr'] = 'false'
   }
   const { runner, state, redact } = terminalRunner(invocation)
   quietWorkflowCommands(runner)
@@ -254,8 +321,9 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 const code = await main(process.argv.slice(2)).catch((error: unknown) => {
+  const stack = process.argv.includes('--debug') && error instanceof Error && error.stack ? `${error.stack}\n` : ''
   process.stderr.write(
-    `${COMMAND}: unexpected error: ${messageOf(error)}. Please report it with the output of --debug.\n`
+    `${stack}${COMMAND}: unexpected error: ${messageOf(error)}. Please report it with the output of --debug.\n`
   )
   return 1
 })

@@ -45,8 +45,10 @@ export async function commentOnPullRequest(options: CommentOptions): Promise<voi
   const github = await import('@actions/github')
   const { context } = github
   const number = context.payload.pull_request?.number
-  if (!context.eventName.startsWith('pull_request') || typeof number !== 'number') {
-    options.log(`comment-on-pr: not a pull_request event (${context.eventName || 'none'}); no comment.`)
+  // Outside a workflow (GITHUB_EVENT_NAME unset) the event name is undefined.
+  const event: string = context.eventName ?? ''
+  if (!event.startsWith('pull_request') || typeof number !== 'number') {
+    options.log(`comment-on-pr: not a pull_request event (${event || 'none'}); no comment.`)
     return
   }
   if (!options.token) {

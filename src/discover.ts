@@ -5,6 +5,41 @@ import { ActionError, messageOf } from './errors.js'
 import { mapLimit } from './pool.js'
 import { type ParsedFile, type Problem, parseFile } from './parse.js'
 
+/** What a file-system error code means, for people. */
+const FS_CODES: Record<string, string> = {
+  ELOOP: 'is a symbolic link that loops',
+  ENOTDIR: 'goes through a file as if it were a folder',
+  EACCES: 'cannot be read (permission denied)',
+  EPERM: 'cannot be read (operation not permitted)',
+  ENAMETOOLONG: 'has a name too long',
+  ENOENT: 'does not exist (a broken symbolic link?)',
+  EISDIR: 'is a folder, not a file',
+  EINVAL: 'cannot be resolved'
+}
+
+/**
+ * A file-system error met while finding or reading files, as one line naming the path relative to
+ * the workspace (never the absolute path, which may be outside it); anything else is rethrown.
+ */
+export function fsError(error: unknown, workspace: string, file?: string): unknown {
+  const { code, path: at } = (error ?? {}) as { code?: unknown; path?: unknown }
+  if (typeof code !== 'string' || !(code in FS_CODES)) return error
+  const where =
+    file ?? (typeof at === 'string' ? printable(path.relative(workspace, at).split(path.sep).join('/')) : 'a file')
+  return new ActionError(`${where} ${FS_CODES[code]} (${code}): fix or remove it, or exclude it with a '!' pattern.`)
+}
+
+/**
+ * A file name as it may be shown: control characters (a newline, which git allows in names) written
+ * as escapes, so that a name can never start a new log line or forge a workflow command.
+ */
+export function printable(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  return name.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]/g, (c) =>
+    c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
+  )
+}
+
 /** A matched file: its absolute path, and its path relative to the workspace for people. */
 export interface FoundFile {
   path: string
@@ -42,7 +77,7 @@ export function relativeFiles(
 ): FoundFile[] {
   const files = matches.map((match) => ({
     path: match,
-    file: paths.relative(workspace, match).split(paths.sep).join('/')
+    file: printable(paths.relative(workspace, match).split(paths.sep).join('/'))
   }))
   const outside = files.filter((f) => f.file.startsWith('../') || paths.isAbsolute(f.file))
   if (outside.length > 0) {
@@ -68,8 +103,8 @@ export async function discover(patterns: readonly string[], workspace: string, i
     matches = await globber.glob()
   } catch (error) {
     const broken = /No information found for the path '(.*)'/.exec(messageOf(error))
-    if (!broken) throw error
-    const file = path.relative(workspace, broken[1]).split(path.sep).join('/')
+    if (!broken) throw fsError(error, workspace)
+    const file = printable(path.relative(workspace, broken[1]).split(path.sep).join('/'))
     throw new ActionError(`${file} is a broken symbolic link: fix or remove it, or exclude it with a '!' pattern.`)
   }
   return resolveInside(relativeFiles([...new Set(matches)], workspace, path, input), workspace)
@@ -87,9 +122,10 @@ export async function resolveInside(files: readonly FoundFile[], workspace: stri
     try {
       return { ...found, path: await realpath(found.path) }
     } catch (error) {
-      throw new ActionError(
-        `${found.file} cannot be resolved (${messageOf(error)}): fix or remove it, or exclude it with a '!' pattern.`
-      )
+      const mapped = fsError(error, workspace, found.file)
+      throw mapped instanceof ActionError
+        ? mapped
+        : new ActionError(`${found.file} cannot be resolved: fix or remove it, or exclude it with a '!' pattern.`)
     }
   })
   const outside = resolved.filter((f) => {
@@ -97,12 +133,30 @@ export async function resolveInside(files: readonly FoundFile[], workspace: stri
     return relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)
   })
   if (outside.length > 0) {
-    const more = outside.length > 1 ? ` (and ${outside.length - 1} more)` : ''
+    // Named by the link that leads out, never by where it leads or what is there: a fork's pull
+    // request must not learn the runner's files from the error.
+    const link = await leavingLink(files.find((f) => f.file === outside[0].file) ?? outside[0], workspace, root)
     throw new ActionError(
-      `${outside[0].file} resolves to ${outside[0].path}, outside the workspace${more}: a symbolic link may not lead out of the repository. Keep certificates inside it, or exclude the link with a '!' pattern.`
+      `${link} is a symbolic link that leads outside the workspace: a symbolic link may not lead out of the repository. Keep certificates inside it, or exclude the link with a '!' pattern.`
     )
   }
   return resolved
+}
+
+/**
+ * The first step of `found`'s workspace-relative path whose real path is outside `root` (the link
+ * that leads out), as a workspace-relative path.
+ */
+async function leavingLink(found: FoundFile, workspace: string, root: string): Promise<string> {
+  const steps = path.relative(workspace, found.path).split(path.sep)
+  for (let n = 1; n <= steps.length; n++) {
+    const real = await realpath(path.join(workspace, ...steps.slice(0, n))).catch(() => undefined)
+    const relative = real === undefined ? '' : path.relative(root, real)
+    if (relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
+      return printable(steps.slice(0, n).join('/'))
+    }
+  }
+  return found.file
 }
 
 /** Larger files are refused unread: a CA bundle is a few kilobytes, OpenAI takes under 16 KB each. */
@@ -111,17 +165,25 @@ export const MAX_FILE_BYTES = 1024 * 1024
 /** Reads and parses every file, refusing ones too large to be certificates without reading them. */
 export async function readFiles(files: readonly FoundFile[]): Promise<ParsedFile[]> {
   return mapLimit(files, 16, async ({ path: absolute, file }) => {
-    const { size } = await stat(absolute)
-    if (size > MAX_FILE_BYTES) {
-      const problem: Problem = {
-        check: 'file-too-large',
-        severity: 'error',
-        message: `The file is ${(size / 1024 / 1024).toFixed(1)} MiB; a certificate file may be at most 1 MiB: check the pattern that matched it.`,
-        file,
-        line: 1
-      }
-      return { file, certificates: [], rejected: [], problems: [problem], blocks: 0 }
+    try {
+      return await readOne(absolute, file)
+    } catch (error) {
+      throw fsError(error, '', file)
     }
-    return parseFile(file, await readFile(absolute))
   })
+}
+
+async function readOne(absolute: string, file: string): Promise<ParsedFile> {
+  const { size } = await stat(absolute)
+  if (size > MAX_FILE_BYTES) {
+    const problem: Problem = {
+      check: 'file-too-large',
+      severity: 'error',
+      message: `The file is ${(size / 1024 / 1024).toFixed(1)} MiB; a certificate file may be at most 1 MiB: check the pattern that matched it.`,
+      file,
+      line: 1
+    }
+    return { file, certificates: [], rejected: [], problems: [problem], blocks: 0 }
+  }
+  return parseFile(file, await readFile(absolute))
 }

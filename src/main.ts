@@ -4,6 +4,7 @@ import { discover, readFiles } from './discover.js'
 import { ActionError, CancelledError, messageOf } from './errors.js'
 import { getSettings, type Mode, MODES, type Settings } from './inputs.js'
 import { renderName } from './name-template.js'
+import { CERTIFICATE_CAP } from './plan.js'
 import { type Certificate, type ParsedFile, parseFile } from './parse.js'
 import { annotate, buildReport, type Outcome, writeReport } from './report.js'
 import { redacting } from './redact.js'
@@ -49,8 +50,10 @@ async function check(runner: Runner, settings: Settings, outcome: Outcome, now: 
   if (found.length === 0) {
     const message = `No files matched ${settings.patterns.map((p) => `'${p}'`).join(', ')} in ${settings.workspace}: check the 'files' patterns (they are relative to the workspace).`
     if (settings.ifNoFilesFound === 'error') throw new ActionError(message)
-    if (settings.ifNoFilesFound === 'warn') runner.warning(message)
-    else runner.info(message)
+    if (settings.ifNoFilesFound === 'warn') {
+      runner.warning(message)
+      outcome.notices = [message]
+    } else runner.info(message)
     return false
   }
 
@@ -82,6 +85,12 @@ async function check(runner: Runner, settings: Settings, outcome: Outcome, now: 
     const files = new Set(errors.map((p) => p.file)).size
     throw new ActionError(
       `${plural(errors.length, 'error')} in ${plural(files, 'file')}${nothingWritten}: fix the certificates annotated above (the job summary lists every problem).`
+    )
+  }
+  const distinct = new Set(outcome.files.flatMap((f) => f.certificates.map((c) => c.fingerprint))).size
+  if (distinct > CERTIFICATE_CAP) {
+    throw new ActionError(
+      `The files hold ${distinct} distinct certificates, but an organization holds at most ${CERTIFICATE_CAP}${nothingWritten}: publish could never upload them all. Keep at most ${CERTIFICATE_CAP} in the files (remove retired or expired CAs, or split them across organizations with separate 'files' patterns).`
     )
   }
   if (warnings > 0 && settings.failOn === 'warning') {
@@ -266,6 +275,7 @@ export async function run(unredacted: Runner = actionsRunner, now: Date = new Da
       })
     }
   } catch (error) {
+    if (error instanceof Error && error.stack) runner.debug(error.stack)
     failure ??= `Could not write the outputs or the job summary: ${messageOf(error)}.`
   }
   // Last, so that the reason is the final line of the log.

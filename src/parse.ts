@@ -55,6 +55,8 @@ export interface Certificate {
   notBefore: Date
   notAfter: Date
   isCa: boolean
+  /** The X.509 version: 1 (no extensions possible), 2 or 3. */
+  version?: number
   /** basicConstraints pathLenConstraint, when set. */
   pathLength?: number
   /** Key identifiers; undefined when the extension (or the AKI's keyIdentifier) is absent. */
@@ -122,6 +124,13 @@ const PKCS7_LABELS = new Set(['PKCS7', 'CMS'])
 type Fail = (check: string, line: number, message: string, index?: number, severity?: Severity) => void
 
 /**
+ * The lines that start a private key in OpenSSL's text form: `Private-Key: (2048 bit, 2 primes)`,
+ * `RSA Private-Key:`, `ED25519 Private-Key:`, and the fields only a private key has (an RSA
+ * `privateExponent:`, an EC or EdDSA `priv:`). A certificate's text (`Public-Key:`, `pub:`) has none.
+ */
+const KEY_TEXT = /^(?:[A-Z0-9]+ )?Private-Key:|^(?:privateExponent|priv):/
+
+/**
  * Reads a file's certificates: PEM blocks (line by line, so that every problem has a line number),
  * or a binary DER certificate or PKCS#7 bundle. Text around blocks is allowed (as `openssl x509
  * -text` writes it); CRLF, a UTF-8 BOM and comments in another 8-bit encoding are too. Never throws
@@ -159,12 +168,24 @@ export function parseFile(file: string, bytes: Uint8Array): ParsedFile {
   // Blocks in file order; a broken one carries why, so that it keeps its place and index.
   const blocks: Block[] = []
   let open: Block | undefined
+  // A private key printed as text (`openssl pkey -text`, `openssl rsa -text`) outside any block:
+  // flagged once per stretch of text between blocks, its material never shown.
+  let keyTextFlagged = false
   const lines = text.split(/\r\n|\n|\r/)
   lines.forEach((raw, i) => {
     const line = raw.trim()
     const lineNumber = i + 1
     const begin = BEGIN.exec(line)
     const end = END.exec(line)
+    if (begin || end) keyTextFlagged = false
+    if (!open && !begin && !end && !keyTextFlagged && KEY_TEXT.test(line)) {
+      keyTextFlagged = true
+      fail(
+        'private-key',
+        lineNumber,
+        `Line ${lineNumber} starts a private key written as text (openssl -text output): a private key must never be published. Remove it from ${file} and treat the key as leaked.`
+      )
+    }
     if (begin) {
       if (open) {
         open.broken = `${open.label} block at line ${open.line} has no END line before the next BEGIN at line ${lineNumber}: restore its -----END ${open.label}----- line.`
@@ -680,6 +701,7 @@ function readCertificate(
     notBefore,
     notAfter,
     isCa: basic?.cA === true,
+    version: Number(tbsCertificate.version ?? 0) + 1,
     ...(basic?.pathLenConstraint === undefined ? {} : { pathLength: basic.pathLenConstraint }),
     ...(subjectKeyId ? { subjectKeyId } : {}),
     ...(authorityKeyId ? { authorityKeyId } : {}),

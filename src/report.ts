@@ -63,6 +63,8 @@ export interface Outcome {
   reviewable?: ReviewablePlan
   /** `expiry-warning-days`: windows ending sooner are drawn as critical. */
   warningDays?: number
+  /** Warnings of the run itself, tied to no file (no file matched, with `if-no-files-found: warn`). */
+  notices?: string[]
 }
 
 export interface Report {
@@ -138,7 +140,9 @@ export function buildResults(outcome: Outcome): Result[] {
         file: file.file,
         index: cert.index,
         line: cert.line,
-        name: outcome.names.get(cert) ?? null,
+        // One already there is shown under its name in the organization; the template's name is what
+        // `sync-names` would give it (a planned rename says so in the changes).
+        name: outcome.plan?.existing.get(cert.fingerprint)?.name || (outcome.names.get(cert) ?? null),
         fingerprint: cert.fingerprint,
         id,
         status,
@@ -174,7 +178,29 @@ const ICON: Record<Status, string> = {
   invalid: '❌'
 }
 
-const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
+/**
+ * Untrusted text (a certificate's name, a file name, a message quoting them) as inert Markdown on
+ * one table line: HTML and Markdown syntax characters escaped, so that a name like
+ * `[x](https://evil)` or `<img src=…>` shows as written and links or loads nothing.
+ */
+const cell = (text: string): string =>
+  text
+    .replace(/\r\n|\r|\n/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/[\\`[\]|]/g, '\\$&')
+
+/**
+ * Untrusted text as a code span on one table line: fenced by more backticks than any run inside it,
+ * so that a backtick in a file name cannot close the span and let the rest be read as Markdown.
+ */
+const code = (text: string): string => {
+  const inner = text.replace(/\r\n|\r|\n/g, ' ').replace(/\|/g, '\\|')
+  const fence = '`'.repeat(Math.max(0, ...(inner.match(/`+/g) ?? []).map((run) => run.length)) + 1)
+  const pad = /^`|`$/.test(inner) ? ' ' : ''
+  return `${fence}${pad}${inner}${pad}${fence}`
+}
 
 /** The table of a pull-request check: what a reviewer needs, with each problem on its row. */
 function validateRows(results: readonly Result[]): string[] {
@@ -190,7 +216,7 @@ function validateRows(results: readonly Result[]): string[] {
             ? 'the file'
             : 'not a certificate'
       const issues = r.problems.map((p) => `${cell(p.message)} \`${p.check}\``).join('<br>')
-      return `| ${worst} | ${cell(what)} | \`${cell(`${r.file}:${r.line}`)}\` | ${r.not_after?.slice(0, 10) ?? ''} | ${issues} |`
+      return `| ${worst} | ${cell(what)} | ${code(`${r.file}:${r.line}`)} | ${r.not_after?.slice(0, 10) ?? ''} | ${issues} |`
     })
   ]
 }
@@ -201,7 +227,7 @@ function publishRows(results: readonly Result[]): string[] {
     '| --- | --- | --- | --- | --- | --- |',
     ...results.map((r) => {
       const where = `${r.file}${r.index === null ? '' : `:${r.line}`}`
-      return `| ${ICON[r.status]} ${r.status} | ${cell(r.name ?? '')} | \`${cell(where)}\` | ${r.fingerprint ? `\`${shortFingerprint(r.fingerprint)}\`` : ''} | ${r.not_after?.slice(0, 10) ?? ''} | ${r.id ? `\`${r.id}\`` : ''} |`
+      return `| ${ICON[r.status]} ${r.status} | ${cell(r.name ?? '')} | ${code(where)} | ${r.fingerprint ? `\`${shortFingerprint(r.fingerprint)}\`` : ''} | ${r.not_after?.slice(0, 10) ?? ''} | ${r.id ? `\`${r.id}\`` : ''} |`
     })
   ]
 }
@@ -220,7 +246,7 @@ function workloadRows(verdicts: readonly Verdict[], problems: readonly Problem[]
     '| | client certificate | file | expires | accepted by | path or problem |',
     '| --- | --- | --- | --- | --- | --- |',
     ...verdicts.map((v) => {
-      const where = v.source === 'workload' ? `\`${cell(`${v.file}:${v.line}`)}\`` : 'input `client-certificate`'
+      const where = v.source === 'workload' ? `${code(`${v.file}:${v.line}`)}` : 'input `client-certificate`'
       const how =
         v.problem === null
           ? v.path === 'direct'
@@ -235,13 +261,24 @@ function workloadRows(verdicts: readonly Verdict[], problems: readonly Problem[]
   ]
 }
 
+/** The log's failure line points at the annotations and the summary; the summary itself lists the problems. */
+const inSummary = (failure: string): string =>
+  failure
+    .replace(
+      'fix the certificates annotated above (the job summary lists every problem)',
+      'fix the certificates listed below'
+    )
+    .replace('fix the certificates annotated above', 'fix the certificates listed below')
+    .replace('see the annotations above', 'see the list below')
+
 function summaryOf(outcome: Outcome, results: readonly Result[], counts: string, now: Date): string {
   const parts = [
     `## OpenAI certificates${outcome.label ? ` (${cell(outcome.label)})` : ''}: ${outcome.mode}`,
     '',
     counts,
     '',
-    ...(outcome.failure ? [`> [!CAUTION]`, `> ${cell(outcome.failure)}`, ''] : []),
+    ...(outcome.failure ? [`> [!CAUTION]`, `> ${cell(inSummary(outcome.failure))}`, ''] : []),
+    ...(outcome.notices ?? []).flatMap((n) => [`> [!WARNING]`, `> ${cell(n)}`, '']),
     ...(outcome.mode === 'validate' ? validateRows(results) : publishRows(results)),
     ...timelineSection(outcome, results, now)
   ]
@@ -264,28 +301,52 @@ function summaryOf(outcome: Outcome, results: readonly Result[], counts: string,
     parts.push('', '### Problems', '')
     for (const p of outcome.problems)
       parts.push(
-        `- ${p.severity === 'error' ? '❌' : '⚠️'} \`${cell(`${p.file}:${p.line}`)}\` ${cell(p.message)} \`${p.check}\``
+        `- ${p.severity === 'error' ? '❌' : '⚠️'} ${code(`${p.file}:${p.line}`)} ${cell(p.message)} \`${p.check}\``
       )
   }
   parts.push(...workloadRows(outcome.workloads ?? [], outcome.problems))
-  let summary = parts.join('\n') + '\n'
-  if (summary.length > SUMMARY_LIMIT) {
-    summary =
-      summary.slice(0, SUMMARY_LIMIT).replace(/\n[^\n]*$/, '\n') +
-      '\n… cut here: the job summary is limited to 1 MiB; the `results` output has every entry.\n'
-  }
-  return summary
+  const summary = parts.join('\n') + '\n'
+  if (Buffer.byteLength(summary) <= SUMMARY_LIMIT) return summary
+  // Cut by UTF-8 bytes, as GitHub counts (beyond the limit it drops the whole summary), at a line end.
+  const kept = Buffer.from(summary).subarray(0, SUMMARY_LIMIT).toString('utf8')
+  return (
+    kept.replace(/\n[^\n]*$/, '\n') +
+    '\n… cut here: the job summary is limited to 1 MiB; the log has every entry, the `results` output the first ones.\n'
+  )
+}
+
+/** GitHub limits each output to 1 MB; `results` keeps the entries that fit below this many bytes. */
+export const OUTPUT_LIMIT = 1000 * 1000 - 1024
+
+/** `results` as JSON, with only as many entries as fit in OUTPUT_LIMIT bytes, and how many that is. */
+function resultsOutput(results: readonly Result[]): { json: string; kept: number } {
+  const json = JSON.stringify(results)
+  if (Buffer.byteLength(json) <= OUTPUT_LIMIT) return { json, kept: results.length }
+  const sizes = results.map((r) => Buffer.byteLength(JSON.stringify(r)) + 1)
+  let kept = 0
+  for (let total = 2; kept < results.length && total + sizes[kept] <= OUTPUT_LIMIT; kept++) total += sizes[kept]
+  return { json: JSON.stringify(results.slice(0, kept)), kept }
 }
 
 function countsOf(outcome: Outcome, results: readonly Result[]): string {
   // A certificate met twice is counted once.
+  // The statuses count distinct certificates; blocks and files that hold none are counted apart.
   const distinct = new Map<string, Status>()
-  results.forEach((r, i) => distinct.set(r.fingerprint ?? `entry ${i}`, r.status))
+  for (const r of results) if (r.fingerprint !== null) distinct.set(r.fingerprint, r.status)
   const byStatus = new Map<Status, number>()
   for (const status of distinct.values()) byStatus.set(status, (byStatus.get(status) ?? 0) + 1)
   const parts = [...byStatus].map(([status, n]) => `${n} ${status}`)
+  const rejected = results.filter((r) => r.fingerprint === null).length
+  if (rejected > 0)
+    parts.push(`${rejected} ${rejected === 1 ? 'block or file' : 'blocks or files'} with no certificate`)
+  const verdicts = outcome.workloads ?? []
+  const refused = verdicts.filter((v) => v.problem !== null).length
+  if (verdicts.length > 0)
+    parts.push(
+      `${verdicts.length} client certificate${verdicts.length === 1 ? '' : 's'} verified${refused > 0 ? ` (${refused} refused)` : ''}`
+    )
   const errors = outcome.problems.filter((p) => p.severity === 'error').length
-  const warnings = outcome.problems.length - errors
+  const warnings = outcome.problems.length - errors + (outcome.notices?.length ?? 0)
   const certificates = results.filter((r) => r.fingerprint !== null)
   const unique = new Set(certificates.map((r) => r.fingerprint)).size
   const found = `${certificates.length} certificate${certificates.length === 1 ? '' : 's'}${unique < certificates.length ? ` (${unique} distinct)` : ''}`
@@ -314,11 +375,12 @@ const slotsLeft = (outcome: Outcome, plan: Plan): number =>
 /** Outputs, job summary and log lines of a run. Pure. */
 export function buildReport(outcome: Outcome, now: Date = new Date()): Report {
   const results = buildResults(outcome)
+  const resultsJson = resultsOutput(results)
   const outputs: Record<string, string> = {
     'certificate-ids': JSON.stringify(distinctIds(results, ['uploaded', 'existing'])),
     'uploaded-ids': JSON.stringify(distinctIds(results, ['uploaded'])),
     'existing-ids': JSON.stringify(distinctIds(results, ['existing'])),
-    results: JSON.stringify(results),
+    results: resultsJson.json,
     'slots-left': outcome.plan ? String(slotsLeft(outcome, outcome.plan)) : '',
     'activated-ids': doneIds(outcome, 'activate'),
     'deactivated-ids': doneIds(outcome, 'deactivate'),
@@ -337,7 +399,13 @@ export function buildReport(outcome: Outcome, now: Date = new Date()): Report {
   })
   const counts = countsOf(outcome, results)
   lines.push(outcome.label ? `[${outcome.label}] ${counts}` : counts)
-  return { results, outputs, summary: summaryOf(outcome, results, counts, now), lines }
+  let summary = summaryOf(outcome, results, counts, now)
+  if (resultsJson.kept < results.length) {
+    const note = `The \`results\` output holds the first ${resultsJson.kept} of ${results.length} entries: GitHub limits an output to 1 MB. The log above lists every entry.`
+    lines.push(note.replace(/`/g, "'"))
+    summary = summary.replace(/\n/, `\n\n> [!NOTE]\n> ${note}\n`)
+  }
+  return { results, outputs, summary, lines }
 }
 
 /**
@@ -412,7 +480,7 @@ export function branchOutputs(outcome: Outcome, results: readonly Result[], now:
     deactivated: changed('deactivate'),
     renamed: changed('rename'),
     deleted: changed('delete'),
-    warnings: outcome.problems.length - errors,
+    warnings: outcome.problems.length - errors + (outcome.notices?.length ?? 0),
     errors
   }
   const expiries = outcome.files.flatMap((f) => f.certificates.map((c) => c.notAfter.getTime()))
@@ -472,7 +540,9 @@ function activeAfter(outcome: Outcome): Lane[] {
     // A certificate renamed by the run is shown under its new name.
     const renamed = new Map(counted.filter((c) => c.action === 'rename').map((c) => [c.id, c.name]))
     for (const [id, window] of active) if (window && renamed.has(id)) window.name = renamed.get(id) ?? window.name
-    return { title: `Active for the ${scope}`, windows: [...active.values()].filter((w) => w !== undefined) }
+    // Short enough for the chart's section column: a project's id says what it is.
+    const title = s.scope.kind === 'organization' ? 'Active for the organization' : `Active in ${s.scope.id}`
+    return { title, windows: [...active.values()].filter((w) => w !== undefined) }
   })
 }
 

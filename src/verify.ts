@@ -217,17 +217,20 @@ function search(
   return undefined
 }
 
-/** The subject of the top of the presented chain's issuer: the CA a certificate claims to come from. */
-function claimedIssuer(leaf: Info, intermediates: readonly Info[]): string {
+/** The top of the presented chain: its issuer is the CA a certificate claims to come from. */
+function chainTop(leaf: Info, intermediates: readonly Info[]): Info {
   let top = leaf
   const seen = new Set<Info>()
   for (;;) {
     const up = intermediates.find((i) => !seen.has(i) && i.subjectDer === top.issuerDer)
-    if (!up || up.subjectDer === up.issuerDer) return up ? up.subject : top.issuer
+    if (!up || up.subjectDer === up.issuerDer) return top
     seen.add(up)
     top = up
   }
 }
+
+/** A key identifier as people compare them: its first 8 bytes, in hex. */
+const keyId = (id: string): string => (id.length > 16 ? `${id.slice(0, 16)}…` : id)
 
 /**
  * Verifies each presented certificate against the anchors as OpenAI would at `now`. Pure apart
@@ -263,6 +266,18 @@ export async function verifyPresented(
     verdict.not_after = leaf.notAfter.toISOString()
     if (leaf.notAfter < now) return refuse('expired', `it expired on ${day(leaf.notAfter)}`)
     if (leaf.notBefore > now) return refuse('not-yet-valid', `it is not valid before ${day(leaf.notBefore)}`)
+    // A CA first and a client certificate after it: the file is in the wrong order.
+    const clientAfter = leaf.isCa
+      ? p.intermediates
+          .slice(0, MAX_INTERMEDIATES)
+          .map(readOrUndefined)
+          .find((i) => i !== undefined && !i.isCa)
+      : undefined
+    if (clientAfter)
+      return refuse(
+        'wrong-order',
+        `it starts with the CA ${quote(leaf.subject)}, not with the client certificate ${quote(clientAfter.subject)} that comes after it`
+      )
     // A missing AKI fails without the presented chain being tried (OpenAI's guide).
     if (!leaf.hasAki) return refuse('no-aki', 'it has no Authority Key Identifier, which OpenAI requires')
     if (leaf.eku !== undefined && !leaf.eku.includes(CLIENT_AUTH))
@@ -283,7 +298,15 @@ export async function verifyPresented(
     if (found) return { ...verdict, anchor: found.anchor.label, path: found.direct ? 'direct' : 'intermediates' }
     const deepest = failures.sort((a, b) => b.depth - a.depth)[0]
     if (deepest) return refuse(deepest.check, deepest.message)
-    return refuse('no-anchor', `it chains to ${quote(claimedIssuer(leaf, intermediates))}, which is not an anchor`)
+    const top = chainTop(leaf, intermediates)
+    // An anchor of the issuer's name but another key: a different CA, which the name alone hides.
+    const namesakes = readAnchors.filter((a) => a.info.subjectDer === top.issuerDer)
+    if (namesakes.length > 0 && top.aki !== undefined)
+      return refuse(
+        'no-anchor',
+        `it is issued by ${quote(top.issuer)} with key id ${keyId(top.aki)}, not by ${list(namesakes.map((a) => `${a.anchor.label}${a.info.ski ? ` (key id ${keyId(a.info.ski)})` : ''}`))}, a different CA of the same name`
+      )
+    return refuse('no-anchor', `it chains to ${quote(top.issuer)}, which is not an anchor`)
   })
 }
 
@@ -311,6 +334,17 @@ export function fileAnchors(certificates: readonly Certificate[]): Anchor[] {
   return certificates.map((c) => ({ der: c.der, label: perFile.get(c.file)! > 1 ? `${c.file}:${c.line}` : c.file }))
 }
 
+/** Checks of the certificate itself: reissuing it is the fix, not keeping a CA. */
+const OWN_CHECKS = new Set([
+  'malformed',
+  'expired',
+  'not-yet-valid',
+  'no-aki',
+  'not-client-auth',
+  'key-usage',
+  'wrong-order'
+])
+
 /** Workload verdicts as problems at their file and line, and a warning for one expiring soon. */
 export function verdictProblems(
   verdicts: readonly Verdict[],
@@ -320,7 +354,18 @@ export function verdictProblems(
 ): Problem[] {
   const problems: Problem[] = []
   for (const v of verdicts) {
-    if (v.source !== 'workload') continue
+    if (v.source === 'client-certificate') {
+      // The action's own certificate: one OpenAI refuses whatever the CAs would refuse its next run.
+      if (v.problem !== null && OWN_CHECKS.has(v.check!))
+        problems.push({
+          check: `client-certificate-${v.check}`,
+          severity: 'error',
+          message: `Input client-certificate ${quote(v.subject ?? '')} would be refused by OpenAI: ${v.problem}. ${v.check === 'wrong-order' ? 'Put the client certificate first, then its intermediates' : 'Reissue it for client authentication and update the client-certificate and client-key secrets'}.`,
+          file: v.file,
+          line: v.line
+        })
+      continue
+    }
     if (v.problem !== null) {
       problems.push({
         check: `workload-${v.check}`,
@@ -352,9 +397,6 @@ function list(items: readonly string[]): string {
   return shown.length <= 1 ? (shown[0] ?? '') : `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}`
 }
 
-/** Checks of the certificate itself: reissuing it is the fix, not keeping a CA. */
-const OWN_CHECKS = new Set(['malformed', 'expired', 'not-yet-valid', 'no-aki', 'not-client-auth', 'key-usage'])
-
 export interface Judgement {
   verdicts: Verdict[]
   problems: Problem[]
@@ -378,14 +420,22 @@ export async function judgeWorkloads(
   const target = list(fresh.length > 0 ? fresh : [...afterLabels])
   const explain = (v: Verdict): string => {
     const who = `Workload certificate ${quote(v.subject ?? '')}`
+    if (v.check === 'wrong-order')
+      return `${v.file} would be refused by OpenAI: ${v.problem}. Put the client certificate first, then the intermediates it sends.`
     if (OWN_CHECKS.has(v.check!)) return `${who} would be refused by OpenAI: ${v.problem}. Reissue it.`
     const now = today[failing.findIndex((p) => p.file === v.file && p.line === v.line)]
     const reissue = target ? ` until these certificates are reissued from ${target}` : ''
     if (now?.anchor)
       return `${who} chains today to ${now.anchor}, which will not be active ${options.where} after this run (${v.problem}): keep ${now.anchor}${reissue}; nothing was changed.`
+    const namesake = /^it is issued by .* with key id (\S+), not by /.exec(v.problem!)
+    if (namesake)
+      return `${who} would verify against no CA ${options.where}: ${v.problem}. ${options.before ? 'Publish and keep' : 'Keep'} the CA with key id ${namesake[1]}${reissue}.`
     const chainsTo = /^it chains to (.*), which is not an anchor$/.exec(v.problem!)
-    if (chainsTo)
-      return `${who} would verify against no CA ${options.where}: it chains to ${chainsTo[1]}. Keep ${chainsTo[1]}${reissue}.`
+    if (chainsTo) {
+      // Whether the files held that CA before is not known offline; in publish, `before` says it was never active.
+      const held = options.before ? '' : `; if it is a CA the files held until now, keep it${reissue}`
+      return `${who} would verify against no CA ${options.where}: it chains to ${chainsTo[1]}, which is not a CA ${options.where} and is not among the certificates it presents. If ${chainsTo[1]} is an intermediate CA, the workload must present it after its own certificate (in ${v.file}, after the client certificate), or the files must hold it as the CA${held}.`
+    }
     return `${who} would verify against no CA ${options.where}: ${v.problem}.`
   }
   return { verdicts, problems: verdictProblems(verdicts, options.now, options.expiryWarningDays, explain) }

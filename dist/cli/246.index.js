@@ -38,8 +38,10 @@ async function commentOnPullRequest(options) {
     const github = await Promise.all(/* import() */[__webpack_require__.e(752), __webpack_require__.e(413)]).then(__webpack_require__.bind(__webpack_require__, 2413));
     const { context } = github;
     const number = context.payload.pull_request?.number;
-    if (!context.eventName.startsWith('pull_request') || typeof number !== 'number') {
-        options.log(`comment-on-pr: not a pull_request event (${context.eventName || 'none'}); no comment.`);
+    // Outside a workflow (GITHUB_EVENT_NAME unset) the event name is undefined.
+    const event = context.eventName ?? '';
+    if (!event.startsWith('pull_request') || typeof number !== 'number') {
+        options.log(`comment-on-pr: not a pull_request event (${event || 'none'}); no comment.`);
         return;
     }
     if (!options.token) {
