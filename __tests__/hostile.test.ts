@@ -1,6 +1,6 @@
 // Broken and hostile input, run through the bundled action: every case must stop the run before
 // any request, with one annotation on the right file and line, no stack trace and no key material.
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { mkdir, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -388,6 +388,22 @@ describe('awkward files and patterns', () => {
     expect(commands(run, 'error').at(-1)!.message).toBe(
       "certs/gone.pem is a broken symbolic link: fix or remove it, or exclude it with a '!' pattern."
     )
+  })
+
+  it('refuses a named pipe among the matched files instead of reading it forever', async () => {
+    const root = await workspace({ 'certs/a.pem': (await makeCa()).pem })
+    execFileSync('mkfifo', [join(root, 'certs', 'b.pem')])
+    const run = await validate(root)
+    expect(run.code).toBe(1)
+    const errors = commands(run, 'error')
+    expect(errors[0]).toEqual({
+      properties: 'file=certs/b.pem,line=1',
+      message: expect.stringContaining('This is not a regular file (a named pipe, socket or device)')
+    })
+    expect(results(run).map((r) => [r.file, r.status])).toEqual([
+      ['certs/a.pem', 'valid'],
+      ['certs/b.pem', 'invalid']
+    ])
   })
 
   it('refuses files outside the workspace', async () => {

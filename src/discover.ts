@@ -3,7 +3,7 @@ import * as path from 'node:path'
 import * as glob from '@actions/glob'
 import { ActionError, messageOf } from './errors.js'
 import { mapLimit } from './pool.js'
-import { type ParsedFile, type Problem, parseFile } from './parse.js'
+import { type ParsedFile, parseFile } from './parse.js'
 
 /** What a file-system error code means, for people. */
 const FS_CODES: Record<string, string> = {
@@ -174,16 +174,24 @@ export async function readFiles(files: readonly FoundFile[]): Promise<ParsedFile
 }
 
 async function readOne(absolute: string, file: string): Promise<ParsedFile> {
-  const { size } = await stat(absolute)
-  if (size > MAX_FILE_BYTES) {
-    const problem: Problem = {
-      check: 'file-too-large',
-      severity: 'error',
-      message: `The file is ${(size / 1024 / 1024).toFixed(1)} MiB; a certificate file may be at most 1 MiB: check the pattern that matched it.`,
-      file,
-      line: 1
-    }
-    return { file, certificates: [], rejected: [], problems: [problem], blocks: 0 }
-  }
+  const refuse = (check: string, message: string): ParsedFile => ({
+    file,
+    certificates: [],
+    rejected: [],
+    problems: [{ check, severity: 'error', message, file, line: 1 }],
+    blocks: 0
+  })
+  const stats = await stat(absolute)
+  // A named pipe or a device would be read forever (a FIFO never ends until a writer closes it).
+  if (!stats.isFile())
+    return refuse(
+      'not-a-file',
+      "This is not a regular file (a named pipe, socket or device): exclude it with a '!' pattern."
+    )
+  if (stats.size > MAX_FILE_BYTES)
+    return refuse(
+      'file-too-large',
+      `The file is ${(stats.size / 1024 / 1024).toFixed(1)} MiB; a certificate file may be at most 1 MiB: check the pattern that matched it.`
+    )
   return parseFile(file, await readFile(absolute))
 }
