@@ -24,7 +24,7 @@ const read = (file: string): Promise<string> => readFile(join(ROOT, file), 'utf8
 /** Every page of the docs, relative to the repository. */
 async function pages(): Promise<string[]> {
   const docs = (await readdir(join(ROOT, 'docs'))).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)
-  return ['README.md', 'CONTRIBUTING.md', 'SECURITY.md', ...docs.sort()]
+  return ['README.md', 'CONTRIBUTING.md', 'SECURITY.md', 'CHANGELOG.md', ...docs.sort()]
 }
 
 /** The workflow examples (what actionlint checks), relative to the repository. */
@@ -158,7 +158,7 @@ function relativeLinks(markdown: string): string[] {
     .filter((target) => !/^[a-z][a-z0-9+.-]*:/i.test(target))
 }
 
-describe('links in the README, docs/, CONTRIBUTING.md and SECURITY.md', () => {
+describe('links in the README, docs/, CONTRIBUTING.md, SECURITY.md and CHANGELOG.md', () => {
   it('each lands on a file and, with a #fragment, on a heading of that file', async () => {
     const broken: string[] = []
     for (const page of await pages()) {
