@@ -83,6 +83,10 @@ describe('openai-certificates', () => {
     [['validate', 'x.pem', '--mode', 'publish'], /give the mode as the command/],
     [['validate', 'x.pem', '--fail-on', 'sometimes'], /Input 'fail-on' is 'sometimes'/],
     [['validate', 'x.pem', '--summary'], /'--summary' needs a file name/],
+    [
+      ['validate', 'x.pem', '--reviewed-plan', '3f9a0c1b2d4e…'],
+      /Input 'reviewed-plan' is '3f9a0c1b2d4e…': give the reviewed plan/
+    ],
     [['publish', 'x.pem'], /Mode 'publish' needs an OpenAI admin key/]
   ])('exit 2 on bad usage: %j', async (args, message) => {
     const root = await workspace({ 'x.pem': good })
@@ -97,7 +101,7 @@ describe('openai-certificates', () => {
     const run = await cli(tmpdir(), ['--help'])
     expect(run.code).toBe(0)
     expect(run.stdout).toMatch(/^Usage: openai-certificates <validate\|plan\|publish>/)
-    for (const input of ['files', 'name', 'expiry-warning-days', 'label', 'expected-plan-hash', 'activate'])
+    for (const input of ['files', 'name', 'expiry-warning-days', 'label', 'reviewed-plan', 'activate'])
       expect(run.stdout).toContain(`  --${input}`)
     expect(run.stdout).not.toContain('--admin-api-key')
     expect(run.stdout).not.toContain('--client-key')
@@ -129,6 +133,7 @@ describe('openai-certificates', () => {
     expect(run.stdout).toMatch(/^ {2}--if-no-files-found error\|warn\|ignore +What to do/m)
     expect(run.stdout).toMatch(/^ {2}--expiry-warning-days DAYS +Warn/m)
     expect(run.stdout).toMatch(/^ {2}--activate +After publishing/m)
+    expect(run.stdout).toMatch(/^ {2}--reviewed-plan FILE\|HASH +In `publish`, the reviewed `plan` run's plan file/m)
     expect(run.stdout).not.toContain('…')
   })
 

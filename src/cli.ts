@@ -74,8 +74,7 @@ const VALUES: Record<string, string> = {
   'github-token': ' TOKEN',
   'max-retries': ' N',
   'project-ids': ' ID',
-  'expected-plan-hash': ' HASH',
-  'reviewed-plan': ' FILE',
+  'reviewed-plan': ' FILE|HASH',
   'workload-certificates': ' PATTERN'
 }
 
