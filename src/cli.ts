@@ -1,7 +1,8 @@
 // The command line (the `openai-certificates` bin, which asks dist/index.js for it: src/index.ts):
 // the action's own pipeline, run() from main.ts, behind a Runner that prints for people instead of
-// speaking the runner's protocol. Every input of action.yml is a `--<input-name>` flag, read from action.yml at run time,
-// so an input added to the action is a flag here without a change to this file.
+// speaking the runner's protocol. Every input of action.yml is a `--<input-name>` flag, read from
+// action.yml at run time, so an input added to the action is a flag here without a change to this
+// file.
 import { readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
