@@ -1,12 +1,13 @@
-// The command line (dist/cli/index.js), run as a user runs it: a child process in a directory.
+// The command line (bin/openai-certificates.js, which runs the one bundle dist/index.js as the
+// command line), run as a user runs it: a child process in a directory.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeCa, makeLeaf } from '../tools/certs.mjs'
 import { type Emulator, startEmulator } from '../tools/emulator.mjs'
-import { ROOT } from '../tools/run-action.mjs'
+import { ROOT, runAction } from '../tools/run-action.mjs'
 import { workspace } from './helpers.js'
 
 let emulator: Emulator | undefined
@@ -25,11 +26,11 @@ function cli(
   cwd: string,
   args: string[],
   env: Record<string, string> = {},
-  bundle = join(ROOT, 'dist', 'cli', 'index.js')
+  bin = join(ROOT, 'bin', 'openai-certificates.js')
 ) {
   // Nothing of this process's environment but PATH and HOME: no GITHUB_* variables, as on a laptop.
   // ACTION_NODE: the Node the bundle runs on in CI's second pass (24), as for the action.
-  const child = spawn(process.env.ACTION_NODE || process.execPath, [bundle, ...args], {
+  const child = spawn(process.env.ACTION_NODE || process.execPath, [bin, ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? cwd, ...env }
   })
@@ -82,6 +83,10 @@ describe('openai-certificates', () => {
     [['validate', 'x.pem', '--mode', 'publish'], /give the mode as the command/],
     [['validate', 'x.pem', '--fail-on', 'sometimes'], /Input 'fail-on' is 'sometimes'/],
     [['validate', 'x.pem', '--summary'], /'--summary' needs a file name/],
+    [
+      ['validate', 'x.pem', '--reviewed-plan', '3f9a0c1b2d4e…'],
+      /Input 'reviewed-plan' is '3f9a0c1b2d4e…': give the reviewed plan/
+    ],
     [['publish', 'x.pem'], /Mode 'publish' needs an OpenAI admin key/]
   ])('exit 2 on bad usage: %j', async (args, message) => {
     const root = await workspace({ 'x.pem': good })
@@ -96,7 +101,7 @@ describe('openai-certificates', () => {
     const run = await cli(tmpdir(), ['--help'])
     expect(run.code).toBe(0)
     expect(run.stdout).toMatch(/^Usage: openai-certificates <validate\|plan\|publish>/)
-    for (const input of ['files', 'name', 'expiry-warning-days', 'label', 'expected-plan-hash', 'activate'])
+    for (const input of ['files', 'name', 'expiry-warning-days', 'label', 'reviewed-plan', 'activate'])
       expect(run.stdout).toContain(`  --${input}`)
     expect(run.stdout).not.toContain('--admin-api-key')
     expect(run.stdout).not.toContain('--client-key')
@@ -128,6 +133,7 @@ describe('openai-certificates', () => {
     expect(run.stdout).toMatch(/^ {2}--if-no-files-found error\|warn\|ignore +What to do/m)
     expect(run.stdout).toMatch(/^ {2}--expiry-warning-days DAYS +Warn/m)
     expect(run.stdout).toMatch(/^ {2}--activate +After publishing/m)
+    expect(run.stdout).toMatch(/^ {2}--reviewed-plan FILE\|HASH +In `publish`, the reviewed `plan` run's plan file/m)
     expect(run.stdout).not.toContain('…')
   })
 
@@ -203,18 +209,66 @@ describe('openai-certificates', () => {
     // A copy of the package whose action.yml has one more input.
     const copy = await mkdtemp(join(tmpdir(), 'cli-package-'))
     await cp(join(ROOT, 'dist'), join(copy, 'dist'), { recursive: true })
+    await cp(join(ROOT, 'bin'), join(copy, 'bin'), { recursive: true })
     const yml = await readFile(join(ROOT, 'action.yml'), 'utf8')
     await writeFile(
       join(copy, 'action.yml'),
       yml.replace('\ninputs:\n', "\ninputs:\n  brand-new:\n    description: An input added later.\n    default: ''\n")
     )
-    const bundle = join(copy, 'dist', 'cli', 'index.js')
+    const bin = join(copy, 'bin', 'openai-certificates.js')
     try {
-      expect((await cli(root, ['validate', 'certs/good.pem', '--brand-new', 'x'], {}, bundle)).code).toBe(0)
+      expect((await cli(root, ['validate', 'certs/good.pem', '--brand-new', 'x'], {}, bin)).code).toBe(0)
       expect((await cli(root, ['validate', 'certs/good.pem', '--brand-new', 'x'])).code).toBe(2)
     } finally {
       await rm(copy, { recursive: true, force: true })
     }
+  })
+
+  it('is the action’s one bundle: the bin runs through npm’s .bin link, and dist/index.js alone is the action', async () => {
+    const root = await workspace({ 'certs/good.pem': good })
+    // npm installs the bin as a link in node_modules/.bin; Node follows it to bin/ and then dist/.
+    await mkdir(join(root, 'node_modules', '.bin'), { recursive: true })
+    const link = join(root, 'node_modules', '.bin', 'openai-certificates')
+    await symlink(join(ROOT, 'bin', 'openai-certificates.js'), link)
+    const viaLink = await cli(root, ['validate', 'certs/good.pem'], {}, link)
+    expect(viaLink.code).toBe(0)
+    expect(viaLink.stdout).toContain('Checked 1 file, 1 certificate: 1 valid; 0 errors, 0 warnings.')
+
+    // The same arguments given to dist/index.js start the action, which reads only INPUT_* variables.
+    const action = await cli(root, ['validate', 'certs/good.pem'], {}, join(ROOT, 'dist', 'index.js'))
+    expect(action.code).toBe(1)
+    expect(action.stdout).toContain(
+      "::error::Input 'files' is empty: give one glob pattern per line, e.g. certs/*.pem."
+    )
+    const asRunner = await runAction({ workspace: root, inputs: { files: 'certs/*.pem', mode: 'validate' } })
+    expect(asRunner.code).toBe(0)
+    expect(asRunner.outputs['counts']).toContain('"valid":1')
+
+    // One set of chunks, one licence list: no second bundle.
+    const entries = await readdir(join(ROOT, 'dist'))
+    expect(entries.filter((f) => !/^(\d+\.)?index\.js$/.test(f)).sort()).toEqual(['licenses.txt', 'package.json'])
+  })
+
+  it('ships what the bin needs: npm pack includes bin/, every file of dist/ and action.yml', async () => {
+    const npm = spawn(
+      process.platform === 'win32' ? 'npm.cmd' : 'npm',
+      ['pack', '--dry-run', '--json', '--ignore-scripts'],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir() }
+      }
+    )
+    let stdout = ''
+    npm.stdout.on('data', (chunk) => (stdout += chunk))
+    expect(await new Promise((resolve) => npm.on('close', resolve))).toBe(0)
+    const packed = new Set((JSON.parse(stdout) as { files: { path: string }[] }[])[0].files.map((f) => f.path))
+    const manifest = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }
+    const needed = [
+      ...Object.values(manifest.bin).map((file) => file.replace(/^\.\//, '')),
+      ...(await readdir(join(ROOT, 'dist'))).map((file) => `dist/${file}`),
+      'action.yml'
+    ]
+    expect(needed.filter((file) => !packed.has(file))).toEqual([])
   })
 
   it('publish and plan against the emulator, with the admin key from OPENAI_ADMIN_KEY', async () => {
@@ -250,7 +304,7 @@ describe('openai-certificates', () => {
   const onTerminal = existsSync('/usr/bin/script') ? it : it.skip
   onTerminal('colours its problems on a terminal, unless NO_COLOR is set', async () => {
     const root = await workspace({ 'leaf.pem': bad })
-    const command = `'${process.env.ACTION_NODE || process.execPath}' '${join(ROOT, 'dist', 'cli', 'index.js')}' validate leaf.pem`
+    const command = `'${process.env.ACTION_NODE || process.execPath}' '${join(ROOT, 'bin', 'openai-certificates.js')}' validate leaf.pem`
     const terminal = (env: Record<string, string>) =>
       new Promise<string>((resolve) => {
         let out = ''

@@ -55,6 +55,23 @@ describe('getSettings', () => {
     expect(() => getSettings(runnerWith({ files: 'x', mode: 'plan' }))).toThrow(/Mode 'plan' needs an OpenAI admin key/)
   })
 
+  it('reads reviewed-plan as the plan-hash (64 hex digits) or else the plan file, and refuses what is neither', () => {
+    const reviewed = (value: string) =>
+      getSettings(runnerWith({ files: 'x', mode: 'validate', 'reviewed-plan': value }))
+    const hash = 'AB'.repeat(32)
+    expect(reviewed(` ${hash} `).reviewedPlan).toEqual({ hash: hash.toLowerCase() })
+    expect(reviewed('plans/openai-certificates-plan.json').reviewedPlan).toEqual({
+      file: 'plans/openai-certificates-plan.json'
+    })
+    expect(reviewed('').reviewedPlan).toBeUndefined()
+    const accepts =
+      "give the reviewed plan run's plan file (its 'plan-file' output, downloaded into the workspace) or its 'plan-hash' output (64 hex digits)."
+    // A hash cut short, as the log shows it, or one digit too many, is not a file name.
+    for (const short of ['abc', 'ab'.repeat(32) + 'c', '3f9a0c1b2d4e…', '3f9a0c1b2d4e...'])
+      expect(() => reviewed(short)).toThrow(`Input 'reviewed-plan' is '${short}': ${accepts}`)
+    expect(() => reviewed(`${hash}\nplan.json`)).toThrow(`Input 'reviewed-plan' has 2 lines: ${accepts}`)
+  })
+
   it('refuses unknown check ids, bad numbers and bad choices with the allowed values', () => {
     expect(() => getSettings(runnerWith({ files: 'x', mode: 'validate', 'skip-checks': 'no-aki\nno-such' }))).toThrow(
       "Input 'skip-checks' names unknown check no-such: the checks that can be skipped are expired, expires-within-a-day, not-ca, no-ski, no-aki, key-usage, too-large, expires-soon, not-yet-valid."

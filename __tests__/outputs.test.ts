@@ -84,7 +84,7 @@ describe('outputs to branch on', () => {
     // The timeline of what is active once the run is done: both CAs, for the organization.
     const active = publish.summary.split('### Active after this run\n\n```mermaid\n')[1].split('\n```')[0]
     expect(active).toMatch(/section Active for the organization\n {4}a :active, [-\d]+, [-\d]+\n {4}b :active, /)
-    expect(plan.summary).toContain(`Plan hash (for \`expected-plan-hash\`): \`${plan.outputs['plan-hash']}\``)
+    expect(plan.summary).toContain(`Plan hash (for \`reviewed-plan\`): \`${plan.outputs['plan-hash']}\``)
 
     const again = await action(root, { activate: 'true' })
     expect(again.outputs['has-changes']).toBe('false')
@@ -191,7 +191,7 @@ describe('reviewed-plan gate', () => {
     // The same organization gives the same hash.
     expect((await action(root, { mode: 'plan', ...rotate })).outputs['plan-hash']).toBe(hash)
 
-    const publish = await action(root, { ...rotate, 'expected-plan-hash': hash })
+    const publish = await action(root, { ...rotate, 'reviewed-plan': hash })
     expect(publish.code).toBe(0)
     expect(publish.outputs['plan-hash']).toBe(hash)
     expect(emulator.certificates.map((c) => [c.name, c.active])).toEqual([
@@ -211,7 +211,7 @@ describe('reviewed-plan gate', () => {
     emulator.seed(intruder.pem, 'by-hand').active = true
     emulator.requests.length = 0
     const before = JSON.stringify(emulator.certificates)
-    const refused = await action(root, { ...rotate, 'expected-plan-hash': hash, 'reviewed-plan': 'reviewed-plan.json' })
+    const refused = await action(root, { ...rotate, 'reviewed-plan': 'reviewed-plan.json' })
     expect(refused.code).toBe(1)
     expect(writes()).toEqual([])
     expect(JSON.stringify(emulator.certificates)).toBe(before)
@@ -224,8 +224,8 @@ describe('reviewed-plan gate', () => {
     expect(refused.outputs['plan-hash']).not.toBe(hash)
     expect(refused.outputs['has-changes']).toBe('false')
 
-    // Without the reviewed plan, it lists the new plan.
-    const blind = await action(root, { ...rotate, 'expected-plan-hash': hash })
+    // Given the hash alone (no plan file to compare with), it lists the new plan.
+    const blind = await action(root, { ...rotate, 'reviewed-plan': hash })
     expect(blind.code).toBe(1)
     expect(commands(blind, 'error').at(-1)!.message).toContain('so nothing was changed: the plan is now: ')
     expect(writes()).toEqual([])
@@ -233,9 +233,11 @@ describe('reviewed-plan gate', () => {
 
   it('refuses a hash that is not one, before any request', async () => {
     const { root } = await rotation()
-    const run = await action(root, { 'expected-plan-hash': 'abc' })
+    const run = await action(root, { 'reviewed-plan': 'abc' })
     expect(run.code).toBe(1)
-    expect(commands(run, 'error').at(-1)!.message).toMatch(/^Input 'expected-plan-hash' is 'abc'/)
+    expect(commands(run, 'error').at(-1)!.message).toBe(
+      "Input 'reviewed-plan' is 'abc': give the reviewed plan run's plan file (its 'plan-file' output, downloaded into the workspace) or its 'plan-hash' output (64 hex digits)."
+    )
     expect(emulator.requests).toEqual([])
 
     // A reviewed plan is read only inside the workspace, by its real path.

@@ -1,8 +1,8 @@
-#!/usr/bin/env node
-// The command line (dist/cli/index.js, the `openai-certificates` bin): the action's own pipeline,
-// run() from main.ts, behind a Runner that prints for people instead of speaking the runner's
-// protocol. Every input of action.yml is a `--<input-name>` flag, read from action.yml at run time,
-// so an input added to the action is a flag here without a change to this file.
+// The command line (the `openai-certificates` bin, which asks dist/index.js for it: src/index.ts):
+// the action's own pipeline, run() from main.ts, behind a Runner that prints for people instead of
+// speaking the runner's protocol. Every input of action.yml is a `--<input-name>` flag, read from
+// action.yml at run time, so an input added to the action is a flag here without a change to this
+// file.
 import { readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
@@ -35,19 +35,16 @@ const FROM_ENV: Record<string, string> = { 'client-key': 'OPENAI_CLIENT_KEY', 'g
 /** Inputs that take one item per line: each use of the flag adds one. */
 const LISTS = new Set(['files', 'skip-checks', 'project-ids', 'workload-certificates'])
 
-/** The action's inputs, from the action.yml shipped next to the bundle (dist/cli/ → the root). */
+/** The action's inputs, from the action.yml shipped with the bundle (dist/ → the package's root). */
 function actionInputs(): Record<string, InputSpec> {
   const here = dirname(fileURLToPath(import.meta.url))
-  for (const candidate of [join(here, '..', '..', 'action.yml'), join(here, '..', 'action.yml')]) {
-    let text: string
-    try {
-      text = readFileSync(candidate, 'utf8')
-    } catch {
-      continue
-    }
-    return (parse(text) as { inputs: Record<string, InputSpec> }).inputs
+  let text: string
+  try {
+    text = readFileSync(join(here, '..', 'action.yml'), 'utf8')
+  } catch {
+    throw new Error(`action.yml was not found next to ${here}: install the whole package.`)
   }
-  throw new Error(`action.yml was not found next to ${here}: install the whole package.`)
+  return (parse(text) as { inputs: Record<string, InputSpec> }).inputs
 }
 
 export interface Invocation {
@@ -78,8 +75,7 @@ const VALUES: Record<string, string> = {
   'github-token': ' TOKEN',
   'max-retries': ' N',
   'project-ids': ' ID',
-  'expected-plan-hash': ' HASH',
-  'reviewed-plan': ' FILE',
+  'reviewed-plan': ' FILE|HASH',
   'workload-certificates': ' PATTERN'
 }
 
@@ -320,14 +316,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   return state.failure === undefined ? 0 : 1
 }
 
-const code = await main(process.argv.slice(2)).catch((error: unknown) => {
-  const stack = process.argv.includes('--debug') && error instanceof Error && error.stack ? `${error.stack}\n` : ''
-  process.stderr.write(
-    `${stack}${COMMAND}: unexpected error: ${messageOf(error)}. Please report it with the output of --debug.\n`
-  )
-  return 1
-})
-// As the action does: nothing left under way (a request abandoned at cancellation) may hold the
-// command open, but everything written reaches a slow reader (`--json | jq`) before the exit.
-for (const stream of [process.stdout, process.stderr]) await new Promise((flushed) => stream.write('', flushed))
-process.exit(code)
+/** The command line's exit code; an unexpected error is one line (its stack only with --debug). */
+export async function commandLine(argv: readonly string[]): Promise<number> {
+  return main(argv).catch((error: unknown) => {
+    const stack = argv.includes('--debug') && error instanceof Error && error.stack ? `${error.stack}\n` : ''
+    process.stderr.write(
+      `${stack}${COMMAND}: unexpected error: ${messageOf(error)}. Please report it with the output of --debug.\n`
+    )
+    return 1
+  })
+}

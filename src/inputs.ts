@@ -3,6 +3,7 @@ import { CA_RULES, type CaRules, CHECK_IDS } from './check.js'
 import { ActionError } from './errors.js'
 import { type NameTemplate, parseNameTemplate } from './name-template.js'
 import type { LifecycleOptions } from './plan.js'
+import type { ReviewedPlan } from './plan-hash.js'
 import type { Runner } from './runner.js'
 
 export const MODES = ['publish', 'plan', 'validate'] as const
@@ -62,10 +63,8 @@ export interface Settings {
   sha: string
   /** Names the run (one organization of several) in the summary, the log and the PR comment. */
   label: string
-  /** publish: refuse unless the plan hashes to this (the reviewed plan's `plan-hash`). */
-  expectedPlanHash: string
-  /** publish: the reviewed plan's file, to say what changed when the hash differs. */
-  reviewedPlan: string
+  /** publish: refuse unless the plan is the reviewed one (`reviewed-plan`: its file, or its hash). */
+  reviewedPlan?: ReviewedPlan
 }
 
 function lines(value: string): string[] {
@@ -287,15 +286,26 @@ export function getSettings(runner: Runner): Settings {
   }
 }
 
-/** `label`, `expected-plan-hash` and `reviewed-plan`. */
-function reviewInputs(runner: Runner): Pick<Settings, 'label' | 'expectedPlanHash' | 'reviewedPlan'> {
+/** `label` and `reviewed-plan`. */
+function reviewInputs(runner: Runner): Pick<Settings, 'label' | 'reviewedPlan'> {
   const label = runner.getInput('label').trim()
   if (/[\r\n]/.test(label) || label.length > 100)
     throw new ActionError(`Input 'label' must be one line of at most 100 characters, e.g. the organization's name.`)
-  const expectedPlanHash = runner.getInput('expected-plan-hash').trim().toLowerCase()
-  if (expectedPlanHash && !/^[0-9a-f]{64}$/.test(expectedPlanHash))
+  return { label, reviewedPlan: reviewedPlan(runner.getInput('reviewed-plan').trim()) }
+}
+
+/**
+ * `reviewed-plan`: 64 hex digits are the reviewed run's `plan-hash`; anything else names its plan
+ * file (read, inside the workspace, by the gate in plan-hash.ts). Hex digits alone of another length
+ * (a hash cut short, as the log shows it: 12 digits and '…') or several lines are neither.
+ */
+function reviewedPlan(value: string): ReviewedPlan | undefined {
+  if (value === '') return undefined
+  if (/^[0-9a-f]{64}$/i.test(value)) return { hash: value.toLowerCase() }
+  const lines = value.split(/\r?\n/).length
+  if (lines > 1 || /^[0-9a-f]+(…|\.\.\.)?$/i.test(value))
     throw new ActionError(
-      `Input 'expected-plan-hash' is '${expectedPlanHash}': give the 64-hex-digit 'plan-hash' output of the reviewed plan run.`
+      `Input 'reviewed-plan' ${lines > 1 ? `has ${lines} lines` : `is '${value}'`}: give the reviewed plan run's plan file (its 'plan-file' output, downloaded into the workspace) or its 'plan-hash' output (64 hex digits).`
     )
-  return { label, expectedPlanHash, reviewedPlan: runner.getInput('reviewed-plan').trim() }
+  return { file: value }
 }

@@ -31,6 +31,9 @@ export interface PlanDocument {
   relies_on: ReliedState[]
 }
 
+/** What publish was approved to apply (`reviewed-plan`): the reviewed plan's file, or its hash alone. */
+export type ReviewedPlan = { file: string } | { hash: string }
+
 export interface ReviewablePlan {
   hash: string
   plan: PlanDocument
@@ -165,25 +168,20 @@ export function planDifference(reviewed: PlanDocument | undefined, current: Plan
 }
 
 /**
- * The reviewed-plan gate: before publish writes anything, the current plan must be the one whose
- * hash was approved. Throws one line saying what changed since the review.
+ * The reviewed-plan gate: before publish writes anything, the current plan must be the one that was
+ * approved: the reviewed file's (whose hash is its own), or the hash given. Throws one line saying
+ * what changed since the review; with the file, the changes added and dropped.
  */
 export async function checkReviewedPlan(
   current: ReviewablePlan,
-  expectedHash: string,
-  reviewedFile: string,
+  reviewed: ReviewedPlan | undefined,
   workspace: string
 ): Promise<void> {
-  const reviewed = reviewedFile ? await readPlanFile(reviewedFile, workspace) : undefined
-  const expected = expectedHash.toLowerCase() || (reviewed ? hashPlan(reviewed) : '')
-  if (!expected) return
-  if (reviewed && hashPlan(reviewed) !== expected) {
-    throw new ActionError(
-      `Input 'reviewed-plan' is not the plan whose hash is 'expected-plan-hash' (${expected.slice(0, 12)}…), so nothing was changed: give the plan file and the hash of the same reviewed run.`
-    )
-  }
+  if (!reviewed) return
+  const file = 'file' in reviewed ? await readPlanFile(reviewed.file, workspace) : undefined
+  const expected = 'hash' in reviewed ? reviewed.hash : hashPlan(file!)
   if (current.hash === expected) return
   throw new ActionError(
-    `The plan changed since it was reviewed (approved plan-hash ${expected.slice(0, 12)}…, now ${current.hash.slice(0, 12)}…), so nothing was changed: ${planDifference(reviewed, current.plan)}. Review the new plan and approve its hash.`
+    `The plan changed since it was reviewed (approved plan-hash ${expected.slice(0, 12)}…, now ${current.hash.slice(0, 12)}…), so nothing was changed: ${planDifference(file, current.plan)}. Review the new plan and approve its hash.`
   )
 }

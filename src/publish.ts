@@ -128,5 +128,5 @@ async function reviewGate(runner: Runner, settings: Settings, outcome: Outcome):
   outcome.reviewable = reviewable
   runner.info(`Plan hash: ${reviewable.hash}`)
   if (settings.mode === 'plan') await writePlanFile(reviewable, runner.env('RUNNER_TEMP'), settings.label)
-  else await checkReviewedPlan(reviewable, settings.expectedPlanHash, settings.reviewedPlan, settings.workspace)
+  else await checkReviewedPlan(reviewable, settings.reviewedPlan, settings.workspace)
 }

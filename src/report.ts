@@ -496,7 +496,7 @@ export function branchOutputs(outcome: Outcome, results: readonly Result[], now:
   }
 }
 
-/** `plan-hash` and `plan`: what a reviewer approves and `expected-plan-hash` checks. */
+/** `plan-hash` and `plan`: what a reviewer approves and `reviewed-plan` checks. */
 function planOutputs(reviewable: ReviewablePlan | undefined): Record<string, string> {
   return {
     'plan-hash': reviewable?.hash ?? '',
@@ -572,5 +572,5 @@ function timelineSection(outcome: Outcome, results: readonly Result[], now: Date
 
 /** The hash a reviewer approves, where the reviewer reads the plan. */
 function planHashLines(reviewable: ReviewablePlan | undefined): string[] {
-  return reviewable ? ['', `Plan hash (for \`expected-plan-hash\`): \`${reviewable.hash}\``] : []
+  return reviewable ? ['', `Plan hash (for \`reviewed-plan\`): \`${reviewable.hash}\``] : []
 }
