@@ -20,7 +20,7 @@ export interface CheckOptions {
   rules?: CaRules
 }
 
-/** Where a check's rule comes from, as the README's Checks table and the messages cite it. */
+/** Where a check's rule comes from, as docs/checks.md and the messages cite it. */
 export const SOURCES = {
   guide: "OpenAI's mutual-TLS guide",
   article: "OpenAI's earlier mTLS help article",

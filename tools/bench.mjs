@@ -176,7 +176,7 @@ const bulkMs = await validateTime(bulkRoot)
 // Start-up: a one-file validate against bare `node -e 0`, in turn (A B A B …) so that the machine's
 // drift hits both alike; each pair gives a ratio, and the medians are reported. Wall time, from
 // spawn to exit. (The team's figure is CPU time, user + system, from the operating system's
-// accounting of each finished process, which Node cannot read for a child: see the README.)
+// accounting of each finished process, which Node cannot read for a child: see CONTRIBUTING.md.)
 const PAIRS = 21
 /** @param {string[]} args @param {(child: import('node:child_process').ChildProcess) => void} onSpawn */
 const nodeRun = (args, onSpawn) =>

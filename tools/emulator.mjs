@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * An emulator of OpenAI's organization certificates API (see the README's "Emulator" section):
+ * An emulator of OpenAI's organization certificates API (see CONTRIBUTING.md, "The emulator"):
  * node:http on 127.0.0.1, faithful to the contract the action relies on — bearer auth, the error
  * envelope, cursor paging with a page-size ceiling, include[]=content, the 50-certificate cap,
  * rename, delete, activate/deactivate (at most 10 ids) for the organization and for projects.
