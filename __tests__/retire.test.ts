@@ -141,7 +141,9 @@ describe('prune-retired', () => {
     expect(result.code).toBe(0)
     const warnings = commands(result, 'warning').map((w) => w.message)
     expect(warnings).toContainEqual(
-      expect.stringMatching(new RegExp(`'team-old-1' \\(${first}\\): it is in use again`))
+      expect.stringMatching(
+        new RegExp(`^Did not delete retired certificate 'team-old-1' \\(${first}\\): it is in use again`)
+      )
     )
     expect(byName('team-old-1')).toBeDefined()
     expect(byName('team-old-2')).toBeUndefined()
@@ -290,14 +292,16 @@ describe('the cap error', () => {
     expect(result.code).toBe(1)
     const day = (unix: number) => new Date(unix * 1000).toISOString().slice(0, 10)
     expect(errorLine(result)).toContain(
-      `'team-stray' ${stray.id} (created ${day(stray.created_at)}, expires ${day(stray.expires_at)}), freed by 'managed-names' matching 'team-stray' with 'prune-retired: as-needed'`
+      `'managed-names' matching their names, with 'prune-retired: as-needed', would retire them once inactive in every project too: 'team-stray' ${stray.id} (created ${day(stray.created_at)}, expires ${day(stray.expires_at)}).`
     )
     expect(errorLine(result)).toMatch(
       /^The organization holds 50 of at most 50 certificates: 1 new certificate needs 1 slot/
     )
     expect(writes()).toEqual([])
     // With managed-names alone it names prune-retired; with both, it frees the slot and goes on.
-    expect(errorLine(await run(root, RETIRE))).toContain(`freed by 'prune-retired: as-needed'`)
+    expect(errorLine(await run(root, RETIRE))).toContain(
+      `so 'prune-retired: as-needed' would retire them once inactive in every project too: 'team-stray' ${stray.id}`
+    )
     const freed = await run(root, { ...RETIRE, 'prune-retired': 'as-needed' })
     expect(freed.code).toBe(0)
     expect(ids(freed, 'deleted-ids')).toEqual([stray.id])

@@ -218,12 +218,13 @@ export class Applier {
       } catch (error) {
         change.unsure = isAmbiguous(error)
         if (!(error instanceof ApiError) || error.status === undefined || error.status >= 500) throw error
-        const inUse = error.code === 'certificate_in_use'
-        change.error = inUse ? `Not deleted: it is in use again (${error.message})` : error.message
+        // A retired certificate was inactive everywhere when the run listed every project: in use now means since.
+        const again = error.code === 'certificate_in_use' && deletion?.reason.kind === 'retired'
+        change.error = again ? `Not deleted: it is in use again (${error.message})` : error.message
         this.options.warn(
-          inUse
-            ? `Did not delete ${label(change)}: it is in use again (activated in a project or for the organization since this run listed it: ${error.message}); it was kept.`
-            : `Could not delete ${label(change)}: ${error.message} It was left in place.`
+          again
+            ? `Did not delete retired certificate ${label(change)}: it is in use again (activated in a project or for the organization since this run listed them: ${error.message}); it was kept.`
+            : `Could not delete expired certificate ${label(change)}: ${error.message} It was left in place.`
         )
       }
     }

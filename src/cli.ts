@@ -60,6 +60,8 @@ export interface Invocation {
 }
 
 const isBoolean = (spec: InputSpec): boolean => spec.default === 'true' || spec.default === 'false'
+/** Inputs whose default is `false` but which take other words than yes or no: they always need a value. */
+const CHOICES = new Set(['prune-retired'])
 
 /** What an option's value looks like, for --help; an input not named here takes text (` TEXT`). */
 const VALUES: Record<string, string> = {
@@ -149,7 +151,7 @@ export function parseArguments(
     if (value === undefined) {
       // A yes/no input alone means yes; `--activate=false` (or `--activate false`) says no.
       const next = argv[i + 1]
-      if (isBoolean(spec) && !(name in VALUES) && !['true', 'false', 'always'].includes(next)) value = 'true'
+      if (isBoolean(spec) && !CHOICES.has(name) && !['true', 'false', 'always'].includes(next)) value = 'true'
       else if (next === undefined) throw new UsageError(`Option '--${name}' needs a value.`)
       else value = argv[++i]
     }

@@ -89,7 +89,9 @@ export interface Plan {
   /** The deletions planned: those needed for the slots, and with `prune-retired: all` every retired one. */
   toDelete: Deletion[]
   /** Not deletable by this run's inputs but freeable by others: what the cap error lists. */
-  qualifying: { remote: RemoteCertificate; inputs: string }[]
+  qualifying: { remote: RemoteCertificate; managed: boolean }[]
+  /** Whether `prune-expired` is on, for the cap error. */
+  pruneExpired: boolean
   /** Certificates in the organization now. */
   total: number
   cap: number
@@ -175,8 +177,7 @@ export function makePlan(
     inventory.certificates.filter((r) => !candidates.has(r.id)),
     held,
     projects,
-    options,
-    nowSeconds
+    options
   )
   return {
     existing,
@@ -187,6 +188,7 @@ export function makePlan(
     deletions,
     toDelete,
     qualifying,
+    pruneExpired: options.pruneExpired,
     total: inventory.certificates.length,
     cap,
     expired
@@ -224,21 +226,34 @@ export function capProblem(plan: Plan, certificates: readonly RemoteCertificate[
       : `expired ones you could delete: ${plan.expired
           .slice(0, 10)
           .map((r) => `${r.id}${r.name ? ` (${r.name})` : ''}`)
-          .join(', ')}${plan.expired.length > 10 ? `, and ${plan.expired.length - 10} more` : ''}`
+          .join(
+            ', '
+          )}${plan.expired.length > 10 ? `, and ${plan.expired.length - 10} more` : ''}${plan.pruneExpired ? '' : "; 'prune-expired: true' deletes the inactive ones the files do not hold"}`
+  const allExpired = plan.prunable.every((d) => d.reason.kind === 'expired')
   const pruning =
     plan.prunable.length > 0
-      ? `, even after deleting ${plan.prunable.length} certificate${plan.prunable.length === 1 ? '' : 's'} the inputs allow`
+      ? `, even after deleting ${plan.prunable.length} ${allExpired ? 'expired inactive' : 'retired or expired'} certificate${plan.prunable.length === 1 ? '' : 's'}`
       : ''
-  const way =
-    plan.qualifying.length === 0
-      ? expired
-      : `certificates not in the files and inactive as far as this run looked: ${plan.qualifying
-          .slice(0, 10)
-          .map((q) => `${describeCandidate(q.remote)}, freed by ${q.inputs}`)
-          .join(
-            '; '
-          )}${plan.qualifying.length > 10 ? `; and ${plan.qualifying.length - 10} more` : ''}; with 'prune-retired' the run lists every project first and deletes only those inactive everywhere`
-  return `The organization holds ${plan.total} of at most ${plan.cap} certificates: ${needed} new certificate${needed === 1 ? '' : 's'} need${needed === 1 ? 's' : ''} ${needed} slot${needed === 1 ? '' : 's'}, but ${free} ${free === 1 ? 'is' : 'are'} free${pruning}, so nothing was changed. Free slots first (${way}).`
+  const unexpired = plan.qualifying.filter((q) => !plan.expired.includes(q.remote))
+  const list = (items: typeof unexpired): string =>
+    `${items
+      .slice(0, 10)
+      .map((q) => describeCandidate(q.remote))
+      .join(', ')}${items.length > 10 ? `, and ${items.length - 10} more` : ''}`
+  const retire = [
+    { items: unexpired.filter((q) => q.managed), inputs: "'prune-retired: as-needed' would retire" },
+    {
+      items: unexpired.filter((q) => !q.managed),
+      inputs: "'managed-names' matching their names, with 'prune-retired: as-needed', would retire"
+    }
+  ]
+    .filter((group) => group.items.length > 0)
+    .map(
+      (group) =>
+        ` Not in the files and inactive for the organization, so ${group.inputs} them once inactive in every project too: ${list(group.items)}.`
+    )
+    .join('')
+  return `The organization holds ${plan.total} of at most ${plan.cap} certificates: ${needed} new certificate${needed === 1 ? '' : 's'} need${needed === 1 ? 's' : ''} ${needed} slot${needed === 1 ? '' : 's'}, but ${free} ${free === 1 ? 'is' : 'are'} free${pruning}, so nothing was changed. Free slots first (${expired}).${retire}`
 }
 
 /** Splits ids into calls the API accepts. */

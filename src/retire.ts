@@ -144,26 +144,19 @@ export function chooseDeletions(candidates: readonly Deletion[], needed: number,
 }
 
 /**
- * Certificates that the inputs could free but this run may not delete, for the cap error: not
- * held by the files and inactive as far as the run knows, with the inputs that would free each.
+ * Certificates the inputs could free but this run may not delete, for the cap error: named, not
+ * held by the files and inactive as far as the run knows; `managed` when `managed-names` already
+ * matches the name (so `prune-retired` alone would retire it). Oldest first.
  */
 export function wouldQualify(
   certificates: readonly RemoteCertificate[],
   held: ReadonlySet<string>,
   projects: ActiveInProjects,
-  rules: DeletionRules,
-  nowSeconds: number
-): { remote: RemoteCertificate; inputs: string }[] {
+  rules: DeletionRules
+): { remote: RemoteCertificate; managed: boolean }[] {
   return certificates
-    .filter((r) => !held.has(r.id) && !inUse(r, projects))
-    .map((remote) => {
-      const expired = remote.expiresAt !== undefined && remote.expiresAt <= nowSeconds
-      const pattern = managedBy(remote.name, rules.managedNames)
-      const retire = pattern
-        ? "'prune-retired: as-needed'"
-        : `'managed-names' matching '${remote.name ?? remote.id}' with 'prune-retired: as-needed'`
-      return { remote, inputs: expired && !rules.pruneExpired ? `'prune-expired: true' or ${retire}` : retire }
-    })
+    .filter((r) => r.name !== null && r.name !== '' && !held.has(r.id) && !inUse(r, projects))
+    .map((remote) => ({ remote, managed: managedBy(remote.name, rules.managedNames) !== undefined }))
     .sort((a, b) => oldestFirst(a.remote, b.remote))
 }
 
