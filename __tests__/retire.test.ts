@@ -110,7 +110,14 @@ describe('prune-retired', () => {
     const planned = await run(root, { ...inputs, mode: 'plan' })
     expect(planned.code).toBe(0)
     expect(writes()).toEqual([])
-    const plan = JSON.parse(planned.outputs.plan) as { changes: { action: string; id: string; reason?: string }[] }
+    const plan = JSON.parse(planned.outputs.plan) as {
+      changes: { action: string; id: string; reason?: string }[]
+      spares?: { id: string; name: string; reason: string }[]
+    }
+    // The only certificate publish may delete instead, should a planned one be refused: in the hash too.
+    expect(plan.spares).toEqual([
+      { id: byName('team-old-3')!.id, name: 'team-old-3', reason: expect.stringMatching(/^retired: /) }
+    ])
     const deletions = plan.changes.filter((c) => c.action === 'delete')
     expect(deletions.map((c) => c.id).sort()).toEqual([byName('team-old-1')!.id, byName('team-old-2')!.id].sort())
     expect(deletions.every((c) => c.reason?.startsWith('retired: '))).toBe(true)
@@ -226,6 +233,56 @@ describe('prune-retired', () => {
     expect(ids(second, 'deleted-ids')).toEqual([old.id])
     expect(byName('team-2025')).toBeUndefined()
     expect(names()).toEqual(['other-team', 'team-2026'])
+  })
+})
+
+describe('retiring, when the API misbehaves', () => {
+  it('a delete answered but not made is not reported as deleted: the read-back finds it still there', async () => {
+    emulator = await startEmulator()
+    const stuck = emulator.seed((await ca('stuck')).pem, 'team-stuck')
+    emulator.faults.push({
+      method: 'DELETE',
+      path: `/organization/certificates/${stuck.id}`,
+      respond: () => ({ id: stuck.id, object: 'certificate.deleted' })
+    })
+    const root = await workspace({ 'certs/team-new.pem': (await ca('new')).pem })
+    const result = await run(root, { ...RETIRE, 'prune-retired': 'all' })
+    expect(result.code).toBe(0)
+    expect(byName('team-stuck')).toBeDefined()
+    expect(ids(result, 'deleted-ids')).toEqual([])
+    expect(commands(result, 'warning').map((w) => w.message)).toContainEqual(
+      expect.stringMatching(/'team-stuck' \(cert_\w+\) is still in the organization after its delete was answered/)
+    )
+    expect(JSON.parse(result.outputs.counts)).toMatchObject({ deleted: 0, uploaded: 1 })
+  })
+
+  it('a project listing that keeps failing stops the run before any write, in one line', async () => {
+    emulator = await startEmulator()
+    emulator.addProject({ id: 'proj_a' })
+    emulator.seed((await ca('old')).pem, 'team-old')
+    emulator.faults.push({ method: 'GET', path: '/organization/projects', status: 500, times: 10 })
+    const root = await workspace({ 'certs/team-new.pem': (await ca('new')).pem })
+    const result = await run(root, { ...RETIRE, 'prune-retired': 'all', 'max-retries': '1' })
+    expect(result.code).toBe(1)
+    expect(errorLine(result)).toMatch(/list the projects of the organization \(500: Scripted failure 500\.\)/)
+    expect(writes()).toEqual([])
+    expect(result.outputs['deleted-ids']).toBe('[]')
+  })
+
+  it('a project without an id in the listing is an error, never a project left out', async () => {
+    emulator = await startEmulator()
+    emulator.seed((await ca('old')).pem, 'team-old')
+    emulator.faults.push({
+      method: 'GET',
+      path: '/organization/projects',
+      times: 3,
+      respond: () => ({ object: 'list', data: [{ object: 'organization.project', name: 'x' }], has_more: false })
+    })
+    const root = await workspace({ 'certs/team-new.pem': (await ca('new')).pem })
+    const result = await run(root, { ...RETIRE, 'prune-retired': 'all', 'max-retries': '0' })
+    expect(result.code).toBe(1)
+    expect(errorLine(result)).toMatch(/a project without an id \(item 1 of the page\)/)
+    expect(writes()).toEqual([])
   })
 })
 
