@@ -206,7 +206,9 @@ export class Applier {
               : undefined
       if (stale) {
         change.error = `Not deleted: ${stale}.`
-        this.options.warn(`Did not delete ${label(change)}: ${stale}; it was kept.`)
+        this.options.warn(`Did not delete ${label(change)}: ${stale}${now ? '; it was kept' : ''}.`)
+        // One deleted by someone else has freed its slot all the same.
+        if (!now) freed++
         return
       }
       try {
