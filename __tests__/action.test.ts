@@ -120,7 +120,7 @@ describe('publish', () => {
     expect(emulator.certificates).toHaveLength(49)
     const [failure] = commands(run, 'error').slice(-1)
     expect(failure.message).toBe(
-      `The organization holds 49 of at most 50 certificates: 2 new certificates need 2 slots, but 1 is free, so nothing was changed. Free slots first (expired ones you could delete: ${expired.id} (old-ca)).`
+      `The organization holds 49 of at most 50 certificates: 2 new certificates need 2 slots, but 1 is free, so nothing was changed. Free slots first (expired ones you could delete: ${expired.id} (old-ca); 'prune-expired: true' deletes the inactive ones the files do not hold).`
     )
     expect(results(run).map((r) => r.status)).toEqual(['not-uploaded', 'not-uploaded'])
     expect(run.outputs['slots-left']).toBe('1')

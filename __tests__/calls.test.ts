@@ -18,7 +18,10 @@ const distinctCa = () => makeCa({ cn: `CA ${made}`, notBefore: new Date(BASE - m
 function counts() {
   const kinds = emulator.requests.map((r) => {
     if (r.method === 'GET' && r.path === '/organization/certificates') return 'list'
+    if (r.method === 'GET' && r.path === '/organization/projects') return 'projects'
+    if (r.method === 'GET' && /^\/organization\/projects\/[^/]+\/certificates$/.test(r.path)) return 'project list'
     if (r.method === 'GET') return 'get'
+    if (r.method === 'DELETE') return 'delete'
     if (r.method === 'POST' && r.path === '/organization/certificates') return 'upload'
     if (r.path.endsWith('/activate') || r.path.endsWith('/deactivate')) return 'activation'
     return `${r.method} ${r.path}`
@@ -114,5 +117,34 @@ describe('API calls', () => {
     emulator.requests.length = 0
     expect((await run(root, { mode: 'validate' })).code).toBe(0)
     expect(counts()).toEqual({})
+  })
+
+  /** 5 retired under 'team-*', 35 of another team active, p projects (every third archived), 2 new. */
+  async function retiring(p: number) {
+    emulator = await startEmulator({ maxPageSize: 100 })
+    for (let i = 0; i < p; i++) emulator.addProject({ id: `proj_${i}`, archived: i % 3 === 2 })
+    for (let i = 0; i < 5; i++) emulator.seed((await distinctCa()).pem, `team-old-${i}`)
+    for (let i = 0; i < 35; i++) emulator.seed((await distinctCa()).pem, `other-${i}`).active = true
+    return workspace({ 'certs/team-a.pem': (await distinctCa()).pem, 'certs/team-b.pem': (await distinctCa()).pem })
+  }
+
+  it('prune-retired: + ceil(p/100) project listings + p project certificate lists, and nothing more while nothing is deleted', async () => {
+    const root = await retiring(20)
+    expect((await run(root, { 'managed-names': 'team-*', 'prune-retired': 'as-needed' })).code).toBe(0)
+    expect(counts()).toEqual({ list: 2, projects: 1, 'project list': 20, upload: 2 })
+  })
+
+  it('prune-retired: all: + 1 listing at the last moment before the d deletes', async () => {
+    const root = await retiring(3)
+    expect((await run(root, { 'managed-names': 'team-*', 'prune-retired': 'all' })).code).toBe(0)
+    expect(counts()).toEqual({ list: 3, projects: 1, 'project list': 3, delete: 5, upload: 2 })
+  })
+
+  it('exclusive scoped by managed-names lists no project: matching none of the others, the calls of activate alone', async () => {
+    const root = await scenario({ remoteOnly: 20, present: 15, fresh: 8 })
+    expect(
+      (await run(root, { activate: 'true', exclusive: 'true', 'managed-names': 'nothing-*', ...clientInputs })).code
+    ).toBe(0)
+    expect(counts()).toEqual({ list: 2, get: 15, upload: 8, activation: 3 })
   })
 })

@@ -271,6 +271,24 @@ describe('openai-certificates', () => {
     expect(needed.filter((file) => !packed.has(file))).toEqual([])
   })
 
+  it('--prune-retired takes its value and --managed-names repeats: plan shows the retired certificate', async () => {
+    emulator = await startEmulator()
+    const stored = emulator.seed((await makeCa({ cn: 'Old' })).pem, 'team-old')
+    const root = await workspace({ 'certs/team-new.pem': good })
+    const env = { OPENAI_ADMIN_KEY: emulator.adminKey }
+    const args = ['plan', 'certs/*.pem', '--base-url', emulator.baseUrl, '--managed-names', 'billing-*']
+    const run = await cli(root, [...args, '--managed-names', 'team-*', '--prune-retired', 'all', '--json'], env)
+    expect(run.code).toBe(0)
+    const outputs = JSON.parse(run.stdout) as { changes: { action: string; id: string; reason: string }[] }
+    const changes = outputs.changes
+    expect(changes.filter((c) => c.action === 'delete')).toEqual([
+      expect.objectContaining({ id: stored.id, reason: expect.stringContaining("name matches 'team-*'") })
+    ])
+    const missing = await cli(root, [...args, '--prune-retired'], env)
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toMatch(/--prune-retired' needs a value/)
+  })
+
   it('publish and plan against the emulator, with the admin key from OPENAI_ADMIN_KEY', async () => {
     emulator = await startEmulator()
     const root = await workspace({ 'certs/good.pem': good })

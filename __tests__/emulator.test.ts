@@ -136,4 +136,54 @@ describe('emulator, driven by the official openai SDK', () => {
     expect(await read('include%5B%5D=content')).toBe(await read('include=content'))
     expect(await read('')).toBeUndefined()
   })
+
+  it('lists projects, paged, archived ones only with include_archived, in the documented shape', async () => {
+    const live = emulator.addProject({ id: 'proj_live', name: 'Live' })
+    emulator.addProject({ id: 'proj_old', name: 'Old', archived: true })
+    emulator.addProject({ id: 'proj_new', name: 'New' })
+    const projects = client.admin.organization.projects
+    const all = []
+    for await (const p of projects.list({ limit: 100, include_archived: true })) all.push(p)
+    expect(all.map((p) => p.id).sort()).toEqual(['proj_live', 'proj_new', 'proj_old'])
+    expect(all.find((p) => p.id === 'proj_old')).toEqual({
+      object: 'organization.project',
+      id: 'proj_old',
+      name: 'Old',
+      created_at: expect.any(Number),
+      archived_at: expect.any(Number),
+      status: 'archived'
+    })
+    expect(all.find((p) => p.id === 'proj_live')).toMatchObject({ archived_at: null, status: 'active' })
+    // One project a page: the SDK follows the cursor through three pages.
+    const small = await startEmulator({ projectPageSize: 1 })
+    try {
+      for (const id of ['proj_a', 'proj_b', 'proj_c']) small.addProject({ id, archived: id === 'proj_b' })
+      const sdk = new OpenAI({ adminAPIKey: small.adminKey, apiKey: null, baseURL: small.baseUrl, maxRetries: 0 })
+      const paged = []
+      for await (const p of sdk.admin.organization.projects.list({ limit: 100, include_archived: true }))
+        paged.push(p.id)
+      expect(paged.sort()).toEqual(['proj_a', 'proj_b', 'proj_c'])
+      expect(small.requests.filter((r) => r.path === '/organization/projects')).toHaveLength(3)
+      const active = []
+      for await (const p of sdk.admin.organization.projects.list({ limit: 100 })) active.push(p.id)
+      expect(active.sort()).toEqual(['proj_a', 'proj_c'])
+    } finally {
+      await small.close()
+    }
+    expect(await projects.retrieve(live.id)).toMatchObject({ id: 'proj_live', status: 'active' })
+    await expect(projects.retrieve('proj_none')).rejects.toBeInstanceOf(OpenAI.NotFoundError)
+  })
+
+  it('refuses to delete a certificate active in an archived project, with certificate_in_use', async () => {
+    emulator.addProject({ id: 'proj_old', archived: true })
+    const { id } = await certificates().create({ certificate: (await makeCa()).pem })
+    await client.admin.organization.projects.certificates.activate('proj_old', { certificate_ids: [id] })
+    const listed = []
+    for await (const c of client.admin.organization.projects.certificates.list('proj_old', { limit: 100 }))
+      listed.push(c)
+    expect(listed).toEqual([expect.objectContaining({ id, active: true })])
+    await expect(certificates().delete(id)).rejects.toMatchObject({ status: 400, code: 'certificate_in_use' })
+    await client.admin.organization.projects.certificates.deactivate('proj_old', { certificate_ids: [id] })
+    expect(await certificates().delete(id)).toEqual({ id, object: 'certificate.deleted' })
+  })
 })

@@ -139,19 +139,51 @@ function isList(value: unknown): value is WireList {
   return typeof value === 'object' && value !== null && Array.isArray((value as WireList).data)
 }
 
-/** A page of a listing: the envelope, and every item a certificate with an id. */
-function isPage(value: unknown): value is WireList {
-  if (!isList(value)) return false
-  if (typeof value.has_more !== 'boolean') throw new UnexpectedAnswer("a list without a true or false 'has_more'")
-  value.data.forEach((item, i) => {
-    try {
-      toRemote(item)
-    } catch (error) {
-      throw new UnexpectedAnswer(`${messageOf(error)} (item ${i + 1} of the page)`)
-    }
-  })
-  return true
+/** A page of a listing: the envelope, and every item one `parse` accepts. */
+function isPageOf(parse: (value: unknown) => unknown) {
+  return (value: unknown): value is WireList => {
+    if (!isList(value)) return false
+    if (typeof value.has_more !== 'boolean') throw new UnexpectedAnswer("a list without a true or false 'has_more'")
+    value.data.forEach((item, i) => {
+      try {
+        parse(item)
+      } catch (error) {
+        throw new UnexpectedAnswer(`${messageOf(error)} (item ${i + 1} of the page)`)
+      }
+    })
+    return true
+  }
 }
+
+/** A project of the organization, as `GET /organization/projects` describes it. */
+export interface RemoteProject {
+  id: string
+  name: string | null
+  status: 'active' | 'archived'
+}
+
+/** One project of a listing, checked: an id, and a status of `active` or `archived`. */
+function toProject(value: unknown): RemoteProject {
+  if (!isObject(value)) throw new UnexpectedAnswer('a project that is not a JSON object')
+  const wire = value as { id?: unknown; name?: unknown; status?: unknown; archived_at?: unknown }
+  if (typeof wire.id !== 'string' || wire.id.trim() === '') throw new UnexpectedAnswer('a project without an id')
+  const archived = wire.status === 'archived' || (wire.status == null && typeof wire.archived_at === 'number')
+  if (wire.status !== undefined && wire.status !== null && wire.status !== 'active' && wire.status !== 'archived')
+    throw new UnexpectedAnswer(
+      `project ${wire.id} with a status that is not active or archived (${JSON.stringify(wire.status)})`
+    )
+  return {
+    id: wire.id,
+    name: typeof wire.name === 'string' ? wire.name : null,
+    status: archived ? 'archived' : 'active'
+  }
+}
+
+/**
+ * The most projects a listing may hold before it is taken for broken (no documented limit; far
+ * above any organization's), and so the most pages, at one a page.
+ */
+export const PROJECT_BOUND = 10_000
 
 /** A certificate read with its content: the PEM must be there, as text. */
 function hasContent(id: string) {
@@ -250,14 +282,28 @@ export class CertificatesApi {
 
   /** Every certificate in the organization, following `has_more` / `after`. */
   listAll(): Promise<RemoteCertificate[]> {
-    return this.listPages('/organization/certificates', 'list the organization certificates')
+    return this.listPages('/organization/certificates', 'list the organization certificates', toRemote)
+  }
+
+  /**
+   * Every project of the organization, archived ones included (`include_archived=true`): a
+   * certificate can stay active in an archived project.
+   */
+  listProjects(): Promise<RemoteProject[]> {
+    return this.listPages('/organization/projects', 'list the projects of the organization', toProject, {
+      query: '&include_archived=true',
+      noun: 'projects',
+      bound: PROJECT_BOUND,
+      why: 'far more than any organization holds'
+    })
   }
 
   /** Every certificate as one project sees it (`active` at project scope). */
   listProject(projectId: string): Promise<RemoteCertificate[]> {
     return this.listPages(
       `/organization/projects/${encodeURIComponent(projectId)}/certificates`,
-      `list the certificates of project ${projectId}`
+      `list the certificates of project ${projectId}`,
+      toRemote
     )
   }
 
@@ -266,21 +312,31 @@ export class CertificatesApi {
    * listed twice, or more pages or certificates than an organization can hold stop it with an
    * error rather than loop forever.
    */
-  private async listPages(path: string, what: string): Promise<RemoteCertificate[]> {
-    const all: RemoteCertificate[] = []
+  private async listPages<T extends { id: string }>(
+    path: string,
+    what: string,
+    parse: (value: unknown) => T,
+    {
+      query: extra = '',
+      noun = 'certificates',
+      bound = LIST_BOUND,
+      why = `though an organization holds at most ${CERTIFICATE_CAP} certificates`
+    } = {}
+  ): Promise<T[]> {
+    const all: T[] = []
     const ids = new Set<string>()
     const cursors = new Set<string>()
     let after: string | null = null
     for (let pages = 1; ; pages++) {
-      const query: string = `?limit=100${after ? `&after=${encodeURIComponent(after)}` : ''}`
-      const page = await this.send('GET', `${path}${query}`, undefined, what, isPage)
-      const items = page.data.map(toRemote)
+      const query: string = `?limit=100${extra}${after ? `&after=${encodeURIComponent(after)}` : ''}`
+      const page = await this.send('GET', `${path}${query}`, undefined, what, isPageOf(parse))
+      const items = page.data.map(parse)
       let next: string | null = null
       if (page.has_more) {
         next = typeof page.last_id === 'string' && page.last_id !== '' ? page.last_id : (items.at(-1)?.id ?? null)
         if (!next) {
           throw new ApiError(
-            `The OpenAI API said more certificates follow but gave no cursor to ask for them, while trying to ${what}: try again later.`
+            `The OpenAI API said more ${noun} follow but gave no cursor to ask for them, while trying to ${what}: try again later.`
           )
         }
         if (next === after || cursors.has(next)) {
@@ -293,15 +349,15 @@ export class CertificatesApi {
       for (const item of items) {
         if (ids.has(item.id)) {
           throw new ApiError(
-            `The OpenAI API listed certificate ${item.id} twice while trying to ${what}: a listing that repeats itself cannot be trusted; try again later.`
+            `The OpenAI API listed ${noun === 'projects' ? 'project' : 'certificate'} ${item.id} twice while trying to ${what}: a listing that repeats itself cannot be trusted; try again later.`
           )
         }
         ids.add(item.id)
         all.push(item)
       }
-      if (all.length > LIST_BOUND || (next && pages >= LIST_BOUND)) {
+      if (all.length > bound || (next && pages >= bound)) {
         throw new ApiError(
-          `The OpenAI API listed more than ${LIST_BOUND} ${all.length > LIST_BOUND ? 'certificates' : 'pages'} while trying to ${what}, though an organization holds at most ${CERTIFICATE_CAP} certificates: stopped rather than trust an endless listing; try again later.`
+          `The OpenAI API listed more than ${bound} ${all.length > bound ? noun : 'pages'} while trying to ${what}, ${why}: stopped rather than trust an endless listing; try again later.`
         )
       }
       if (!next) return all

@@ -1,9 +1,11 @@
 import { type CertificatesApi, type RemoteCertificate, retryDelayMs } from './api.js'
 import { ActionError, ApiError, messageOf } from './errors.js'
 import { candidates, FETCH_CONCURRENCY, fingerprintOfPem, type Inventory } from './inventory.js'
+import { managedBy } from './retire.js'
 import {
   batches,
   type Change,
+  deletionChange,
   keptCopy,
   type NamedCertificate,
   overCap,
@@ -29,6 +31,8 @@ export interface ApplyOptions {
    * (after an ambiguous upload, and in the read-back): `timeout-seconds`, at most LAG_WINDOW_MS.
    */
   lagWindowMs?: number
+  /** `managed-names`: a retired certificate renamed out of it since the listing is kept. */
+  managedNames?: readonly string[]
   /** Told of an upload OpenAI refused (see isUploadRefusal), before the run stops on it. */
   refused?: (named: NamedCertificate, error: ApiError) => void
 }
@@ -97,7 +101,14 @@ const PAST: Record<Change['action'], string> = {
 /** One log line for a change: made, about to be made (publish), or that would be made (plan). */
 export function describeChange(c: Change, tense: 'done' | 'will' | 'would' = 'done'): string {
   const verb = tense === 'done' ? PAST[c.action] : `${tense === 'will' ? 'Will' : 'Would'} ${c.action}`
-  const detail = c.action === 'rename' ? ` from '${c.from ?? ''}'` : c.scope ? ` for the ${c.scope}` : ''
+  const detail =
+    c.action === 'rename'
+      ? ` from '${c.from ?? ''}'`
+      : c.scope
+        ? ` for the ${c.scope}`
+        : c.reason
+          ? ` — ${c.reason}`
+          : ''
   return `${verb} ${label(c)}${detail}.`
 }
 
@@ -118,6 +129,8 @@ export class Applier {
   private readonly answered = new Map<string, number>()
   private wrote = false
   private readBackDone = false
+  /** The organization's latest listing, taken after the deletions (read-back, or a scope read). */
+  private lastListing: RemoteCertificate[] | undefined
 
   constructor(
     private readonly api: CertificatesApi,
@@ -152,6 +165,7 @@ export class Applier {
       await this.activation()
       await this.deactivation()
       if (this.wrote && !this.readBackDone) await this.readBack()
+      await this.confirmDeletions()
     } catch (error) {
       throw this.explain(error)
     }
@@ -163,42 +177,94 @@ export class Applier {
     this.options.log(describeChange(change))
   }
 
-  /** Deletes expired, inactive certificates until the uploads fit; one refused is reported and passed over. */
+  /**
+   * Makes the planned deletions, then frees any slot still needed with the plan's spares, in
+   * order. At the last moment, one fresh listing of the organization (with retiring) shows each
+   * candidate still there, inactive for the organization and, for a retired one, still under a
+   * managed name; the server itself refuses a delete of a certificate active in any project
+   * (`certificate_in_use`): either is a warning naming it, it is kept and the run goes on.
+   */
   private async prune(): Promise<void> {
-    const needed = this.plan.deletions
-    if (needed === 0) return
     const planned = this.changes.filter((c) => c.action === 'delete')
+    const needed = this.plan.deletions
+    if (planned.length === 0 && needed === 0) return
+    const retiring = this.plan.prunable.some((d) => d.reason.kind === 'retired')
+    const fresh = retiring ? new Map((await this.api.listAll()).map((r) => [r.id, r])) : undefined
+    const byId = new Map(this.plan.prunable.map((d) => [d.remote.id, d]))
     let freed = 0
-    for (const remote of this.plan.prunable) {
-      if (freed === needed) break
-      let change = planned.find((c) => c.id === remote.id)
-      if (!change) {
-        change = { action: 'delete', id: remote.id, name: remote.name, scope: null, fingerprint: null, done: false }
-        this.changes.splice(this.changes.indexOf(planned.at(-1)!) + 1, 0, change)
-        planned.push(change)
+    const attempt = async (change: Change): Promise<void> => {
+      const deletion = byId.get(change.id!)
+      const now = fresh?.get(change.id!)
+      const stale = !fresh
+        ? undefined
+        : !now
+          ? 'it is no longer in the organization (deleted by someone else since this run listed it)'
+          : now.active === true
+            ? 'it was activated for the organization since this run listed it'
+            : deletion?.reason.kind === 'retired' && managedBy(now.name, this.options.managedNames ?? []) === undefined
+              ? `it was renamed to '${now.name ?? ''}', which 'managed-names' does not match`
+              : undefined
+      if (stale) {
+        change.error = `Not deleted: ${stale}.`
+        this.options.warn(`Did not delete ${label(change)}: ${stale}${now ? '; it was kept' : ''}.`)
+        // One deleted by someone else has freed its slot all the same.
+        if (!now) freed++
+        return
       }
       try {
         change.unsure = true
-        await this.api.delete(remote.id)
+        await this.api.delete(change.id!)
         change.unsure = false
         this.done(change)
         freed++
       } catch (error) {
         change.unsure = isAmbiguous(error)
         if (!(error instanceof ApiError) || error.status === undefined || error.status >= 500) throw error
-        change.error = error.message
+        // A retired certificate was inactive everywhere when the run listed every project: in use now means since.
+        const again = error.code === 'certificate_in_use' && deletion?.reason.kind === 'retired'
+        change.error = again ? `Not deleted: it is in use again (${error.message})` : error.message
         this.options.warn(
-          `Could not delete expired certificate ${label(change)}: ${error.message} It was left in place.`
+          again
+            ? `Did not delete retired certificate ${label(change)}: it is in use again (activated in a project or for the organization since this run listed them: ${error.message}); it was kept.`
+            : `Could not delete expired certificate ${label(change)}: ${error.message} It was left in place.`
         )
       }
     }
-    for (const change of planned)
-      if (!change.done && !change.error) this.changes.splice(this.changes.indexOf(change), 1)
+    for (const change of planned) await attempt(change)
+    // A slot the uploads still need comes from the next spare, only if it still qualifies.
+    const spares = this.plan.prunable.filter((d) => !planned.some((c) => c.id === d.remote.id))
+    for (const spare of spares) {
+      if (freed >= needed) break
+      const change = deletionChange(spare)
+      const last = this.changes.filter((c) => c.action === 'delete').at(-1)
+      this.changes.splice(last ? this.changes.indexOf(last) + 1 : 0, 0, change)
+      this.options.log(`Deleting spare ${label(change)} instead (${change.reason}).`)
+      await attempt(change)
+    }
     if (freed < needed) {
       throw new ActionError(
-        `Only ${freed} of the ${needed} expired certificates needed to make room could be deleted, so nothing was uploaded: deactivate or delete certificates you no longer use, then run the action again.`
+        `Only ${freed} of the ${needed} certificates needed to make room could be deleted, so nothing was uploaded: deactivate or delete certificates you no longer use, then run the action again.`
       )
     }
+  }
+
+  /**
+   * The read-back confirms every reported deletion: one the organization's last listing still
+   * shows is read by id, and reported as not deleted unless that read finds it gone.
+   */
+  private async confirmDeletions(): Promise<void> {
+    const deleted = this.changes.filter((c) => c.action === 'delete' && c.done)
+    if (deleted.length === 0) return
+    const listed = this.lastListing ?? (await this.api.listAll())
+    const shown = deleted.filter((c) => listed.some((r) => r.id === c.id))
+    await mapLimit(shown, FETCH_CONCURRENCY, async (change) => {
+      if ((await this.api.get(change.id!)) === undefined) return
+      change.done = false
+      change.error = 'The API answered the delete, but the organization still holds it.'
+      this.options.warn(
+        `${label(change)} is still in the organization after its delete was answered: not counted as deleted.`
+      )
+    })
   }
 
   private uploadChange(fingerprint: string): Change {
@@ -396,6 +462,7 @@ export class Applier {
     for (const id of this.created) if (this.doubtful(id)) this.created.delete(id)
     const listed = await this.listWithOwn([...mineById.keys()])
     this.readBackDone = true
+    this.lastListing = listed
     const local = this.plan.uploads.map((n) => n.cert)
     const unknown = candidates(
       listed.filter((r) => !this.known.has(r.id) && !mineById.has(r.id)),
@@ -508,7 +575,10 @@ export class Applier {
   /** Which certificates are active in a scope, read afresh. */
   private async readScope(scope: Scope): Promise<Map<string, boolean>> {
     const listed = scope.kind === 'project' ? await this.api.listProject(scope.id) : await this.api.listAll()
-    if (scope.kind === 'organization') this.readBackDone = true
+    if (scope.kind === 'organization') {
+      this.readBackDone = true
+      this.lastListing = listed
+    }
     return new Map(listed.map((r) => [r.id, r.active === true]))
   }
 

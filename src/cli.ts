@@ -33,7 +33,7 @@ const NOT_FLAGS: Record<string, string> = {
 /** Secret inputs read from the environment instead of flags (the admin key: the action does it). */
 const FROM_ENV: Record<string, string> = { 'client-key': 'OPENAI_CLIENT_KEY', 'github-token': 'GITHUB_TOKEN' }
 /** Inputs that take one item per line: each use of the flag adds one. */
-const LISTS = new Set(['files', 'skip-checks', 'project-ids', 'workload-certificates'])
+const LISTS = new Set(['files', 'skip-checks', 'project-ids', 'workload-certificates', 'managed-names'])
 
 /** The action's inputs, from the action.yml shipped with the bundle (dist/ → the package's root). */
 function actionInputs(): Record<string, InputSpec> {
@@ -57,6 +57,8 @@ export interface Invocation {
 }
 
 const isBoolean = (spec: InputSpec): boolean => spec.default === 'true' || spec.default === 'false'
+/** Inputs whose default is `false` but which take other words than yes or no: they always need a value. */
+const CHOICES = new Set(['prune-retired'])
 
 /** What an option's value looks like, for --help; an input not named here takes text (` TEXT`). */
 const VALUES: Record<string, string> = {
@@ -76,7 +78,9 @@ const VALUES: Record<string, string> = {
   'max-retries': ' N',
   'project-ids': ' ID',
   'reviewed-plan': ' FILE|HASH',
-  'workload-certificates': ' PATTERN'
+  'workload-certificates': ' PATTERN',
+  'managed-names': ' PATTERN',
+  'prune-retired': ' false|as-needed|all'
 }
 
 const YES_NO = ['activate', 'exclusive', 'sync-names', 'prune-expired']
@@ -143,7 +147,7 @@ export function parseArguments(
     if (value === undefined) {
       // A yes/no input alone means yes; `--activate=false` (or `--activate false`) says no.
       const next = argv[i + 1]
-      if (isBoolean(spec) && !['true', 'false', 'always'].includes(next)) value = 'true'
+      if (isBoolean(spec) && !CHOICES.has(name) && !['true', 'false', 'always'].includes(next)) value = 'true'
       else if (next === undefined) throw new UsageError(`Option '--${name}' needs a value.`)
       else value = argv[++i]
     }

@@ -4,6 +4,7 @@ import { ActionError } from './errors.js'
 import { type NameTemplate, parseNameTemplate } from './name-template.js'
 import type { LifecycleOptions } from './plan.js'
 import type { ReviewedPlan } from './plan-hash.js'
+import { parseManagedNames, PRUNE_RETIRED } from './retire.js'
 import type { Runner } from './runner.js'
 
 export const MODES = ['publish', 'plan', 'validate'] as const
@@ -239,7 +240,14 @@ export function getSettings(runner: Runner): Settings {
     projectIds: lines(runner.getInput('project-ids')),
     exclusive: boolean('exclusive', runner.getInput('exclusive')),
     syncNames: boolean('sync-names', runner.getInput('sync-names')),
-    pruneExpired: boolean('prune-expired', runner.getInput('prune-expired'))
+    pruneExpired: boolean('prune-expired', runner.getInput('prune-expired')),
+    pruneRetired: oneOf('prune-retired', runner.getInput('prune-retired') || 'false', PRUNE_RETIRED),
+    managedNames: parseManagedNames(lines(runner.getInput('managed-names')))
+  }
+  if (lifecycle.pruneRetired !== 'false' && lifecycle.managedNames.length === 0) {
+    throw new ActionError(
+      `Input 'prune-retired' is '${lifecycle.pruneRetired}' but 'managed-names' is empty: a certificate is retired only when its name matches a pattern of 'managed-names', so that a run never deletes certificates it does not manage (another team's). Give the names this repository manages, e.g. 'managed-names: payments-*', or set 'prune-retired: false'.`
+    )
   }
   if (!lifecycle.activate && (lifecycle.exclusive || lifecycle.projectIds.length > 0)) {
     throw new ActionError(

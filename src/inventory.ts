@@ -12,15 +12,28 @@ export interface Inventory {
   duplicates?: Map<string, RemoteCertificate[]>
 }
 
-/** Which certificates are active in each of `projectIds`, from the project listings. */
+/**
+ * Which certificates are active in each of `projectIds` and, with `everyProject`, in every
+ * project of the organization, archived ones included (one listing of the projects, 100 a page):
+ * the project listings, 16 at a time.
+ */
 export async function projectStates(
   api: CertificatesApi,
-  projectIds: readonly string[]
+  projectIds: readonly string[],
+  everyProject = false,
+  log: (message: string) => void = () => undefined
 ): Promise<Map<string, Set<string>>> {
-  const listings = await Promise.all(projectIds.map((id) => api.listProject(id)))
-  return new Map(
-    projectIds.map((id, i) => [id, new Set(listings[i].filter((r) => r.active === true).map((r) => r.id))])
-  )
+  const ids = [...projectIds]
+  if (everyProject) {
+    const projects = await api.listProjects()
+    const archived = projects.filter((p) => p.status === 'archived').length
+    log(
+      `The organization has ${projects.length} project${projects.length === 1 ? '' : 's'}${archived ? ` (${archived} archived)` : ''}; reading which certificates each one has active.`
+    )
+    for (const p of projects) if (!ids.includes(p.id)) ids.push(p.id)
+  }
+  const listings = await mapLimit(ids, FETCH_CONCURRENCY, (id) => api.listProject(id))
+  return new Map(ids.map((id, i) => [id, new Set(listings[i].filter((r) => r.active === true).map((r) => r.id))]))
 }
 
 /** How many certificate contents are read at once: a no-op rerun of up to 16 is 2 round trips. */

@@ -4,6 +4,7 @@ import * as path from 'node:path'
 import { ActionError, messageOf } from './errors.js'
 import type { Inventory } from './inventory.js'
 import type { Change, ProjectStates } from './plan.js'
+import { type Deletion, reasonText } from './retire.js'
 
 /** A change as a reviewer approves it: what, on which certificate, where; never whether it is done. */
 export interface PlannedChange {
@@ -13,6 +14,15 @@ export interface PlannedChange {
   scope: string | null
   fingerprint: string | null
   from: string | null
+  /** For a deletion: why the certificate may go. */
+  reason?: string
+}
+
+/** A certificate the run deletes instead of a planned one refused at the last moment. */
+export interface SpareDeletion {
+  id: string
+  name: string | null
+  reason: string
 }
 
 /** The state of a remote certificate that a change relies on, as the plan saw it. */
@@ -29,6 +39,11 @@ export interface PlanDocument {
   version: 1
   changes: PlannedChange[]
   relies_on: ReliedState[]
+  /**
+   * The certificates publish may delete instead, in this order, when a planned deletion is
+   * refused as in use and the uploads still need the slot; absent when there are none.
+   */
+  spares?: SpareDeletion[]
 }
 
 /** What publish was approved to apply (`reviewed-plan`): the reviewed plan's file, or its hash alone. */
@@ -69,7 +84,8 @@ const byText = <T>(items: T[]): T[] =>
 export function reviewablePlan(
   changes: readonly Change[],
   inventory: Inventory,
-  projects: ProjectStates
+  projects: ProjectStates,
+  spares: readonly Deletion[] = []
 ): ReviewablePlan {
   const planned = changes.map((c): PlannedChange => ({
     action: c.action,
@@ -77,9 +93,15 @@ export function reviewablePlan(
     name: c.name,
     scope: c.scope,
     fingerprint: c.fingerprint,
-    from: c.from ?? null
+    from: c.from ?? null,
+    reason: c.reason
   }))
-  const touched = new Set(changes.map((c) => c.id).filter((id) => id !== null))
+  const spare = spares.map((d): SpareDeletion => ({
+    id: d.remote.id,
+    name: d.remote.name,
+    reason: reasonText(d.reason)
+  }))
+  const touched = new Set([...changes.map((c) => c.id).filter((id) => id !== null), ...spare.map((d) => d.id)])
   const relied = inventory.certificates
     .filter((r) => touched.has(r.id))
     .map((r): ReliedState => ({
@@ -91,7 +113,12 @@ export function reviewablePlan(
         .map(([id]) => id)
         .sort()
     }))
-  const plan: PlanDocument = { version: 1, changes: byText(planned), relies_on: byText(relied) }
+  const plan: PlanDocument = {
+    version: 1,
+    changes: byText(planned),
+    relies_on: byText(relied),
+    ...(spare.length > 0 ? { spares: spare } : {})
+  }
   return { hash: hashPlan(plan), plan }
 }
 
@@ -134,7 +161,12 @@ export async function readPlanFile(file: string, workspace: string): Promise<Pla
   const doc = parsed as Partial<PlanDocument>
   if (!doc || doc.version !== 1 || !Array.isArray(doc.changes) || !Array.isArray(doc.relies_on))
     throw new ActionError(`${where} is not a plan of this action: give the file the plan run wrote.`)
-  return { version: 1, changes: doc.changes, relies_on: doc.relies_on }
+  return {
+    version: 1,
+    changes: doc.changes,
+    relies_on: doc.relies_on,
+    ...(Array.isArray(doc.spares) ? { spares: doc.spares } : {})
+  }
 }
 
 const describe = (c: PlannedChange): string =>

@@ -1,6 +1,17 @@
 import type { RemoteCertificate } from './api.js'
 import { type Inventory, oldestFirst } from './inventory.js'
 import type { Certificate } from './parse.js'
+import {
+  chooseDeletions,
+  type Deletion,
+  deletionCandidates,
+  describeCandidate,
+  inUse,
+  isManaged,
+  type PruneRetired,
+  reasonText,
+  wouldQualify
+} from './retire.js'
 
 /** OpenAI holds at most this many uploaded certificates per organization, active or not. */
 export const CERTIFICATE_CAP = 50
@@ -28,6 +39,10 @@ export interface LifecycleOptions {
   exclusive: boolean
   syncNames: boolean
   pruneExpired: boolean
+  /** Delete retired certificates (see retire.ts): as the uploads need slots, or all of them. */
+  pruneRetired: PruneRetired
+  /** Glob patterns of the certificate names this repository manages; empty: every certificate. */
+  managedNames: string[]
 }
 
 export const NO_LIFECYCLE: LifecycleOptions = {
@@ -35,8 +50,13 @@ export const NO_LIFECYCLE: LifecycleOptions = {
   projectIds: [],
   exclusive: false,
   syncNames: false,
-  pruneExpired: false
+  pruneExpired: false,
+  pruneRetired: 'false',
+  managedNames: []
 }
+
+/** Whether the run needs every project's certificate listing: the retired rule does. */
+export const needsAllProjects = (options: LifecycleOptions): boolean => options.pruneRetired !== 'false'
 
 /** Which certificates are active in a project: the project listing's `active` flags. */
 export type ProjectStates = Map<string, Set<string>>
@@ -59,10 +79,19 @@ export interface Plan {
   /** Certificates present whose name differs from the template (sync-names). */
   renames: { remote: RemoteCertificate; name: string }[]
   scopes: ScopePlan[]
-  /** Expired, inactive certificates the files do not hold, oldest expiry first (prune-expired). */
-  prunable: RemoteCertificate[]
-  /** How many of `prunable` must go to stay under the cap: the first ones. */
+  /**
+   * Certificates this run may delete, each with its reason, preferred first: expired
+   * (prune-expired, or retired and expired), then retired ones created longest ago (prune-retired).
+   */
+  prunable: Deletion[]
+  /** How many slots the uploads need freed from `prunable`. */
   deletions: number
+  /** The deletions planned: those needed for the slots, and with `prune-retired: all` every retired one. */
+  toDelete: Deletion[]
+  /** Not deletable by this run's inputs but freeable by others: what the cap error lists. */
+  qualifying: { remote: RemoteCertificate; managed: boolean }[]
+  /** Whether `prune-expired` is on, for the cap error. */
+  pruneExpired: boolean
   /** Certificates in the organization now. */
   total: number
   cap: number
@@ -115,6 +144,8 @@ export function makePlan(
     if (options.syncNames && remote.name !== named.name) renames.push({ remote, name: named.name })
   }
   const matched = new Set([...existing.values()].map((r) => r.id))
+  // Every copy of a local certificate is held by the files: never retired, never deactivated.
+  const held = new Set([...matched, ...[...(inventory.duplicates?.values() ?? [])].flat().map((r) => r.id)])
 
   const scopes: ScopePlan[] = []
   if (options.activate) {
@@ -128,23 +159,53 @@ export function makePlan(
         scope,
         activate: [...existing.values()].filter((r) => !isActive(r)),
         activateUploads: uploads.length > 0,
-        deactivate: options.exclusive ? inventory.certificates.filter((r) => isActive(r) && !matched.has(r.id)) : []
+        deactivate: options.exclusive
+          ? inventory.certificates.filter((r) => isActive(r) && !held.has(r.id) && isManaged(r, options.managedNames))
+          : []
       })
     }
   }
 
   const nowSeconds = now.getTime() / 1000
   const expired = inventory.certificates.filter((r) => r.expiresAt !== undefined && r.expiresAt <= nowSeconds)
-  const activeSomewhere = (r: RemoteCertificate): boolean =>
-    r.active === true || [...projects.values()].some((active) => active.has(r.id))
-  const prunable = options.pruneExpired
-    ? expired
-        .filter((r) => !matched.has(r.id) && !activeSomewhere(r))
-        .sort((a, b) => (a.expiresAt ?? 0) - (b.expiresAt ?? 0))
-    : []
+  const prunable = deletionCandidates(inventory.certificates, held, projects, options, nowSeconds)
   const over = inventory.certificates.length + uploads.length - cap
   const deletions = Math.min(Math.max(over, 0), prunable.length)
-  return { existing, uploads, renames, scopes, prunable, deletions, total: inventory.certificates.length, cap, expired }
+  const toDelete = chooseDeletions(prunable, deletions, options)
+  const candidates = new Set(prunable.map((d) => d.remote.id))
+  const qualifying = wouldQualify(
+    inventory.certificates.filter((r) => !candidates.has(r.id)),
+    held,
+    projects,
+    options
+  )
+  return {
+    existing,
+    uploads,
+    renames,
+    scopes,
+    prunable,
+    deletions,
+    toDelete,
+    qualifying,
+    pruneExpired: options.pruneExpired,
+    total: inventory.certificates.length,
+    cap,
+    expired
+  }
+}
+
+/**
+ * Refuses, before anything is written, a deletion of a certificate the plan keeps in use: active
+ * anywhere the run looked, held by the files, or activated by this plan. Deletion candidates are
+ * chosen to be none of these (retire.ts); this is the check that they are.
+ */
+export function deletionLockOut(plan: Plan, projects: ProjectStates): string | undefined {
+  const kept = new Set([...plan.existing.values()].map((r) => r.id))
+  for (const s of plan.scopes) for (const r of s.activate) kept.add(r.id)
+  const bad = plan.toDelete.filter((d) => kept.has(d.remote.id) || inUse(d.remote, projects))
+  if (bad.length === 0) return undefined
+  return `Nothing was changed: the plan would delete ${bad.map((d) => describeCandidate(d.remote)).join(', ')}, which ${bad.length === 1 ? 'is' : 'are'} in use or held by the files. This is a bug of the action; please report it.`
 }
 
 /** Slots left once the plan's deletions and uploads are done; negative when the cap would be passed. */
@@ -165,12 +226,34 @@ export function capProblem(plan: Plan, certificates: readonly RemoteCertificate[
       : `expired ones you could delete: ${plan.expired
           .slice(0, 10)
           .map((r) => `${r.id}${r.name ? ` (${r.name})` : ''}`)
-          .join(', ')}${plan.expired.length > 10 ? `, and ${plan.expired.length - 10} more` : ''}`
+          .join(
+            ', '
+          )}${plan.expired.length > 10 ? `, and ${plan.expired.length - 10} more` : ''}${plan.pruneExpired ? '' : "; 'prune-expired: true' deletes the inactive ones the files do not hold"}`
+  const allExpired = plan.prunable.every((d) => d.reason.kind === 'expired')
   const pruning =
     plan.prunable.length > 0
-      ? `, even after deleting ${plan.prunable.length} expired inactive certificate${plan.prunable.length === 1 ? '' : 's'}`
+      ? `, even after deleting ${plan.prunable.length} ${allExpired ? 'expired inactive' : 'retired or expired'} certificate${plan.prunable.length === 1 ? '' : 's'}`
       : ''
-  return `The organization holds ${plan.total} of at most ${plan.cap} certificates: ${needed} new certificate${needed === 1 ? '' : 's'} need${needed === 1 ? 's' : ''} ${needed} slot${needed === 1 ? '' : 's'}, but ${free} ${free === 1 ? 'is' : 'are'} free${pruning}, so nothing was changed. Free slots first (${expired}).`
+  const unexpired = plan.qualifying.filter((q) => !plan.expired.includes(q.remote))
+  const list = (items: typeof unexpired): string =>
+    `${items
+      .slice(0, 10)
+      .map((q) => describeCandidate(q.remote))
+      .join(', ')}${items.length > 10 ? `, and ${items.length - 10} more` : ''}`
+  const retire = [
+    { items: unexpired.filter((q) => q.managed), inputs: "'prune-retired: as-needed' would retire" },
+    {
+      items: unexpired.filter((q) => !q.managed),
+      inputs: "'managed-names' matching their names, with 'prune-retired: as-needed', would retire"
+    }
+  ]
+    .filter((group) => group.items.length > 0)
+    .map(
+      (group) =>
+        ` Not in the files and inactive for the organization, so ${group.inputs} them once inactive in every project too: ${list(group.items)}.`
+    )
+    .join('')
+  return `The organization holds ${plan.total} of at most ${plan.cap} certificates: ${needed} new certificate${needed === 1 ? '' : 's'} need${needed === 1 ? 's' : ''} ${needed} slot${needed === 1 ? '' : 's'}, but ${free} ${free === 1 ? 'is' : 'are'} free${pruning}, so nothing was changed. Free slots first (${expired}).${retire}`
 }
 
 /** Splits ids into calls the API accepts. */
@@ -202,6 +285,14 @@ export interface Change {
   unsure?: boolean
   /** Why it was not made, when it was tried and refused. */
   error?: string
+  /** For a deletion: why the certificate may go (expired, or retired and which pattern). */
+  reason?: string
+}
+
+/** The `delete` change of a deletion, with its reason. */
+export function deletionChange(d: Deletion): Change {
+  const { id, name } = d.remote
+  return { action: 'delete', id, name, scope: null, fingerprint: null, reason: reasonText(d.reason), done: false }
 }
 
 /**
@@ -211,8 +302,7 @@ export interface Change {
 export function planChanges(plan: Plan): Change[] {
   const change = (c: Omit<Change, 'done'>): Change => ({ ...c, done: false })
   const changes: Change[] = []
-  for (const r of plan.prunable.slice(0, plan.deletions))
-    changes.push(change({ action: 'delete', id: r.id, name: r.name, scope: null, fingerprint: null }))
+  for (const d of plan.toDelete) changes.push(deletionChange(d))
   for (const u of plan.uploads)
     changes.push(change({ action: 'upload', id: null, name: u.name, scope: null, fingerprint: u.cert.fingerprint }))
   const fingerprintOf = new Map([...plan.existing].map(([fingerprint, r]) => [r.id, fingerprint]))

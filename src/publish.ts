@@ -5,9 +5,19 @@ import { refusalProblem } from './check.js'
 import { ActionError } from './errors.js'
 import type { Settings } from './inputs.js'
 import { duplicateProblems, type Inventory, projectStates, takeInventory } from './inventory.js'
-import { capProblem, makePlan, type NamedCertificate, type Plan, planChanges, type ProjectStates } from './plan.js'
+import {
+  capProblem,
+  deletionLockOut,
+  makePlan,
+  type NamedCertificate,
+  needsAllProjects,
+  type Plan,
+  planChanges,
+  type ProjectStates
+} from './plan.js'
 import { checkReviewedPlan, reviewablePlan, writePlanFile } from './plan-hash.js'
 import { annotate, type Outcome } from './report.js'
+import { managedBy } from './retire.js'
 import type { Runner } from './runner.js'
 import { organizationLockOut, judgeWorkloads, planAnchors } from './verify.js'
 
@@ -27,7 +37,9 @@ export async function publish(runner: Runner, settings: Settings, outcome: Outco
     const [inventory, projects] = await runner.group('Inventory', () =>
       Promise.all([
         takeInventory(api, certificates, (message) => runner.info(message)),
-        projectStates(api, lifecycle.activate ? lifecycle.projectIds : [])
+        projectStates(api, lifecycle.activate ? lifecycle.projectIds : [], needsAllProjects(lifecycle), (message) =>
+          runner.info(message)
+        )
       ])
     )
     const duplicates = duplicateProblems(inventory, certificates)
@@ -35,10 +47,15 @@ export async function publish(runner: Runner, settings: Settings, outcome: Outco
     annotate(runner, duplicates)
     const plan = await runner.group('Plan', async () => {
       const local: NamedCertificate[] = certificates.map((cert) => ({ cert, name: outcome.names.get(cert)! }))
+      const unmanaged = unmanagedNames(local, lifecycle.managedNames)
+      if (unmanaged) {
+        runner.warning(unmanaged)
+        outcome.notices = [...(outcome.notices ?? []), unmanaged]
+      }
       const plan = makePlan(local, inventory, now, lifecycle, projects)
       Object.assign(outcome, { plan, inventory, projects })
       outcome.changes = planChanges(plan)
-      const refused = capProblem(plan, inventory.certificates)
+      const refused = capProblem(plan, inventory.certificates) ?? deletionLockOut(plan, projects)
       if (refused) throw new ActionError(refused)
       await reviewGate(runner, settings, outcome)
       for (const change of outcome.changes)
@@ -53,6 +70,7 @@ export async function publish(runner: Runner, settings: Settings, outcome: Outco
         maxRetries: settings.maxRetries,
         lagWindowMs: settings.timeoutSeconds * 1000,
         inventory,
+        managedNames: lifecycle.managedNames,
         log: (message) => runner.info(message),
         warn: (message) => runner.warning(message),
         refused: (named, error) => {
@@ -122,9 +140,27 @@ async function refuseLockOut(
   if (lockOut) throw new ActionError(lockOut)
 }
 
+/**
+ * A warning at the input when the names this run gives its own certificates match no pattern of
+ * `managed-names`: later runs would neither deactivate nor retire them.
+ */
+export function unmanagedNames(local: readonly NamedCertificate[], patterns: readonly string[]): string | undefined {
+  if (patterns.length === 0) return undefined
+  const names = [...new Set(local.map((n) => n.name))].filter((name) => managedBy(name, patterns) === undefined)
+  if (names.length === 0) return undefined
+  const shown = names.slice(0, 5).map((n) => `'${n}'`)
+  return `Input 'managed-names' (${patterns.map((p) => `'${p}'`).join(', ')}) matches none of the names this run gives its own certificates: ${shown.join(', ')}${names.length > 5 ? ` and ${names.length - 5} more` : ''}. The run would stop managing them: 'exclusive' and 'prune-retired' leave them alone. Add a pattern that matches them (or change 'name').`
+}
+
 /** Hashes the plan (and writes it, in plan mode); in publish, refuses a plan other than the reviewed one. */
 async function reviewGate(runner: Runner, settings: Settings, outcome: Outcome): Promise<void> {
-  const reviewable = reviewablePlan(outcome.changes, outcome.inventory!, outcome.projects ?? new Map())
+  const reviewable = reviewablePlan(
+    outcome.changes,
+    outcome.inventory!,
+    outcome.projects ?? new Map(),
+    // Spares matter only when the uploads need slots freed.
+    outcome.plan?.deletions ? outcome.plan.prunable.filter((d) => !outcome.plan!.toDelete.includes(d)) : []
+  )
   outcome.reviewable = reviewable
   runner.info(`Plan hash: ${reviewable.hash}`)
   if (settings.mode === 'plan') await writePlanFile(reviewable, runner.env('RUNNER_TEMP'), settings.label)

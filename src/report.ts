@@ -292,7 +292,12 @@ function summaryOf(outcome: Outcome, results: readonly Result[], counts: string,
           : outcome.mode === 'plan'
             ? '📝 planned'
             : '⏸️ not made'
-      const what = c.action === 'rename' ? `rename from ${cell(c.from ?? '')}` : c.action
+      const what =
+        c.action === 'rename'
+          ? `rename from ${cell(c.from ?? '')}`
+          : c.reason
+            ? `${c.action} (${cell(c.reason)})`
+            : c.action
       parts.push(`| ${what} | ${cell(c.name ?? '')}${c.id ? ` \`${c.id}\`` : ''} | ${c.scope ?? ''} | ${result} |`)
     }
   }
@@ -567,7 +572,26 @@ function timelineSection(outcome: Outcome, results: readonly Result[], now: Date
   const active = ganttBlock(`Active certificates ${after}`, activeAfter(outcome), now, warningDays)
   const parts = matched.length ? ['', '### Validity', '', ...matched] : []
   if (active.length) parts.push('', `### Active ${after}`, '', ...active)
+  const deletedTitle = outcome.mode === 'plan' ? 'Deleted once publish has run' : 'Deleted by this run'
+  const deleted = ganttBlock(deletedTitle, deletedLane(outcome), now, warningDays)
+  if (deleted.length) parts.push('', `### ${deletedTitle}`, '', ...deleted)
   return parts
+}
+
+/** The certificates this run deleted (in plan: would delete), by their validity windows. */
+function deletedLane(outcome: Outcome): Lane[] {
+  const counted = outcome.mode === 'plan' ? outcome.changes : outcome.changes.filter((c) => c.done)
+  const windows: Window[] = []
+  for (const c of counted.filter((c) => c.action === 'delete')) {
+    const r = outcome.inventory?.certificates.find((r) => r.id === c.id)
+    if (r?.validAt === undefined || r.expiresAt === undefined) continue
+    windows.push({
+      name: r.name ?? r.id,
+      notBefore: new Date(r.validAt * 1000),
+      notAfter: new Date(r.expiresAt * 1000)
+    })
+  }
+  return [{ title: 'Deleted', windows }]
 }
 
 /** The hash a reviewer approves, where the reviewer reads the plan. */

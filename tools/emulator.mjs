@@ -3,7 +3,9 @@
  * An emulator of OpenAI's organization certificates API (see CONTRIBUTING.md, "The emulator"):
  * node:http on 127.0.0.1, faithful to the contract the action relies on — bearer auth, the error
  * envelope, cursor paging with a page-size ceiling, include[]=content, the 50-certificate cap,
- * rename, delete, activate/deactivate (at most 10 ids) for the organization and for projects.
+ * rename, delete (refused while active for the organization or in any project, archived ones
+ * included), activate/deactivate (at most 10 ids) for the organization and for projects, and the
+ * organization's projects (`GET /organization/projects`, `include_archived`).
  * Tests drive it with the official `openai` SDK to prove that it speaks the real protocol.
  *
  * Run it alone with `npm run emulator`: it prints its base URL and an admin key.
@@ -27,6 +29,17 @@ export const EMULATOR_ADMIN_KEY = 'sk-admin-emulator-0000000000000000'
  * @property {Set<string>} projects projects where it is active
  * @property {{ call: number, at: number }} [listed] lists show it from this list call and this
  *   time (ms) on, when the emulator lags (`listLag`)
+ */
+
+/**
+ * A project of the organization, as `GET /organization/projects` shows it.
+ * @typedef {object} StoredProject
+ * @property {'organization.project'} object
+ * @property {string} id
+ * @property {string} name
+ * @property {number} created_at
+ * @property {number | null} archived_at
+ * @property {'active' | 'archived'} status
  */
 
 /**
@@ -69,6 +82,7 @@ export const EMULATOR_ADMIN_KEY = 'sk-admin-emulator-0000000000000000'
  * @typedef {object} EmulatorOptions
  * @property {string} [adminKey]
  * @property {number} [maxPageSize]   the most items a list page holds, whatever `limit` asks
+ * @property {number} [projectPageSize]  the same for the project listing (default maxPageSize)
  * @property {number} [cap]           certificates an organization may hold (50)
  * @property {number} [latencyMs]     added to every answer
  * @property {{ calls?: number, ms?: number }} [listLag]  a new certificate appears in lists only
@@ -239,6 +253,8 @@ export async function startEmulator(options = {}) {
   const now = options.now ?? (() => Math.floor(Date.now() / 1000))
   /** @type {StoredCertificate[]} */
   const certificates = []
+  /** @type {StoredProject[]} */
+  const projects = []
   /** @type {LoggedRequest[]} */
   const requests = []
   /** @type {Fault[]} */
@@ -335,11 +351,13 @@ export async function startEmulator(options = {}) {
   }
 
   /**
-   * @param {StoredCertificate[]} items
+   * @template {{ id: string, created_at: number }} T
+   * @param {T[]} items
    * @param {URLSearchParams} query
-   * @param {(c: StoredCertificate) => object} render
+   * @param {(c: T) => object} render
+   * @param {number} [pageSize]
    */
-  function page(items, query, render) {
+  function page(items, query, render, pageSize = maxPageSize) {
     const limit = Number(query.get('limit') ?? 20)
     if (!Number.isInteger(limit) || limit < 1 || limit > 100)
       throw new HttpError(400, "'limit' must be an integer from 1 to 100.", null, 'limit')
@@ -352,10 +370,10 @@ export async function startEmulator(options = {}) {
     let start = 0
     if (after) {
       const at = sorted.findIndex((c) => c.id === after)
-      if (at < 0) throw new HttpError(400, `'after' names no certificate: '${after}'.`, null, 'after')
+      if (at < 0) throw new HttpError(400, `'after' names no item of this list: '${after}'.`, null, 'after')
       start = at + 1
     }
-    const data = sorted.slice(start, start + Math.min(limit, maxPageSize))
+    const data = sorted.slice(start, start + Math.min(limit, pageSize))
     return {
       object: 'list',
       data: data.map(render),
@@ -374,6 +392,7 @@ export async function startEmulator(options = {}) {
    * @returns {Promise<object>}
    */
   async function route(method, path, query, body, apply = true) {
+    /** @type {RegExpExecArray | null} */
     let m
     if (path === '/organization/certificates' && method === 'GET') {
       listCalls++
@@ -427,6 +446,19 @@ export async function startEmulator(options = {}) {
         certificates.splice(certificates.indexOf(cert), 1)
         return { id: cert.id, object: 'certificate.deleted' }
       }
+    }
+    if (path === '/organization/projects' && method === 'GET') {
+      const archived = query.get('include_archived')
+      if (archived !== null && archived !== 'true' && archived !== 'false')
+        throw new HttpError(400, "'include_archived' must be true or false.", null, 'include_archived')
+      const shown = projects.filter((p) => archived === 'true' || p.status === 'active')
+      return page(shown, query, (p) => ({ ...p }), options.projectPageSize ?? maxPageSize)
+    }
+    if ((m = /^\/organization\/projects\/([^/]+)$/.exec(path)) && method === 'GET') {
+      const id = decodeURIComponent(m[1])
+      const project = projects.find((p) => p.id === id)
+      if (!project) throw new HttpError(404, `No project found with id '${id}'.`, null, 'project_id')
+      return { ...project }
     }
     if ((m = /^\/organization\/projects\/([^/]+)\/certificates$/.exec(path)) && method === 'GET') {
       const project = decodeURIComponent(m[1])
@@ -631,6 +663,26 @@ export async function startEmulator(options = {}) {
       cert.created_at = clock = Math.max(clock + 1, now())
       certificates.push(cert)
       return cert
+    },
+    projects,
+    /**
+     * Adds a project to the organization (no request is logged); an archived one keeps the
+     * certificates active in it, as OpenAI's archived projects do.
+     * @param {{ id?: string, name?: string, archived?: boolean }} [project]
+     */
+    addProject: ({ id, name, archived = false } = {}) => {
+      clock = Math.max(clock + 1, now())
+      /** @type {StoredProject} */
+      const project = {
+        object: 'organization.project',
+        id: id ?? `proj_${randomBytes(8).toString('hex')}`,
+        name: name ?? `Project ${projects.length + 1}`,
+        created_at: clock,
+        archived_at: archived ? clock : null,
+        status: archived ? 'archived' : 'active'
+      }
+      projects.push(project)
+      return project
     },
     close: () =>
       new Promise((resolve) => {
