@@ -3,10 +3,9 @@
 // tried through the bundled action, as a security tester found them.
 import 'reflect-metadata'
 import { webcrypto } from 'node:crypto'
-import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises'
+import { mkdir, symlink, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as x509 from '@peculiar/x509'
 import { makeCa } from '../tools/certs.mjs'
@@ -89,7 +88,7 @@ describe('no untrusted text starts a workflow command', () => {
 describe('a link out of the workspace names nothing outside it', () => {
   it('names the link, not where it leads nor the files there', async () => {
     const root = await workspace({ 'certs/ok.pem': (await makeCa({ cn: 'Inside' })).pem })
-    const outside = await mkdtemp(join(tmpdir(), 'runner-home-'))
+    const outside = await workspace({}, 'runner-home-')
     await mkdir(join(outside, '.ssh'))
     await writeFile(join(outside, '.ssh', 'id_ed25519_deploy_prod'), 'x')
     await writeFile(join(outside, '.ssh', 'known_hosts'), 'x')
