@@ -138,6 +138,7 @@ function bounds(s) {
   }
 }
 
+/** @type {{ scenario: string, calls: Record<string, number>, total_calls: number, lower_bound_calls: number, wall_ms: number, startup_ms: number, critical_path_rounds: number, critical_path_ms: number, ratio: number }[]} */
 const results = []
 try {
   await main()
