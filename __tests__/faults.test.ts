@@ -72,7 +72,9 @@ describe('faults', () => {
     const [stored] = emulator.certificates
     expect(ids(run, 'uploaded-ids')).toEqual([stored.id])
     expect(results(run)[0]).toMatchObject({ status: 'uploaded', id: stored.id })
-    expect(visibleLog(run)).toContain(`'ca-0' was stored as ${stored.id} before the answer was lost; using it.`)
+    expect(visibleLog(run)).toContain(
+      `'ca-0' is in the organization as ${stored.id}, stored by this upload before its answer was lost`
+    )
   })
 
   it('treats a body that is not JSON as a failed attempt and retries the read', async () => {

@@ -450,3 +450,81 @@ describe('uploads whose answers cannot be taken at their word', () => {
     expect(ids(run, 'uploaded-ids')).toEqual([])
   })
 })
+
+describe('runs at once whose upload answers are lost after the store committed', () => {
+  /** The three ways an answer is lost once the copy is stored: a 500, a reset, an answer too late. */
+  const losses = {
+    '500 after the store': { action: 'store-then-fail' as const },
+    'reset after the store': { action: 'store-then-reset' as const },
+    'answer later than timeout-seconds': { action: 'trickle' as const, intervalMs: 1000 }
+  }
+  const cases = Object.keys(losses).flatMap((way) => [
+    { way: way as keyof typeof losses, runs: 2, lost: 1 },
+    { way: way as keyof typeof losses, runs: 3, lost: 2 },
+    { way: way as keyof typeof losses, runs: 3, lost: 3 }
+  ])
+
+  it.each(cases)(
+    '$runs runs, $lost answers lost ($way): one copy left, every id named exists, the counts are the store',
+    async ({ way, runs, lost }) => {
+      // All runs take their inventory, then upload, together; the first `lost` uploads lose their answer.
+      const holdInventories = barrier(runs, inventories)
+      const holdUploads = barrier(runs, uploads)
+      emulator = await startEmulator({
+        latencyMs: 10,
+        beforeAnswer: async (r) => {
+          await holdInventories(r)
+          await holdUploads(r)
+        }
+      })
+      for (let i = 0; i < 3; i++) emulator.seed((await makeCa({ cn: `held ${i}` })).pem, `held ${i}`)
+      emulator.faults.push({ method: 'POST', path: LIST, times: lost, ...losses[way] })
+      const files = await certs(1)
+      const inputs = way === 'answer later than timeout-seconds' ? { 'timeout-seconds': '2' } : {}
+      const done = await Promise.all(Array.from({ length: runs }, async () => publish(await workspace(files), inputs)))
+      // Every run uploaded (the race happened), and the round ends with one copy.
+      expect(posts().length).toBeGreaterThanOrEqual(runs)
+      expect(emulator.certificates).toHaveLength(4)
+      const [kept] = storedIdsOf(files)
+      const held = new Set(emulator.certificates.map((c) => c.id))
+      for (const run of done) {
+        expect(run.code).toBe(0)
+        for (const output of ['certificate-ids', 'uploaded-ids', 'existing-ids', 'activated-ids'])
+          for (const id of ids(run, output)) expect(held).toContain(id)
+        expect(ids(run, 'certificate-ids')).toEqual([kept])
+        expect(results(run)[0].id).toBe(kept)
+        expect(run.outputs['slots-left']).toBe('46')
+        expect(run.summary).toMatch(/holds 4 of 50 certificates/)
+      }
+    },
+    RACE_TIMEOUT
+  )
+
+  it(
+    'with activate: every run activates the one copy kept, and none is left active beside it',
+    async () => {
+      const holdInventories = barrier(2, inventories)
+      const holdUploads = barrier(2, uploads)
+      emulator = await startEmulator({
+        latencyMs: 10,
+        beforeAnswer: async (r) => {
+          await holdInventories(r)
+          await holdUploads(r)
+        }
+      })
+      emulator.faults.push({ method: 'POST', path: LIST, action: 'store-then-fail' })
+      const files = await certs(1)
+      const inputs = { activate: 'true', 'project-ids': 'p1' }
+      const done = await Promise.all([0, 1].map(async () => publish(await workspace(files), inputs)))
+      expect(emulator.certificates).toHaveLength(1)
+      const [stored] = emulator.certificates
+      expect([...stored.projects]).toEqual(['p1'])
+      for (const run of done) {
+        expect(run.code).toBe(0)
+        expect(ids(run, 'certificate-ids')).toEqual([stored.id])
+        for (const id of ids(run, 'activated-ids')) expect(id).toBe(stored.id)
+      }
+    },
+    RACE_TIMEOUT
+  )
+})
