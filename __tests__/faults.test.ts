@@ -177,6 +177,36 @@ describe('faults', () => {
     expect(posts()).toHaveLength(4)
   })
 
+  it('a 429 on upload that outlasts max-retries is a rate limit, not the cap: it says so and how to get past it', async () => {
+    const { root } = await setUp()
+    emulator.faults.push({
+      method: 'POST',
+      path: LIST,
+      status: 429,
+      times: Infinity,
+      headers: { 'retry-after': '0' },
+      body: JSON.stringify({
+        error: {
+          message: 'Rate limit reached for requests per min (RPM): Limit 5, Used 5, Requested 1.',
+          type: 'requests',
+          param: null,
+          code: 'rate_limit_exceeded'
+        }
+      })
+    })
+    const run = await publish(root, { 'max-retries': '1' })
+    expect(run.code).toBe(1)
+    expect(emulator.certificates).toHaveLength(0)
+    // The first attempt and one retry: no cap look-ups, which a cap refusal would make.
+    expect(posts()).toHaveLength(2)
+    const message = commands(run, 'error').at(-1)!.message
+    expect(message).not.toMatch(/certificate cap during this run/)
+    expect(message).toMatch(/Rate limit reached for requests per min/)
+    expect(message).toMatch(/That is a rate limit, not the certificate cap, and it outlasted 1 retry/)
+    expect(message).toMatch(/Run the action again in a few minutes, or set a larger 'max-retries'/)
+    expect(results(run)[0]).toMatchObject({ status: 'not-uploaded', id: null })
+  })
+
   it('refuses a timeout-seconds past 600, which would overflow the timers into instant timeouts', async () => {
     const { root } = await setUp()
     const run = await publish(root, { 'timeout-seconds': '2147484' })
