@@ -480,7 +480,8 @@ describe('runs at once whose upload answers are lost after the store committed',
       for (let i = 0; i < 3; i++) emulator.seed((await makeCa({ cn: `held ${i}` })).pem, `held ${i}`)
       emulator.faults.push({ method: 'POST', path: LIST, times: lost, ...losses[way] })
       const files = await certs(1)
-      const inputs = way === 'answer later than timeout-seconds' ? { 'timeout-seconds': '2' } : {}
+      const inputs: Record<string, string> =
+        way === 'answer later than timeout-seconds' ? { 'timeout-seconds': '2' } : {}
       const done = await Promise.all(Array.from({ length: runs }, async () => publish(await workspace(files), inputs)))
       // Every run uploaded (the race happened), and the round ends with one copy.
       expect(posts().length).toBeGreaterThanOrEqual(runs)
