@@ -502,6 +502,32 @@ describe('runs at once whose upload answers are lost after the store committed',
   )
 
   it(
+    'copies older than the lost upload, hidden from its inventory, are never deleted by it and are counted',
+    async () => {
+      const files = await certs(1)
+      const pem = Object.values(files)[0]
+      let older: { id: string; created_at: number }[] = []
+      emulator = await startEmulator({
+        beforeAnswer: (r) => {
+          if (!uploads(r) || older.length > 0) return
+          // Stored a minute before this upload, by runs the listing did not show in the inventory.
+          older = [emulator.seed(pem, 'ca-0'), emulator.seed(pem, 'ca-0')]
+          older.forEach((c, i) => (c.created_at = Math.floor(Date.now() / 1000) - 60 + i))
+        }
+      })
+      emulator.faults.push({ method: 'POST', path: LIST, action: 'store-then-fail' })
+      const run = await publish(await workspace(files))
+      expect(run.code).toBe(0)
+      // Its own copy is gone; the two older ones stay, and the first is the one named.
+      expect(emulator.certificates.map((c) => c.id)).toEqual(older.map((c) => c.id))
+      expect(ids(run, 'certificate-ids')).toEqual([older[0].id])
+      expect(run.outputs['slots-left']).toBe('48')
+      expect(run.summary).toMatch(/holds 2 of 50 certificates/)
+    },
+    RACE_TIMEOUT
+  )
+
+  it(
     'with activate: every run activates the one copy kept, and none is left active beside it',
     async () => {
       const holdInventories = barrier(2, inventories)

@@ -126,6 +126,8 @@ export class Applier {
    * lost was sent: that upload may have stored a copy whose id this run never learnt.
    */
   private readonly lostSince = new Map<string, number>()
+  /** When this run began to write (unix seconds, the runner's clock). */
+  private readonly startedAt: number
   /** Ids listed that were gone when read (another run deleted them): not held. */
   private readonly vanished = new Set<string>()
   /** Fingerprint → ids this run uploaded or adopted after a lost answer. */
@@ -148,6 +150,7 @@ export class Applier {
     private readonly options: ApplyOptions
   ) {
     this.known = new Set(options.inventory.certificates.map((r) => r.id))
+    this.startedAt = Date.now() / 1000
     this.sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
   }
 
@@ -478,7 +481,7 @@ export class Applier {
         }
         if (this.created.has(copy.id) || this.mayBeMine(fingerprint, copy)) {
           if (await this.deleteCopy(copy, named, kept.id)) gone.add(copy.id)
-        } else if (!this.known.has(copy.id)) leaving.add(copy.id)
+        } else if (this.storedDuringRun(copy)) leaving.add(copy.id)
       }
     }
     // What the organization holds once every run has deleted its own extra copies.
@@ -505,6 +508,15 @@ export class Applier {
   private mayBeMine(fingerprint: string, copy: RemoteCertificate): boolean {
     const since = this.lostSince.get(fingerprint)
     return since !== undefined && !this.known.has(copy.id) && copy.createdAt >= Math.floor(since) - CLOCK_SKEW_SECONDS
+  }
+
+  /**
+   * A copy stored while this run was writing: a racing run's, which that run deletes if it is not
+   * kept. An unknown copy older than that (hidden from the inventory by a lagging listing) is
+   * nobody's to delete now, and is counted as held.
+   */
+  private storedDuringRun(copy: RemoteCertificate): boolean {
+    return !this.known.has(copy.id) && copy.createdAt >= Math.floor(this.startedAt) - CLOCK_SKEW_SECONDS
   }
 
   /** Deletes a duplicate this run created (or may have), once its content shows it is one; true when it is gone. */
