@@ -458,16 +458,20 @@ describe('runs at once whose upload answers are lost after the store committed',
     'reset after the store': { action: 'store-then-reset' as const },
     'answer later than timeout-seconds': { action: 'trickle' as const, intervalMs: 1000 }
   }
+  // `order`: whether the copies whose answers are lost are stored after the others (the kept copy
+  // is then one whose run knows its id) or first (a lost answer's copy is the kept one).
   const cases = Object.keys(losses).flatMap((way) => [
-    { way: way as keyof typeof losses, runs: 2, lost: 1 },
-    { way: way as keyof typeof losses, runs: 3, lost: 2 },
-    { way: way as keyof typeof losses, runs: 3, lost: 3 }
+    { way: way as keyof typeof losses, runs: 2, lost: 1, order: 'stored last' },
+    { way: way as keyof typeof losses, runs: 2, lost: 1, order: 'stored first' },
+    { way: way as keyof typeof losses, runs: 3, lost: 2, order: 'stored last' },
+    { way: way as keyof typeof losses, runs: 3, lost: 3, order: 'all' }
   ])
 
   it.each(cases)(
-    '$runs runs, $lost answers lost ($way): one copy left, every id named exists, the counts are the store',
-    async ({ way, runs, lost }) => {
-      // All runs take their inventory, then upload, together; the first `lost` uploads lose their answer.
+    '$runs runs, $lost answers lost ($way, $order): one copy left, every id named exists, the counts are the store',
+    async ({ way, runs, lost, order }) => {
+      // All runs take their inventory, then upload, together; `lost` of the uploads lose their answer
+      // (the emulator stores them in the order it takes their faults).
       const holdInventories = barrier(runs, inventories)
       const holdUploads = barrier(runs, uploads)
       emulator = await startEmulator({
@@ -478,7 +482,8 @@ describe('runs at once whose upload answers are lost after the store committed',
         }
       })
       for (let i = 0; i < 3; i++) emulator.seed((await makeCa({ cn: `held ${i}` })).pem, `held ${i}`)
-      emulator.faults.push({ method: 'POST', path: LIST, times: lost, ...losses[way] })
+      const skip = order === 'stored last' ? runs - lost : 0
+      emulator.faults.push({ method: 'POST', path: LIST, times: lost, skip, ...losses[way] })
       const files = await certs(1)
       const inputs: Record<string, string> =
         way === 'answer later than timeout-seconds' ? { 'timeout-seconds': '2' } : {}
@@ -539,7 +544,8 @@ describe('runs at once whose upload answers are lost after the store committed',
           await holdUploads(r)
         }
       })
-      emulator.faults.push({ method: 'POST', path: LIST, action: 'store-then-fail' })
+      // The second copy stored loses its answer: its run must not keep (nor activate) it.
+      emulator.faults.push({ method: 'POST', path: LIST, action: 'store-then-fail', skip: 1 })
       const files = await certs(1)
       const inputs = { activate: 'true', 'project-ids': 'p1' }
       const done = await Promise.all([0, 1].map(async () => publish(await workspace(files), inputs)))
