@@ -72,7 +72,9 @@ describe('faults', () => {
     const [stored] = emulator.certificates
     expect(ids(run, 'uploaded-ids')).toEqual([stored.id])
     expect(results(run)[0]).toMatchObject({ status: 'uploaded', id: stored.id })
-    expect(visibleLog(run)).toContain(`'ca-0' was stored as ${stored.id} before the answer was lost; using it.`)
+    expect(visibleLog(run)).toContain(
+      `'ca-0' is in the organization as ${stored.id}, stored by this upload before its answer was lost`
+    )
   })
 
   it('treats a body that is not JSON as a failed attempt and retries the read', async () => {
@@ -173,6 +175,36 @@ describe('faults', () => {
     )
     // The first attempt, and one after each of the 3 looks that found a slot free.
     expect(posts()).toHaveLength(4)
+  })
+
+  it('a 429 on upload that outlasts max-retries is a rate limit, not the cap: it says so and how to get past it', async () => {
+    const { root } = await setUp()
+    emulator.faults.push({
+      method: 'POST',
+      path: LIST,
+      status: 429,
+      times: Infinity,
+      headers: { 'retry-after': '0' },
+      body: JSON.stringify({
+        error: {
+          message: 'Rate limit reached for requests per min (RPM): Limit 5, Used 5, Requested 1.',
+          type: 'requests',
+          param: null,
+          code: 'rate_limit_exceeded'
+        }
+      })
+    })
+    const run = await publish(root, { 'max-retries': '1' })
+    expect(run.code).toBe(1)
+    expect(emulator.certificates).toHaveLength(0)
+    // The first attempt and one retry: no cap look-ups, which a cap refusal would make.
+    expect(posts()).toHaveLength(2)
+    const message = commands(run, 'error').at(-1)!.message
+    expect(message).not.toMatch(/certificate cap during this run/)
+    expect(message).toMatch(/Rate limit reached for requests per min/)
+    expect(message).toMatch(/That is a rate limit, not the certificate cap, and it outlasted 1 retry/)
+    expect(message).toMatch(/Run the action again in a few minutes, or set a larger 'max-retries'/)
+    expect(results(run)[0]).toMatchObject({ status: 'not-uploaded', id: null })
   })
 
   it('refuses a timeout-seconds past 600, which would overflow the timers into instant timeouts', async () => {

@@ -8,11 +8,12 @@ import type { ActionRun } from '../tools/run-action.mjs'
 const workspaces: string[] = []
 
 /**
- * A fresh workspace holding `files` (path relative to it → content). It is removed after the
+ * A fresh workspace holding `files` (path relative to it → content), or any other folder a test
+ * needs in the temporary directory (named by `prefix`). It is removed after the
  * test file's last test (`removeWorkspaces`, registered for every test file in __tests__/setup.ts).
  */
-export async function workspace(files: Record<string, string | Uint8Array>): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'workspace-'))
+export async function workspace(files: Record<string, string | Uint8Array>, prefix = 'workspace-'): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), prefix))
   workspaces.push(root)
   for (const [path, content] of Object.entries(files)) {
     await mkdir(dirname(join(root, path)), { recursive: true })

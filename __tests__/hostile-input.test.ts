@@ -2,11 +2,10 @@
 // neither start a workflow command, nor learn the runner's files, nor inject Markdown: each attack
 // tried through the bundled action, as a security tester found them.
 import 'reflect-metadata'
-import { webcrypto } from 'node:crypto'
-import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises'
+import { generateKeyPairSync, webcrypto } from 'node:crypto'
+import { mkdir, symlink, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as x509 from '@peculiar/x509'
 import { makeCa } from '../tools/certs.mjs'
@@ -89,7 +88,7 @@ describe('no untrusted text starts a workflow command', () => {
 describe('a link out of the workspace names nothing outside it', () => {
   it('names the link, not where it leads nor the files there', async () => {
     const root = await workspace({ 'certs/ok.pem': (await makeCa({ cn: 'Inside' })).pem })
-    const outside = await mkdtemp(join(tmpdir(), 'runner-home-'))
+    const outside = await workspace({}, 'runner-home-')
     await mkdir(join(outside, '.ssh'))
     await writeFile(join(outside, '.ssh', 'id_ed25519_deploy_prod'), 'x')
     await writeFile(join(outside, '.ssh', 'known_hosts'), 'x')
@@ -252,4 +251,43 @@ describe('a secret echoed back in any form SECURITY.md names is removed', () => 
       server.close()
     }
   })
+})
+
+describe('a private key with text on its BEGIN or END line is refused as a private key', () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey
+  const keys: [string, string][] = [
+    ['PRIVATE KEY', ec.export({ type: 'pkcs8', format: 'pem' }) as string],
+    ['RSA PRIVATE KEY', rsa.export({ type: 'pkcs1', format: 'pem' }) as string],
+    ['EC PRIVATE KEY', ec.export({ type: 'sec1', format: 'pem' }) as string],
+    [
+      'ENCRYPTED PRIVATE KEY',
+      ec.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }) as string
+    ]
+  ]
+  /** How a key arrives pasted: after a YAML key, with a comment after END, on one line in a JSON string. */
+  const layouts: [string, (pem: string) => string][] = [
+    ['after text on its BEGIN line', (pem) => `key: ${pem}`],
+    ['with text after its END line', (pem) => pem.trimEnd() + ' # the prod key\n'],
+    ['on one line, in a JSON string', (pem) => `{"key": ${JSON.stringify(pem)}}\n`]
+  ]
+  const cases = keys.flatMap(([label, pem]) => layouts.map(([layout, paste]) => ({ label, layout, pem, paste })))
+
+  it.each(cases)(
+    '$label $layout: the private-key error at its line, with its advice, never echoed',
+    async ({ pem, paste }) => {
+      const ca = await makeCa({ cn: 'Beside a pasted key' })
+      const run = await validate(await workspace({ 'certs/bundle.pem': `${ca.pem}# pasted\n${paste(pem)}` }))
+      expect(run.code).toBe(1)
+      const errors = commands(run, 'error').filter((c) => c.properties.startsWith('file=certs/bundle.pem'))
+      expect(errors.map((e) => /\[([a-z-]+)\]$/.exec(e.message)?.[1])).toEqual(['private-key'])
+      expect(errors[0].properties).toBe(`file=certs/bundle.pem,line=${ca.pem.trimEnd().split('\n').length + 2}`)
+      expect(errors[0].message).toMatch(
+        /a private key must never be published\. Remove it from certs\/bundle\.pem and treat the key as leaked/
+      )
+      const shown = run.stdout + run.stderr + run.summary + JSON.stringify(run.outputs)
+      for (const line of pem.split('\n').filter((l) => /^[A-Za-z0-9+/=]{40,}$/.test(l)))
+        expect(shown).not.toContain(line.slice(0, 24))
+    }
+  )
 })

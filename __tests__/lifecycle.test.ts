@@ -391,6 +391,72 @@ describe('plan', () => {
   })
 })
 
+describe('plan keeps the ids of certificates it would change', () => {
+  it.each([
+    ['would-activate', { activate: 'true', 'project-ids': 'p1' }],
+    ['would-rename', { 'sync-names': 'true' }]
+  ])('a certificate the organization holds, %s, is in certificate-ids and existing-ids', async (status, more) => {
+    emulator = await startEmulator()
+    const { made, files: certs } = await files(2)
+    const held = emulator.seed(made[0].pem, 'by hand')
+    const run = await publish(await workspace(certs), { mode: 'plan', ...more })
+    expect(run.code).toBe(0)
+    expect(writes()).toEqual([])
+    expect(results(run).map((r) => [r.status, r.id])).toEqual([
+      [status, held.id],
+      ['would-upload', null]
+    ])
+    expect(ids(run, 'certificate-ids')).toEqual([held.id])
+    expect(ids(run, 'existing-ids')).toEqual([held.id])
+  })
+})
+
+describe('a certificate the organization holds twice', () => {
+  it('keeps the copy already active: activate and exclusive write nothing, and the outputs name the active copy', async () => {
+    emulator = await startEmulator()
+    const { made, files: certs } = await files(1)
+    const older = emulator.seed(made[0].pem, 'ca-00')
+    const active = emulator.seed(made[0].pem, 'ca-00')
+    active.active = true
+    const run = await publish(await workspace(certs), { activate: 'true', exclusive: 'true' })
+    expect(run.code).toBe(0)
+    expect(writes()).toEqual([])
+    expect([older.active, active.active]).toEqual([false, true])
+    expect(ids(run, 'certificate-ids')).toEqual([active.id])
+    expect(ids(run, 'existing-ids')).toEqual([active.id])
+    expect(results(run)[0]).toMatchObject({ status: 'existing', id: active.id })
+    const [warning] = commands(run, 'warning').filter((w) => /holds this certificate 2 times/.test(w.message))
+    expect(warning.message).toContain(
+      `${active.id}, the copy already active, is the one this action uses; delete ${older.id}`
+    )
+  })
+
+  it('in several projects, keeps the copy active in most of them and activates only where it is not', async () => {
+    emulator = await startEmulator()
+    const { files: certs, made } = await files(1)
+    const older = emulator.seed(made[0].pem, 'ca-00')
+    const newer = emulator.seed(made[0].pem, 'ca-00')
+    older.projects.add('p1')
+    newer.projects.add('p2')
+    newer.projects.add('p3')
+    const run = await publish(await workspace(certs), {
+      activate: 'true',
+      exclusive: 'true',
+      'project-ids': 'p1\np2\np3'
+    })
+    expect(run.code).toBe(0)
+    // Activated in p1, where it was not; the older copy, a copy of the files' certificate, stays active there.
+    expect(activations().map((r) => [r.path, idsSent(r)])).toEqual([
+      ['/organization/projects/p1/certificates/activate', [newer.id]]
+    ])
+    expect(activations('deactivate')).toEqual([])
+    expect([...newer.projects].sort()).toEqual(['p1', 'p2', 'p3'])
+    expect([...older.projects]).toEqual(['p1'])
+    expect(ids(run, 'certificate-ids')).toEqual([newer.id])
+    expect(ids(run, 'activated-ids')).toEqual([newer.id])
+  })
+})
+
 describe('failure part way', () => {
   it('reports which changes were made before the API stopped answering', async () => {
     emulator = await startEmulator()

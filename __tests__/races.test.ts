@@ -450,3 +450,114 @@ describe('uploads whose answers cannot be taken at their word', () => {
     expect(ids(run, 'uploaded-ids')).toEqual([])
   })
 })
+
+describe('runs at once whose upload answers are lost after the store committed', () => {
+  /** The three ways an answer is lost once the copy is stored: a 500, a reset, an answer too late. */
+  const losses = {
+    '500 after the store': { action: 'store-then-fail' as const },
+    'reset after the store': { action: 'store-then-reset' as const },
+    'answer later than timeout-seconds': { action: 'trickle' as const, intervalMs: 1000 }
+  }
+  // `order`: whether the copies whose answers are lost are stored after the others (the kept copy
+  // is then one whose run knows its id) or first (a lost answer's copy is the kept one).
+  const cases = Object.keys(losses).flatMap((way) => [
+    { way: way as keyof typeof losses, runs: 2, lost: 1, order: 'stored last' },
+    { way: way as keyof typeof losses, runs: 2, lost: 1, order: 'stored first' },
+    { way: way as keyof typeof losses, runs: 3, lost: 2, order: 'stored last' },
+    { way: way as keyof typeof losses, runs: 3, lost: 3, order: 'all' }
+  ])
+
+  it.each(cases)(
+    '$runs runs, $lost answers lost ($way, $order): one copy left, every id named exists, the counts are the store',
+    async ({ way, runs, lost, order }) => {
+      // All runs take their inventory, then upload, together; `lost` of the uploads lose their answer
+      // (the emulator stores them in the order it takes their faults).
+      const holdInventories = barrier(runs, inventories)
+      const holdUploads = barrier(runs, uploads)
+      emulator = await startEmulator({
+        latencyMs: 10,
+        beforeAnswer: async (r) => {
+          await holdInventories(r)
+          await holdUploads(r)
+        }
+      })
+      for (let i = 0; i < 3; i++) emulator.seed((await makeCa({ cn: `held ${i}` })).pem, `held ${i}`)
+      const skip = order === 'stored last' ? runs - lost : 0
+      emulator.faults.push({ method: 'POST', path: LIST, times: lost, skip, ...losses[way] })
+      const files = await certs(1)
+      const inputs: Record<string, string> =
+        way === 'answer later than timeout-seconds' ? { 'timeout-seconds': '2' } : {}
+      const done = await Promise.all(Array.from({ length: runs }, async () => publish(await workspace(files), inputs)))
+      // Every run uploaded (the race happened), and the round ends with one copy.
+      expect(posts().length).toBeGreaterThanOrEqual(runs)
+      expect(emulator.certificates).toHaveLength(4)
+      const [kept] = storedIdsOf(files)
+      const held = new Set(emulator.certificates.map((c) => c.id))
+      for (const run of done) {
+        expect(run.code).toBe(0)
+        for (const output of ['certificate-ids', 'uploaded-ids', 'existing-ids', 'activated-ids'])
+          for (const id of ids(run, output)) expect(held).toContain(id)
+        expect(ids(run, 'certificate-ids')).toEqual([kept])
+        expect(results(run)[0].id).toBe(kept)
+        expect(run.outputs['slots-left']).toBe('46')
+        expect(run.summary).toMatch(/holds 4 of 50 certificates/)
+      }
+    },
+    RACE_TIMEOUT
+  )
+
+  it(
+    'copies older than the lost upload, hidden from its inventory, are never deleted by it and are counted',
+    async () => {
+      const files = await certs(1)
+      const pem = Object.values(files)[0]
+      let older: { id: string; created_at: number }[] = []
+      emulator = await startEmulator({
+        beforeAnswer: (r) => {
+          if (!uploads(r) || older.length > 0) return
+          // Stored a minute before this upload, by runs the listing did not show in the inventory.
+          older = [emulator.seed(pem, 'ca-0'), emulator.seed(pem, 'ca-0')]
+          older.forEach((c, i) => (c.created_at = Math.floor(Date.now() / 1000) - 60 + i))
+        }
+      })
+      emulator.faults.push({ method: 'POST', path: LIST, action: 'store-then-fail' })
+      const run = await publish(await workspace(files))
+      expect(run.code).toBe(0)
+      // Its own copy is gone; the two older ones stay, and the first is the one named.
+      expect(emulator.certificates.map((c) => c.id)).toEqual(older.map((c) => c.id))
+      expect(ids(run, 'certificate-ids')).toEqual([older[0].id])
+      expect(run.outputs['slots-left']).toBe('48')
+      expect(run.summary).toMatch(/holds 2 of 50 certificates/)
+    },
+    RACE_TIMEOUT
+  )
+
+  it(
+    'with activate: every run activates the one copy kept, and none is left active beside it',
+    async () => {
+      const holdInventories = barrier(2, inventories)
+      const holdUploads = barrier(2, uploads)
+      emulator = await startEmulator({
+        latencyMs: 10,
+        beforeAnswer: async (r) => {
+          await holdInventories(r)
+          await holdUploads(r)
+        }
+      })
+      // The second copy stored loses its answer: its run must not keep (nor activate) it.
+      emulator.faults.push({ method: 'POST', path: LIST, action: 'store-then-fail', skip: 1 })
+      const files = await certs(1)
+      const inputs = { activate: 'true', 'project-ids': 'p1' }
+      const done = await Promise.all([0, 1].map(async () => publish(await workspace(files), inputs)))
+      expect(emulator.certificates).toHaveLength(1)
+      const [stored] = emulator.certificates
+      expect([...stored.projects]).toEqual(['p1'])
+      for (const run of done) {
+        expect(run.code).toBe(0)
+        expect(ids(run, 'certificate-ids')).toEqual([stored.id])
+        for (const id of ids(run, 'activated-ids')) expect(id).toBe(stored.id)
+      }
+    },
+    RACE_TIMEOUT
+  )
+})

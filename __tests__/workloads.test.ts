@@ -215,6 +215,29 @@ describe('validate with workload-certificates', () => {
     )
   })
 
+  it('a workload file that also holds its private key: its entry carries the problem, reported once', async () => {
+    const payments = await makeLeaf(ca2026, { cn: 'payments' })
+    const root = await workspace({
+      'certs/ca-2026.pem': ca2026.pem,
+      'workloads/payments.pem': payments.pem + payments.key,
+      'workloads/billing.pem': (await makeLeaf(ca2026, { cn: 'billing' })).pem
+    })
+    const run = await validate(root)
+    expect(run.code).toBe(1)
+    const entries = workloads(run)
+    const entry = entries.find((v) => v.file === 'workloads/payments.pem')!
+    expect(entry).toMatchObject({ check: 'private-key', subject: 'CN=payments' })
+    expect(entry.problem).toMatch(/a private key must never be published\. Remove it from workloads\/payments\.pem/)
+    // The workload beside it is still judged on its own.
+    expect(entries.find((v) => v.file === 'workloads/billing.pem')).toMatchObject({
+      problem: null,
+      anchor: 'certs/ca-2026.pem'
+    })
+    const errors = commands(run, 'error').filter((c) => c.properties.startsWith('file=workloads/payments.pem'))
+    expect(errors.map((e) => /\[([a-z-]+)\]$/.exec(e.message)?.[1])).toEqual(['private-key'])
+    expect(run.stdout + JSON.stringify(run.outputs)).not.toContain(payments.key.split('\n')[1].slice(0, 24))
+  })
+
   it('without workload-certificates, says nothing of workloads', async () => {
     const root = await workspace({ 'certs/ca.pem': ca2027.pem })
     const run = await runAction({ workspace: root, inputs: { files: 'certs/*.pem', mode: 'validate' } })

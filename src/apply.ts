@@ -18,6 +18,12 @@ import { mapLimit } from './pool.js'
 /** How many uploads, renames or activation calls are under way at once. */
 export const WRITE_CONCURRENCY = 4
 
+/**
+ * How far the API's clock may be behind the runner's: a copy created more than this before an
+ * upload whose answer was lost was sent predates it, so it is not that upload's (see mayBeMine).
+ */
+export const CLOCK_SKEW_SECONDS = 5
+
 export interface ApplyOptions {
   /** Further attempts after an upload whose answer was lost. */
   maxRetries: number
@@ -68,15 +74,22 @@ export function isAmbiguous(error: unknown): boolean {
   )
 }
 
-/** A refusal because the organization is full, which another run may have caused since the plan. */
+/**
+ * A refusal because the organization is full, which another run may have caused since the plan:
+ * told by status and code (`certificate_limit_exceeded`, as the emulator answers). A rate limit
+ * (429, or a `rate_limit…` code) never is, whatever its words ("Rate limit reached…"); only an
+ * answer with no code at all is told by its message.
+ */
 function isCapRefusal(error: unknown): boolean {
-  return (
-    error instanceof ApiError &&
-    error.status !== undefined &&
-    error.status >= 400 &&
-    error.status < 500 &&
-    /limit|maximum|cap\b/i.test(`${error.code ?? ''} ${error.message}`)
-  )
+  if (!(error instanceof ApiError) || error.status === undefined || isRateLimit(error)) return false
+  if (error.status < 400 || error.status >= 500) return false
+  if (error.code) return /^certificates?_(limit|cap)|^(max|maximum)_certificates/i.test(error.code)
+  return /\b(maximum|cap)\b/i.test(error.message)
+}
+
+/** Too many requests (429, or a `rate_limit…` code): a refused write, nothing stored by it. */
+function isRateLimit(error: unknown): boolean {
+  return error instanceof ApiError && (error.status === 429 || /^rate_limit/i.test(error.code ?? ''))
 }
 
 /** OpenAI refused the certificate itself (invalid, expired, any other 400), not the organization's cap. */
@@ -117,8 +130,17 @@ export function describeChange(c: Change, tense: 'done' | 'will' | 'would' = 'do
  * that fails part way can still report exactly what it changed.
  */
 export class Applier {
-  /** Ids the upload answers named: the only copies this run may delete. */
+  /** Ids the upload answers named: copies this run may delete (and see mayBeMine). */
   private readonly created = new Set<string>()
+  /**
+   * Fingerprint → when (unix seconds, the runner's clock) the first upload of it whose answer was
+   * lost was sent: that upload may have stored a copy whose id this run never learnt.
+   */
+  private readonly lostSince = new Map<string, number>()
+  /** When this run began to write (unix seconds, the runner's clock). */
+  private readonly startedAt: number
+  /** Ids listed that were gone when read (another run deleted them): not held. */
+  private readonly vanished = new Set<string>()
   /** Fingerprint → ids this run uploaded or adopted after a lost answer. */
   private readonly mine = new Map<string, Set<string>>()
   /** Id → fingerprint of content read during the run (null: gone or unreadable), never read twice. */
@@ -141,6 +163,7 @@ export class Applier {
     private readonly options: ApplyOptions
   ) {
     this.known = new Set(options.inventory.certificates.map((r) => r.id))
+    this.startedAt = Date.now() / 1000
     this.sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
   }
 
@@ -152,7 +175,8 @@ export class Applier {
           await this.uploads()
         } catch (error) {
           // What was stored before the failure is reported as the organization shows it, if it answers.
-          if (this.mine.size > 0 && !this.readBackDone) await this.readBack().catch(() => undefined)
+          if ((this.mine.size > 0 || this.lostSince.size > 0) && !this.readBackDone)
+            await this.readBack().catch(() => undefined)
           throw error
         }
         // Read back what was written, whatever other runs did meanwhile, before acting on any id.
@@ -325,6 +349,7 @@ export class Applier {
   private async uploadOne(named: NamedCertificate): Promise<string> {
     const change = this.uploadChange(named.cert.fingerprint)
     for (let attempt = 1; ; attempt++) {
+      const sentAt = Date.now() / 1000
       try {
         change.unsure = true
         const { id } = await this.api.upload(named.cert.pem, named.name)
@@ -339,13 +364,17 @@ export class Applier {
           change.unsure = false
           throw error
         }
+        const { fingerprint } = named.cert
+        this.lostSince.set(fingerprint, Math.min(this.lostSince.get(fingerprint) ?? Infinity, sentAt))
         this.options.log(
           `Upload of '${named.name}' got no clear answer (${messageOf(error)}); looking whether it was stored.`
         )
         const stored = await this.lookFor(named)
         change.unsure = false
         if (stored) {
-          this.options.log(`'${named.name}' was stored as ${stored.id} before the answer was lost; using it.`)
+          this.options.log(
+            `'${named.name}' is in the organization as ${stored.id}, stored by this upload before its answer was lost or by another run at the same time; using it (the read-back keeps one copy).`
+          )
           return stored.id
         }
         if (attempt > this.options.maxRetries) throw error
@@ -435,11 +464,13 @@ export class Applier {
     if (this.fingerprints.has(id)) return this.fingerprints.get(id)
     try {
       const pem = await this.api.getContent(id)
+      if (pem === undefined) this.vanished.add(id)
       const fingerprint = (pem === undefined ? undefined : fingerprintOfPem(pem)) ?? null
       this.fingerprints.set(id, fingerprint)
       return fingerprint
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) {
+        this.vanished.add(id)
         this.fingerprints.set(id, null)
         return null
       }
@@ -475,13 +506,13 @@ export class Applier {
       if (fingerprint) copies.set(fingerprint, [...(copies.get(fingerprint) ?? []), r])
     }
     const gone = new Set<string>()
-    /** Other runs' inactive copies that are not kept: the runs that created them delete them. */
+    /** Other runs' inactive copies, stored since the inventory, that are not kept: their runs delete them. */
     const leaving = new Set<string>()
     const missing: string[] = []
     for (const named of this.plan.uploads) {
       const { fingerprint } = named.cert
       const found = copies.get(fingerprint) ?? []
-      const kept = keptCopy(found)
+      const kept = keptCopy(found, this.plan.keep)
       const change = this.uploadChange(fingerprint)
       if (!kept) {
         // Whatever id the upload was answered with, the organization holds no such certificate.
@@ -515,12 +546,13 @@ export class Applier {
             )
           continue
         }
-        if (!this.created.has(copy.id)) leaving.add(copy.id)
-        else if (await this.deleteCopy(copy, named, kept.id)) gone.add(copy.id)
+        if (this.created.has(copy.id) || this.mayBeMine(fingerprint, copy)) {
+          if (await this.deleteCopy(copy, named, kept.id)) gone.add(copy.id)
+        } else if (this.storedDuringRun(copy)) leaving.add(copy.id)
       }
     }
     // What the organization holds once every run has deleted its own extra copies.
-    const held = listed.filter((r) => !gone.has(r.id) && !leaving.has(r.id))
+    const held = listed.filter((r) => !gone.has(r.id) && !leaving.has(r.id) && !this.vanished.has(r.id))
     this.plan.held = held.length
     const over = overCap(held, this.plan.cap)
     if (over) throw new ActionError(over)
@@ -532,15 +564,47 @@ export class Applier {
     return held.length
   }
 
-  /** Deletes a duplicate this run created, once its content shows it is one; true when it is gone. */
+  /**
+   * Whether an inactive copy that is not kept may be the one an upload of this run stored before
+   * its answer was lost: stored since the inventory, and not before that upload was sent. Every
+   * racing run agrees on the kept copy (keptCopy), and no run names or activates any other, so
+   * deleting it takes nothing from anyone: a run that knows its copy's id deletes it too, and the
+   * second delete finds it gone. A copy older than the lost upload (one left before, a listing
+   * lagging) is never this run's, and stays.
+   */
+  private mayBeMine(fingerprint: string, copy: RemoteCertificate): boolean {
+    const since = this.lostSince.get(fingerprint)
+    return since !== undefined && !this.known.has(copy.id) && copy.createdAt >= Math.floor(since) - CLOCK_SKEW_SECONDS
+  }
+
+  /**
+   * A copy stored while this run was writing: a racing run's, which that run deletes if it is not
+   * kept. An unknown copy older than that (hidden from the inventory by a lagging listing) is
+   * nobody's to delete now, and is counted as held.
+   */
+  private storedDuringRun(copy: RemoteCertificate): boolean {
+    return !this.known.has(copy.id) && copy.createdAt >= Math.floor(this.startedAt) - CLOCK_SKEW_SECONDS
+  }
+
+  /** Deletes a duplicate this run created (or may have), once its content shows it is one; true when it is gone. */
   private async deleteCopy(copy: RemoteCertificate, named: NamedCertificate, kept: string): Promise<boolean> {
     const { name } = named
-    if ((await this.fingerprintOf(copy.id)) !== named.cert.fingerprint) return false
+    const fingerprint = await this.fingerprintOf(copy.id)
+    if (this.vanished.has(copy.id)) return true
+    if (fingerprint !== named.cert.fingerprint) return false
+    const whose = this.created.has(copy.id)
+      ? "this run's second copy"
+      : 'a second copy, which an upload of this run whose answer was lost may have stored,'
     try {
       await this.api.delete(copy.id)
-      this.options.log(`Deleted ${copy.id}, this run's second copy of '${name}': ${kept} was stored first.`)
+      this.options.log(`Deleted ${copy.id}, ${whose} of '${name}': ${kept} is the copy kept.`)
       return true
     } catch (error) {
+      if (error instanceof ApiError && error.status === 404) {
+        // Another racing run deleted it first: it is gone all the same.
+        this.options.log(`${copy.id}, ${whose} of '${name}', was already deleted (by another run); ${kept} is kept.`)
+        return true
+      }
       this.options.warn(
         `Could not delete ${copy.id}, a second copy of '${name}' (${kept} is kept): ${messageOf(error)}`
       )
@@ -719,6 +783,11 @@ export class Applier {
     if (isCapRefusal(error)) {
       return new ActionError(
         `The organization reached its certificate cap during this run (another workflow or person may have uploaded at the same time): ${(error as ApiError).message} ${what}. Free slots, then run the action again.`
+      )
+    }
+    if (isRateLimit(error)) {
+      return new ActionError(
+        `${(error as ApiError).message} That is a rate limit, not the certificate cap, and it outlasted ${this.options.maxRetries} ${this.options.maxRetries === 1 ? 'retry' : 'retries'}: ${what}. Run the action again in a few minutes, or set a larger 'max-retries' so that it waits longer.`
       )
     }
     if (isAmbiguous(error)) {

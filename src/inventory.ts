@@ -150,17 +150,24 @@ export async function takeInventory(
 
 /**
  * A warning at each local certificate the organization holds more than once (left by runs that
- * raced, or one cancelled, while listings lagged): it names the copies and the one kept. The
+ * raced, or one cancelled, while listings lagged): it names the copies and the one kept (the
+ * plan's: see keptCopy in plan.ts). The
  * extra copies are not deleted: this run did not create them, and nothing proves which run did.
  */
-export function duplicateProblems(inventory: Inventory, local: readonly Certificate[]): Problem[] {
+export function duplicateProblems(
+  inventory: Inventory,
+  local: readonly Certificate[],
+  kept: ReadonlyMap<string, RemoteCertificate>
+): Problem[] {
   const problems: Problem[] = []
   const seen = new Set<string>()
   for (const cert of local) {
     const copies = inventory.duplicates?.get(cert.fingerprint)
-    if (!copies || seen.has(cert.fingerprint)) continue
+    const keptOne = kept.get(cert.fingerprint) ?? copies?.[0]
+    if (!copies || !keptOne || seen.has(cert.fingerprint)) continue
     seen.add(cert.fingerprint)
-    const [kept, ...extra] = copies
+    const extra = copies.filter((r) => r !== keptOne)
+    const why = keptOne === copies[0] ? 'stored first' : 'the copy already active'
     const active = extra.filter((r) => r.active === true)
     problems.push({
       check: 'duplicate-in-organization',
@@ -168,7 +175,7 @@ export function duplicateProblems(inventory: Inventory, local: readonly Certific
       file: cert.file,
       line: cert.line,
       index: cert.index,
-      message: `The organization holds this certificate ${copies.length} times: ${copies.map((r) => r.id).join(', ')} (two runs at once, or one cancelled, while listings lagged). ${kept.id}, stored first, is the one this action uses; delete ${extra.map((r) => r.id).join(', ')}${active.length ? ` once deactivated (${active.map((r) => r.id).join(', ')} active)` : ''} in the organization's settings to free ${extra.length === 1 ? 'its slot' : 'their slots'}, and let one run at a time publish (a concurrency group).`
+      message: `The organization holds this certificate ${copies.length} times: ${copies.map((r) => r.id).join(', ')} (two runs at once, or one cancelled, while listings lagged). ${keptOne.id}, ${why}, is the one this action uses; delete ${extra.map((r) => r.id).join(', ')}${active.length ? ` once deactivated (${active.map((r) => r.id).join(', ')} active)` : ''} in the organization's settings to free ${extra.length === 1 ? 'its slot' : 'their slots'}, and let one run at a time publish (a concurrency group).`
     })
   }
   return problems

@@ -131,6 +131,14 @@ type Fail = (check: string, line: number, message: string, index?: number, sever
 const KEY_TEXT = /^(?:[A-Z0-9]+ )?Private-Key:|^(?:privateExponent|priv):/
 
 /**
+ * A private key's BEGIN or END marker anywhere in a line (`key: -----BEGIN PRIVATE KEY-----`, as
+ * pasted from a YAML file or a chat; a one-line PEM in a JSON string; text after the END line):
+ * any label that ends in PRIVATE KEY (RSA, EC, DSA, ENCRYPTED, OPENSSH…).
+ */
+const KEY_BEGIN = /-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----/
+const KEY_END = /-----END ([A-Z0-9 ]*PRIVATE KEY)-----/
+
+/**
  * Reads a file's certificates: PEM blocks (line by line, so that every problem has a line number),
  * or a binary DER certificate or PKCS#7 bundle. Text around blocks is allowed (as `openssl x509
  * -text` writes it); CRLF, a UTF-8 BOM and comments in another 8-bit encoding are too. Never throws
@@ -175,8 +183,25 @@ export function parseFile(file: string, bytes: Uint8Array): ParsedFile {
   lines.forEach((raw, i) => {
     const line = raw.trim()
     const lineNumber = i + 1
-    const begin = BEGIN.exec(line)
-    const end = END.exec(line)
+    let begin = BEGIN.exec(line)
+    let end = END.exec(line)
+    if (!begin && !end) {
+      // A private key's markers with text around them still frame a private key, refused as one.
+      begin = KEY_BEGIN.exec(line)
+      end = KEY_END.exec(line)
+      if (begin && end && end.index > begin.index) {
+        // BEGIN and END on one line: a key whose line breaks were lost (a JSON string, a chat).
+        if (open) {
+          open.broken = `${open.label} block at line ${open.line} has no END line before the next BEGIN at line ${lineNumber}: restore its -----END ${open.label}----- line.`
+          blocks.push(open)
+          open = undefined
+        }
+        keyTextFlagged = false
+        blocks.push({ label: begin[1], line: lineNumber, body: [] })
+        return
+      }
+      if (begin) end = null
+    }
     if (begin || end) keyTextFlagged = false
     if (!open && !begin && !end && !keyTextFlagged && KEY_TEXT.test(line)) {
       keyTextFlagged = true

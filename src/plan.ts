@@ -99,11 +99,44 @@ export interface Plan {
   expired: RemoteCertificate[]
   /** Certificates in the organization after this run's writes, as its read-back found them. */
   held?: number
+  /** The scopes whose activity picks the kept copy of a certificate held more than once (see keptCopy). */
+  keep: KeepScopes
 }
 
-/** The one copy every run keeps of a certificate stored more than once: the oldest, then the smallest id. */
-export function keptCopy(copies: readonly RemoteCertificate[]): RemoteCertificate | undefined {
-  return [...copies].sort(oldestFirst)[0]
+/** Where a copy's being active counts when picking the kept one: the scopes a run activates in. */
+export interface KeepScopes {
+  /** The organization, or the projects of `project-ids`: those `activate` targets (else the organization). */
+  scopes: Scope[]
+  projects: ProjectStates
+}
+
+/** In how many of the scopes of `keep` a copy is active (the organization's flag as listed). */
+export function activeIn(r: RemoteCertificate, keep: KeepScopes): number {
+  return keep.scopes.filter((s) =>
+    s.kind === 'organization' ? r.active === true : (keep.projects.get(s.id)?.has(r.id) ?? false)
+  ).length
+}
+
+/**
+ * The one copy every run keeps of a certificate stored more than once, and the only one it names,
+ * activates or keeps active: the copy active in most of the run's scopes (so that a copy in use
+ * is never swapped for another), then the oldest, then the smallest id. Racing uploads of a new
+ * certificate are all inactive, so every run picks the oldest; once one run activates it, it is
+ * also the active one. Activation, exclusive, the outputs and the read-back all ask this.
+ */
+export function keptCopy(
+  copies: readonly RemoteCertificate[],
+  keep: KeepScopes = ORGANIZATION
+): RemoteCertificate | undefined {
+  return [...copies].sort((a, b) => activeIn(b, keep) - activeIn(a, keep) || oldestFirst(a, b))[0]
+}
+
+const ORGANIZATION: KeepScopes = { scopes: [{ kind: 'organization' }], projects: new Map() }
+
+/** The scopes whose activity picks the kept copy: those `activate` targets, else the organization. */
+export function keepScopes(options: LifecycleOptions, projects: ProjectStates): KeepScopes {
+  if (!options.activate || options.projectIds.length === 0) return { scopes: [{ kind: 'organization' }], projects }
+  return { scopes: options.projectIds.map((id) => ({ kind: 'project', id })), projects }
 }
 
 /** The certificates past the cap, newest last: what an organization holding more than `cap` has too many. */
@@ -131,21 +164,24 @@ export function makePlan(
   const uploads: NamedCertificate[] = []
   const renames: Plan['renames'] = []
   const seen = new Set<string>()
+  const keep = keepScopes(options, projects)
+  // Every copy of a local certificate is held by the files: never retired, never deactivated.
+  const held = new Set<string>()
   for (const named of local) {
     const { fingerprint } = named.cert
     if (seen.has(fingerprint)) continue
     seen.add(fingerprint)
-    const remote = inventory.byFingerprint.get(fingerprint)
+    const oldest = inventory.byFingerprint.get(fingerprint)
+    const copies = inventory.duplicates?.get(fingerprint) ?? (oldest ? [oldest] : [])
+    const remote = keptCopy(copies, keep)
     if (!remote) {
       uploads.push(named)
       continue
     }
+    for (const copy of copies) held.add(copy.id)
     existing.set(fingerprint, remote)
     if (options.syncNames && remote.name !== named.name) renames.push({ remote, name: named.name })
   }
-  const matched = new Set([...existing.values()].map((r) => r.id))
-  // Every copy of a local certificate is held by the files: never retired, never deactivated.
-  const held = new Set([...matched, ...[...(inventory.duplicates?.values() ?? [])].flat().map((r) => r.id)])
 
   const scopes: ScopePlan[] = []
   if (options.activate) {
@@ -191,7 +227,8 @@ export function makePlan(
     pruneExpired: options.pruneExpired,
     total: inventory.certificates.length,
     cap,
-    expired
+    expired,
+    keep
   }
 }
 

@@ -42,9 +42,6 @@ export async function publish(runner: Runner, settings: Settings, outcome: Outco
         )
       ])
     )
-    const duplicates = duplicateProblems(inventory, certificates)
-    outcome.problems.push(...duplicates)
-    annotate(runner, duplicates)
     const plan = await runner.group('Plan', async () => {
       const local: NamedCertificate[] = certificates.map((cert) => ({ cert, name: outcome.names.get(cert)! }))
       const unmanaged = unmanagedNames(local, lifecycle.managedNames)
@@ -53,6 +50,9 @@ export async function publish(runner: Runner, settings: Settings, outcome: Outco
         outcome.notices = [...(outcome.notices ?? []), unmanaged]
       }
       const plan = makePlan(local, inventory, now, lifecycle, projects)
+      const duplicates = duplicateProblems(inventory, certificates, plan.existing)
+      outcome.problems.push(...duplicates)
+      annotate(runner, duplicates)
       Object.assign(outcome, { plan, inventory, projects })
       outcome.changes = planChanges(plan)
       const refused = capProblem(plan, inventory.certificates) ?? deletionLockOut(plan, projects)

@@ -377,14 +377,17 @@ const slotsLeft = (outcome: Outcome, plan: Plan): number =>
       outcome.uploaded.size +
       outcome.changes.filter((c) => c.action === 'delete' && c.done).length
 
+/** The statuses of a certificate the organization already holds: a plan's changes to it do not hide its id. */
+const EXISTING: Status[] = ['existing', 'would-rename', 'would-activate']
+
 /** Outputs, job summary and log lines of a run. Pure. */
 export function buildReport(outcome: Outcome, now: Date = new Date()): Report {
   const results = buildResults(outcome)
   const resultsJson = resultsOutput(results)
   const outputs: Record<string, string> = {
-    'certificate-ids': JSON.stringify(distinctIds(results, ['uploaded', 'existing'])),
+    'certificate-ids': JSON.stringify(distinctIds(results, ['uploaded', ...EXISTING])),
     'uploaded-ids': JSON.stringify(distinctIds(results, ['uploaded'])),
-    'existing-ids': JSON.stringify(distinctIds(results, ['existing'])),
+    'existing-ids': JSON.stringify(distinctIds(results, EXISTING)),
     results: resultsJson.json,
     'slots-left': outcome.plan ? String(slotsLeft(outcome, outcome.plan)) : '',
     'activated-ids': doneIds(outcome, 'activate'),

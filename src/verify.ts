@@ -32,6 +32,8 @@ export interface Presented {
   line: number
   der: Uint8Array
   intermediates: Uint8Array[]
+  /** The first error of its file (a private key beside the certificate, a broken block): it is refused for it. */
+  fileProblem?: Problem
 }
 
 /** One entry of the `workloads` output. */
@@ -264,6 +266,8 @@ export async function verifyPresented(
     if (!leaf) return refuse('malformed', 'the certificate cannot be read as X.509')
     verdict.subject = leaf.subject
     verdict.not_after = leaf.notAfter.toISOString()
+    // Already reported at its file and line: the entry carries it, and no second problem is made of it.
+    if (p.fileProblem) return fromFile(refuse(p.fileProblem.check, p.fileProblem.message))
     if (leaf.notAfter < now) return refuse('expired', `it expired on ${day(leaf.notAfter)}`)
     if (leaf.notBefore > now) return refuse('not-yet-valid', `it is not valid before ${day(leaf.notBefore)}`)
     // A CA first and a client certificate after it: the file is in the wrong order.
@@ -321,7 +325,8 @@ export function presentedOf(files: readonly ParsedFile[]): Presented[] {
             file: f.file,
             line: f.certificates[0].line,
             der: f.certificates[0].der,
-            intermediates: f.certificates.slice(1).map((c) => c.der)
+            intermediates: f.certificates.slice(1).map((c) => c.der),
+            fileProblem: f.problems.find((p) => p.severity === 'error')
           }
         ]
   )
@@ -333,6 +338,10 @@ export function fileAnchors(certificates: readonly Certificate[]): Anchor[] {
   for (const c of certificates) perFile.set(c.file, (perFile.get(c.file) ?? 0) + 1)
   return certificates.map((c) => ({ der: c.der, label: perFile.get(c.file)! > 1 ? `${c.file}:${c.line}` : c.file }))
 }
+
+/** Verdicts refused for a problem of their file, which the file's own problem reports. */
+const fileVerdicts = new WeakSet<Verdict>()
+const fromFile = (v: Verdict): Verdict => (fileVerdicts.add(v), v)
 
 /** Checks of the certificate itself: reissuing it is the fix, not keeping a CA. */
 const OWN_CHECKS = new Set([
@@ -354,6 +363,7 @@ export function verdictProblems(
 ): Problem[] {
   const problems: Problem[] = []
   for (const v of verdicts) {
+    if (fileVerdicts.has(v)) continue
     if (v.source === 'client-certificate') {
       // The action's own certificate: one OpenAI refuses whatever the CAs would refuse its next run.
       if (v.problem !== null && OWN_CHECKS.has(v.check!))
