@@ -123,6 +123,34 @@ describe('two runs at once', () => {
   )
 
   it(
+    'a run that cannot delete its own second copy (the delete refused) fails naming it, after everything else',
+    async () => {
+      await start({}, undefined, true)
+      const files = await certs(1)
+      emulator.faults.push({ method: 'DELETE', path: /^\/organization\/certificates\//, status: 500, times: 2 })
+      const inputs = { 'max-retries': '0', activate: 'true', 'project-ids': 'proj_a' }
+      const [a, b] = await Promise.all([
+        publish(await workspace(files), inputs),
+        publish(await workspace(files), inputs)
+      ])
+      // Both stored a copy; the one not kept is still there, and the run that stored it says so.
+      expect(emulator.certificates).toHaveLength(2)
+      const [kept, extra] = [...emulator.certificates].sort(
+        (x, y) => x.created_at - y.created_at || (x.id < y.id ? -1 : 1)
+      )
+      const failed = [a, b].filter((run) => run.code !== 0)
+      expect(failed).toHaveLength(1)
+      expect(commands(failed[0], 'error').at(-1)!.message).toMatch(
+        new RegExp(`could not delete it: delete ${extra.id} in the organization's settings`)
+      )
+      // The rest of its work is done: the kept copy is active in the project, and reported.
+      expect([...kept.projects]).toEqual(['proj_a'])
+      for (const run of [a, b]) expect(ids(run, 'certificate-ids')).toEqual([kept.id])
+    },
+    RACE_TIMEOUT
+  )
+
+  it(
     '47 held and the same 3 new in each: all 3 stored once, never over 50, and a rerun is a no-op',
     async () => {
       let most = 0

@@ -118,6 +118,8 @@ export class Applier {
   private readonly answered = new Map<string, number>()
   private wrote = false
   private readBackDone = false
+  /** Second copies this run stored and could not delete: id → what to tell the person who must. */
+  private readonly leftCopies = new Map<string, string>()
 
   constructor(
     private readonly api: CertificatesApi,
@@ -152,6 +154,12 @@ export class Applier {
       await this.activation()
       await this.deactivation()
       if (this.wrote && !this.readBackDone) await this.readBack()
+      if (this.leftCopies.size > 0) {
+        // Everything else is done; the duplicate this run stored must not pass unnoticed.
+        throw new ActionError(
+          `This run stored ${[...this.leftCopies.values()].join('; ')}, and could not delete ${this.leftCopies.size === 1 ? 'it' : 'them'}: delete ${[...this.leftCopies.keys()].join(', ')} in the organization's settings (a later run cannot tell whose copy it is, so it only warns)`
+        )
+      }
     } catch (error) {
       throw this.explain(error)
     }
@@ -472,11 +480,18 @@ export class Applier {
     try {
       await this.api.delete(copy.id)
       this.options.log(`Deleted ${copy.id}, this run's second copy of '${name}': ${kept} was stored first.`)
+      this.leftCopies.delete(copy.id)
       return true
     } catch (error) {
+      // A delete whose answer was lost may have been made: the organization says.
+      if (isAmbiguous(error) && (await this.api.get(copy.id).catch(() => copy)) === undefined) {
+        this.options.log(`Deleted ${copy.id}, this run's second copy of '${name}': ${kept} was stored first.`)
+        return true
+      }
       this.options.warn(
         `Could not delete ${copy.id}, a second copy of '${name}' (${kept} is kept): ${messageOf(error)}`
       )
+      this.leftCopies.set(copy.id, `${copy.id}, a second copy of '${name}' (${kept} is kept)`)
       return false
     }
   }
