@@ -61,8 +61,7 @@ function describeCase(c: Case): string {
     (s) =>
       `  ${s.cert}${s.name === 'template' ? '' : ` name=${s.name}`}${s.org ? ' active@org' : ''}${s.projects.map((p) => ` active@${p}`).join('')}`
   )
-  const inputs = (i: Case['inputs']) =>
-    JSON.stringify({ ...i, files: i.files.map((f) => f.map((n) => `ca-${n}`)) })
+  const inputs = (i: Case['inputs']) => JSON.stringify({ ...i, files: i.files.map((f) => f.map((n) => `ca-${n}`)) })
   return [
     `organization (${c.stored.length}, oldest first):`,
     ...(stored.length ? stored : ['  (empty)']),

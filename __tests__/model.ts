@@ -20,7 +20,10 @@ export const KNOWN_BUG = {
   planDropsIds: true,
   /** KNOWN_BUG(19.3): when the newer duplicate is the active one, activate+exclusive flips to the older. */
   newerCopyActive: true,
-  /** KNOWN_BUG(19.4): a 429 on upload outlasting max-retries is reported as the certificate cap. */
+  /**
+   * KNOWN_BUG(19.4): a 429 on upload outlasting max-retries is reported as the certificate cap (and
+   * so is one on any other write: the cap is told by the word "limit").
+   */
   rateLimitAsCap: true
 }
 
@@ -213,7 +216,8 @@ const faultArb: fc.Arbitrary<FaultSpec> = fc
   .filter(
     (f) =>
       (WRITES.includes(f.target) || !f.kind.startsWith('store-')) &&
-      ((f.target === 'activate' || f.target === 'deactivate') ||
+      (f.target === 'activate' ||
+        f.target === 'deactivate' ||
         (f.kind !== 'answer-unapplied' && f.kind !== 'apply-some-then-fail'))
   )
 
@@ -224,13 +228,13 @@ export const caseArb: fc.Arbitrary<Case> = fc
   .record({
     stored: storedListArb,
     inputs: inputsArb,
-    faults: fc.oneof({ weight: 2, arbitrary: fc.constant<FaultSpec[]>([]) }, { weight: 3, arbitrary: fc.array(faultArb, { minLength: 1, maxLength: 3 }) }),
+    faults: fc.oneof(
+      { weight: 2, arbitrary: fc.constant<FaultSpec[]>([]) },
+      { weight: 3, arbitrary: fc.array(faultArb, { minLength: 1, maxLength: 3 }) }
+    ),
     lag: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 2 }) }),
     racer: fc.option(
-      fc.oneof(
-        { weight: 2, arbitrary: fc.constant<'same' | Inputs>('same') },
-        { weight: 1, arbitrary: inputsArb }
-      ),
+      fc.oneof({ weight: 2, arbitrary: fc.constant<'same' | Inputs>('same') }, { weight: 1, arbitrary: inputsArb }),
       { freq: 4 }
     )
   })
@@ -240,16 +244,18 @@ export const caseArb: fc.Arbitrary<Case> = fc
       // KNOWN_BUG(19.3): only the oldest copy of a certificate may be active, anywhere.
       const seen = new Set<string>()
       stored = stored.map((s) => {
-        if (!seen.has(s.cert)) return seen.add(s.cert), s
+        if (!seen.has(s.cert)) return (seen.add(s.cert), s)
         return { ...s, org: false, projects: [] }
       })
     }
     let faults: FaultSpec[] = c.faults
     if (KNOWN_BUG.rateLimitAsCap)
       // KNOWN_BUG(19.4): a 429 on upload never outlasts max-retries.
-      faults = faults.map((f) =>
-        f.target === 'upload' && f.kind === 'status-429' ? { ...f, times: Math.min(f.times, c.inputs.maxRetries) } : f
-      ).filter((f) => f.times > 0)
+      faults = faults
+        .map((f) =>
+          f.target === 'upload' && f.kind === 'status-429' ? { ...f, times: Math.min(f.times, c.inputs.maxRetries) } : f
+        )
+        .filter((f) => f.times > 0)
     if (racer === null) return { ...c, stored, faults }
     // KNOWN_BUG(19.1): with another run at once, no upload answer is lost.
     if (KNOWN_BUG.lostUploadWithRace) faults = faults.filter((f) => !losesUploadAnswer(f))
@@ -326,7 +332,8 @@ export function seedCase(lane: Lane, c: Case): void {
   const { emulator, pools } = lane
   emulator.reset({ listLag: c.lag ? { calls: c.lag } : undefined })
   for (const s of c.stored) {
-    const name = s.name === 'none' ? null : s.name === 'other' ? 'by hand' : (templateNames(c.inputs).get(s.cert) ?? cnOf(s.cert))
+    const name =
+      s.name === 'none' ? null : s.name === 'other' ? 'by hand' : (templateNames(c.inputs).get(s.cert) ?? cnOf(s.cert))
     const stored = emulator.seed(certOf(pools, s.cert).pem, name, { expired: s.cert.startsWith('expired') })
     stored.active = s.org
     for (const p of s.projects) stored.projects.add(p)
@@ -442,7 +449,13 @@ export interface Observed {
 /** Runs the bundled action once, and what the emulator saw meanwhile. */
 export async function runOnce(lane: Lane, root: string, inputs: Inputs, mode: 'plan' | 'publish'): Promise<Observed> {
   const from = lane.emulator.requests.length
-  const observed: Observed = { run: undefined as unknown as ActionRun, inputs, mode, peak: lane.emulator.certificates.length, writes: [] }
+  const observed: Observed = {
+    run: undefined as unknown as ActionRun,
+    inputs,
+    mode,
+    peak: lane.emulator.certificates.length,
+    writes: []
+  }
   lane.watchers.add(observed)
   try {
     observed.run = await runAction({ workspace: root, inputs: actionInputs(lane, inputs, mode) })
@@ -455,6 +468,30 @@ export async function runOnce(lane: Lane, root: string, inputs: Inputs, mode: 'p
     .filter((r) => r.method !== 'GET')
     .map((r) => `${r.method} ${r.path}`)
   return observed
+}
+
+/** Whether two snapshots show the same organization: ids, names and where each is active. */
+function sameState(a: Snapshot, b: Snapshot): boolean {
+  const text = (s: Snapshot) =>
+    JSON.stringify([...s.byId].map(([id, c]) => [id, c.cert, c.name, [...c.scopes].sort()]).sort())
+  return text(a) === text(b)
+}
+
+/**
+ * A run that must free slots, where an expired certificate is active only in a project the run
+ * does not list: the organization's listing shows it inactive, so it is tried, and the API refuses
+ * to delete it (in use). The run cannot know (no endpoint says where a certificate is active), says
+ * so, and passes it over; with no other to delete, it fails. Not a bug: the model expects it.
+ */
+function blockedPrune(inputs: Inputs, s: Snapshot, run: ActionRun): boolean {
+  const listed = new Set(targetScopes(inputs))
+  return (
+    inputs.pruneExpired &&
+    /^::error::Only \d+ of the \d+ expired certificates needed to make room could be deleted/m.test(run.stdout) &&
+    [...s.byId.values()].some(
+      (c) => c.cert.startsWith('expired') && !c.scopes.has(ORG) && [...c.scopes].some((scope) => !listed.has(scope))
+    )
+  )
 }
 
 /** What a change is, whatever its id (a planned upload has none yet). */
@@ -482,11 +519,20 @@ export async function runCase(lane: Lane, c: Case): Promise<void> {
       'plan and then publish with the same inputs hashed different plans'
     )
   const faulty = c.faults.length > 0 || c.lag > 0
-  if (!faulty && plan.run.code === 0) {
-    must(first.run.code === 0, `plan succeeded, but publish with the same inputs and no fault failed: ${tail(first.run)}`)
+  if (!faulty && plan.run.code === 0 && !blockedPrune(c.inputs, s0, first.run)) {
+    must(
+      first.run.code === 0,
+      `plan succeeded, but publish with the same inputs and no fault failed: ${tail(first.run)}`
+    )
     const planned = json<ChangeEntry[]>(plan.run, 'changes').map(changeKey).sort()
     const made = json<ChangeEntry[]>(first.run, 'changes')
-    must(made.every((m) => m.done), `publish left changes not made: ${made.filter((m) => !m.done).map(changeKey).join('; ')}`)
+    must(
+      made.every((m) => m.done),
+      `publish left changes not made: ${made
+        .filter((m) => !m.done)
+        .map(changeKey)
+        .join('; ')}`
+    )
     const done = made.map(changeKey).sort()
     must(
       JSON.stringify(planned) === JSON.stringify(done),
@@ -499,18 +545,32 @@ export async function runCase(lane: Lane, c: Case): Promise<void> {
   const second = await runOnce(lane, root, c.inputs, 'publish')
   const s2 = snapshot(emulator, pools)
   checkRuns(pools, s1, s2, [second])
-  if (plan.run.code === 0)
+  if (plan.run.code !== 0)
+    must(second.writes.length === 0, `plan failed, but publish wrote: ${second.writes.join(', ')}`)
+  else if (!blockedPrune(c.inputs, s1, second.run))
     must(second.run.code === 0, `with the faults cleared, publish did not converge: ${tail(second.run)}`)
-  else must(second.writes.length === 0, `plan failed, but publish wrote: ${second.writes.join(', ')}`)
   if (second.run.code === 0) expectConverged(pools, s2, second)
   if (!faulty) {
-    must(second.writes.length === 0, `a second identical publish wrote: ${second.writes.join(', ')}`)
+    if (first.run.code === 0)
+      must(second.writes.length === 0, `a second identical publish wrote: ${second.writes.join(', ')}`)
+    else must(sameState(s1, s2), 'a second identical publish after a failed one changed the organization')
     return
   }
-  const third = await runOnce(lane, root, c.inputs, 'publish')
-  checkRuns(pools, s2, snapshot(emulator, pools), [third])
-  must(third.writes.length === 0, `once converged, another identical publish wrote: ${third.writes.join(', ')}`)
-  must(third.run.code === second.run.code, `once converged, another identical publish ended ${third.run.code}, not ${second.run.code}`)
+  await settled(lane, root, c.inputs, second, s2)
+}
+
+/** Once a run converged (or keeps failing the same way), another identical one changes nothing. */
+async function settled(lane: Lane, root: string, inputs: Inputs, last: Observed, before: Snapshot): Promise<void> {
+  const third = await runOnce(lane, root, inputs, 'publish')
+  const after = snapshot(lane.emulator, lane.pools)
+  checkRuns(lane.pools, before, after, [third])
+  if (last.run.code === 0)
+    must(third.writes.length === 0, `once converged, another identical publish wrote: ${third.writes.join(', ')}`)
+  else must(sameState(before, after), 'a publish that keeps failing changed the organization')
+  must(
+    third.run.code === last.run.code,
+    `once converged, another identical publish ended ${third.run.code}, not ${last.run.code}`
+  )
 }
 
 /** Two runs at once, both taking their inventory before either writes; then one run converges. */
@@ -533,10 +593,7 @@ async function raceCase(lane: Lane, c: Case, root: string, s0: Snapshot): Promis
   let runs: Observed[]
   try {
     runs = await Promise.all(
-      [
-        runOnce(lane, root, c.inputs, 'publish'),
-        runOnce(lane, rootB, racer, 'publish')
-      ].map((p) => p.finally(release))
+      [runOnce(lane, root, c.inputs, 'publish'), runOnce(lane, rootB, racer, 'publish')].map((p) => p.finally(release))
     )
   } finally {
     lane.barrier = undefined
@@ -550,10 +607,12 @@ async function raceCase(lane: Lane, c: Case, root: string, s0: Snapshot): Promis
   const s2 = snapshot(emulator, pools)
   checkRuns(pools, s1, s2, [second])
   if (second.run.code === 0) expectConverged(pools, s2, second)
-  else must(second.writes.length === 0, `after the race, publish failed after writing: ${tail(second.run)}`)
-  const third = await runOnce(lane, root, c.inputs, 'publish')
-  checkRuns(pools, s2, snapshot(emulator, pools), [third])
-  must(third.writes.length === 0, `once converged, another identical publish wrote: ${third.writes.join(', ')}`)
+  else
+    must(
+      sameState(s1, s2) || blockedPrune(c.inputs, s1, second.run),
+      `after the race, publish changed the organization and failed: ${tail(second.run)}`
+    )
+  await settled(lane, root, c.inputs, second, s2)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -624,9 +683,13 @@ export function checkRuns(pools: Pools, before: Snapshot, after: Snapshot, runs:
     return n
   }
   const [was, now] = [count(before), count(after)]
+  // A copy a run stored and then could not delete (the API refused the delete) stays; the run fails
+  // naming it, for a person to delete.
+  const named = (id: string) => runs.some((r) => r.run.code !== 0 && errorLine(r.run).includes(id))
+  const undeletable = (cert: CertKey) => after.ids.some((id) => after.byId.get(id)!.cert === cert && named(id))
   for (const [cert, n] of now)
     must(
-      n <= Math.max(was.get(cert) ?? 0, 1),
+      n <= Math.max(was.get(cert) ?? 0, 1) || undeletable(cert),
       `${cnOf(cert)} is held ${n} times after the run${runs.length > 1 ? 's' : ''} (${was.get(cert) ?? 0} before): a duplicate was created`
     )
 
@@ -641,7 +704,9 @@ export function checkRuns(pools: Pools, before: Snapshot, after: Snapshot, runs:
   // certificate issued by a CA active there after.
   const orgActive = (s: Snapshot) => [...s.byId.values()].filter((c) => c.scopes.has(ORG)).map((c) => c.cert)
   const deactivatedAtOrg = runs.some((r) =>
-    json<ChangeEntry[]>(r.run, 'changes').some((c) => c.action === 'deactivate' && c.scope === ORG && (c.done || c.unsure))
+    json<ChangeEntry[]>(r.run, 'changes').some(
+      (c) => c.action === 'deactivate' && c.scope === ORG && (c.done || c.unsure)
+    )
   )
   if ((orgActive(before).length === 0 && orgActive(after).length > 0) || deactivatedAtOrg) {
     const issuers = runs.map((r) => clientIssuer(r.inputs)).filter((k) => k !== undefined)
@@ -679,8 +744,16 @@ export function checkRuns(pools: Pools, before: Snapshot, after: Snapshot, runs:
   const activeBefore = activePairs(before)
   const activeAfter = activePairs(after)
   const appeared = after.ids.filter((id) => !before.byId.has(id))
-  const renamed = after.ids.filter((id) => before.byId.has(id) && before.byId.get(id)!.name !== after.byId.get(id)!.name)
-  const outputs = { uploaded: new Set<string>(), deleted: new Set<string>(), activated: new Set<string>(), deactivated: new Set<string>(), renamed: new Set<string>() }
+  const renamed = after.ids.filter(
+    (id) => before.byId.has(id) && before.byId.get(id)!.name !== after.byId.get(id)!.name
+  )
+  const outputs = {
+    uploaded: new Set<string>(),
+    deleted: new Set<string>(),
+    activated: new Set<string>(),
+    deactivated: new Set<string>(),
+    renamed: new Set<string>()
+  }
   const unsure = new Set<string>()
   for (const r of runs) {
     const { run } = r
@@ -690,7 +763,8 @@ export function checkRuns(pools: Pools, before: Snapshot, after: Snapshot, runs:
       must(errors.length === 1, `a failed run printed ${errors.length} '::error::' lines: ${tail(run)}`)
       must(!/\n\s+at /.test(run.stdout), `a failed run printed a stack trace: ${tail(run)}`)
       must(!/^::error::Unexpected error/.test(errors[0]), `the run failed unexpectedly: ${errors[0]}`)
-      if (/certificate cap/.test(errors[0]))
+      // KNOWN_BUG(19.4): any write's 429 that outlasts max-retries is also reported as the cap.
+      if (/certificate cap/.test(errors[0]) && !(KNOWN_BUG.rateLimitAsCap && /\b429\b/.test(errors[0])))
         must(peak >= CAP, `the run blamed the certificate cap, but the organization held at most ${peak}: ${errors[0]}`)
     }
     const results = json<ResultEntry[]>(run, 'results')
@@ -730,34 +804,61 @@ export function checkRuns(pools: Pools, before: Snapshot, after: Snapshot, runs:
       if (c.action === 'deactivate') outputs.deactivated.add(`${c.id}@${c.scope}`)
     }
     const changed = gone.length + appeared.length + renamed.length > 0 || !sameSet(activeBefore, activeAfter)
-    if (alone && changed) must(run.outputs['has-changes'] === 'true', `the organization changed, but has-changes is '${run.outputs['has-changes']}'`)
+    if (alone && changed)
+      must(
+        run.outputs['has-changes'] === 'true',
+        `the organization changed, but has-changes is '${run.outputs['has-changes']}'`
+      )
   }
   const publishes = runs.filter((r) => r.mode === 'publish')
   if (publishes.length === 0) return
   const uncertain = (action: string, id: string, scope: string | null) =>
-    unsure.has(`${action}:${id}@${scope}`) || [...unsure].some((u) => u.startsWith(`${action}:`) && u.endsWith(`@${scope}`))
+    unsure.has(`${action}:${id}@${scope}`) ||
+    [...unsure].some((u) => u.startsWith(`${action}:`) && u.endsWith(`@${scope}`))
   // uploaded-ids, deleted-ids, activations and renames are what changed.
   must(
-    sameSet(outputs.uploaded, appeared) || (!alone && appeared.every((id) => outputs.uploaded.has(id))),
+    sameSet(
+      outputs.uploaded,
+      appeared.filter((id) => !named(id) || outputs.uploaded.has(id))
+    ) ||
+      (!alone && appeared.every((id) => outputs.uploaded.has(id) || named(id))),
     `uploaded-ids ${show(outputs.uploaded)}, but the certificates new in the organization are ${show(appeared)}`
   )
-  must(sameSet(outputs.deleted, gone), `deleted-ids ${show(outputs.deleted)}, but the certificates gone are ${show(gone)}`)
+  must(
+    sameSet(outputs.deleted, gone),
+    `deleted-ids ${show(outputs.deleted)}, but the certificates gone are ${show(gone)}`
+  )
   for (const pair of activeAfter) {
     if (activeBefore.has(pair)) continue
     const [id, scope] = pair.split('@')
-    must(outputs.activated.has(pair) || uncertain('activate', id, scope), `${id} became active in the ${scope}, but no run reports activating it`)
+    must(
+      outputs.activated.has(pair) || uncertain('activate', id, scope),
+      `${id} became active in the ${scope}, but no run reports activating it`
+    )
   }
   for (const pair of activeBefore) {
     const [id, scope] = pair.split('@')
     if (activeAfter.has(pair) || !after.byId.has(id)) continue
-    must(outputs.deactivated.has(pair) || uncertain('deactivate', id, scope), `${id} became inactive in the ${scope}, but no run reports deactivating it`)
+    must(
+      outputs.deactivated.has(pair) || uncertain('deactivate', id, scope),
+      `${id} became inactive in the ${scope}, but no run reports deactivating it`
+    )
   }
   if (alone) {
     for (const pair of outputs.activated)
-      must(activeAfter.has(pair) && !activeBefore.has(pair), `activated ${pair} is reported, but the organization shows no such change`)
+      must(
+        activeAfter.has(pair) && !activeBefore.has(pair),
+        `activated ${pair} is reported, but the organization shows no such change`
+      )
     for (const pair of outputs.deactivated)
-      must(!activeAfter.has(pair) && activeBefore.has(pair), `deactivated ${pair} is reported, but the organization shows no such change`)
-    must(sameSet(outputs.renamed, renamed), `renamed-ids ${show(outputs.renamed)}, but the names changed of ${show(renamed)}`)
+      must(
+        !activeAfter.has(pair) && activeBefore.has(pair),
+        `deactivated ${pair} is reported, but the organization shows no such change`
+      )
+    must(
+      sameSet(outputs.renamed, renamed),
+      `renamed-ids ${show(outputs.renamed)}, but the names changed of ${show(renamed)}`
+    )
   }
 }
 
@@ -777,9 +878,15 @@ export function expectConverged(pools: Pools, after: Snapshot, o: Observed): voi
     must(entry?.id, `${cnOf(key)} has no id in results after a successful run`)
     const held = after.byId.get(entry.id)!
     if (inputs.syncNames)
-      must(held.name === names.get(key), `${entry.id} (${cnOf(key)}) is named '${held.name}', not '${names.get(key)}' (sync-names)`)
+      must(
+        held.name === names.get(key),
+        `${entry.id} (${cnOf(key)}) is named '${held.name}', not '${names.get(key)}' (sync-names)`
+      )
     for (const scope of targetScopes(inputs)) {
-      must(held.scopes.has(scope), `${entry.id} (${cnOf(key)}) is not active in the ${scope} after a successful run with activate`)
+      must(
+        held.scopes.has(scope),
+        `${entry.id} (${cnOf(key)}) is not active in the ${scope} after a successful run with activate`
+      )
       if (!inputs.exclusive) continue
       const others = [...after.byId].filter(([, c]) => c.scopes.has(scope) && !files.has(c.cert))
       must(
@@ -790,6 +897,13 @@ export function expectConverged(pools: Pools, after: Snapshot, o: Observed): voi
   }
 }
 
+/** The run's one failure line (the last `::error::` command), or ''. */
+export const errorLine = (run: ActionRun): string =>
+  run.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('::error::'))
+    .at(-1) ?? ''
+
 export const tail = (run: ActionRun): string =>
   run.stdout
     .split('\n')
@@ -797,4 +911,3 @@ export const tail = (run: ActionRun): string =>
     .slice(-6)
     .join(' | ')
     .slice(0, 1500)
-

@@ -259,8 +259,7 @@ export async function startEmulator(options = {}) {
     if (options.storeDelayMs) await new Promise((resolve) => setTimeout(resolve, options.storeDelayMs))
     clock = Math.max(clock + 1, now())
     cert.created_at = clock
-    if (lag && listLag)
-      cert.listed = { call: listCalls + (listLag.calls ?? 0) + 1, at: Date.now() + (listLag.ms ?? 0) }
+    if (lag && listLag) cert.listed = { call: listCalls + (listLag.calls ?? 0) + 1, at: Date.now() + (listLag.ms ?? 0) }
     certificates.push(cert)
     return cert
   }
