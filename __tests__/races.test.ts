@@ -141,11 +141,45 @@ describe('two runs at once', () => {
       const failed = [a, b].filter((run) => run.code !== 0)
       expect(failed).toHaveLength(1)
       expect(commands(failed[0], 'error').at(-1)!.message).toMatch(
-        new RegExp(`could not delete it: delete ${extra.id} in the organization's settings`)
+        new RegExp(
+          `^This run may have left a duplicate: ${extra.id}, this run's second copy of 'ca-0' \\(${kept.id} is kept\\), could not be deleted\\. Look at ${extra.id} in the organization's settings`
+        )
       )
       // The rest of its work is done: the kept copy is active in the project, and reported.
       expect([...kept.projects]).toEqual(['proj_a'])
       for (const run of [a, b]) expect(ids(run, 'certificate-ids')).toEqual([kept.id])
+    },
+    RACE_TIMEOUT
+  )
+
+  it(
+    "a run that cannot read the other run's copy to compare it fails naming it, rather than pass with a duplicate",
+    async () => {
+      // Once both copies are stored, reading the older one fails: the run with the newer copy,
+      // which alone must read it, cannot tell that its own copy is the second one.
+      let older: string | undefined
+      await start(
+        {},
+        () => {
+          if (older || emulator.certificates.length < 2) return
+          older = emulator.certificates[0].id
+          emulator.faults.push({ method: 'GET', path: `/organization/certificates/${older}`, status: 500 })
+        },
+        true
+      )
+      const files = await certs(1)
+      const [a, b] = await Promise.all([
+        publish(await workspace(files), { 'max-retries': '0' }),
+        publish(await workspace(files), { 'max-retries': '0' })
+      ])
+      expect(emulator.certificates).toHaveLength(2)
+      const failed = [a, b].filter((run) => run.code !== 0)
+      expect(failed).toHaveLength(1)
+      expect(commands(failed[0], 'error').at(-1)!.message).toMatch(
+        new RegExp(
+          `^This run may have left a duplicate: ${older}, stored by someone else meanwhile, could not be read to tell whether it is a copy`
+        )
+      )
     },
     RACE_TIMEOUT
   )

@@ -118,8 +118,11 @@ export class Applier {
   private readonly answered = new Map<string, number>()
   private wrote = false
   private readBackDone = false
-  /** Second copies this run stored and could not delete: id → what to tell the person who must. */
-  private readonly leftCopies = new Map<string, string>()
+  /**
+   * What may be a duplicate this run left: second copies it stored and could not delete, and new
+   * certificates it could not read to tell whether they are copies of its uploads. Id → what it is.
+   */
+  private readonly doubts = new Map<string, string>()
 
   constructor(
     private readonly api: CertificatesApi,
@@ -154,10 +157,11 @@ export class Applier {
       await this.activation()
       await this.deactivation()
       if (this.wrote && !this.readBackDone) await this.readBack()
-      if (this.leftCopies.size > 0) {
-        // Everything else is done; the duplicate this run stored must not pass unnoticed.
+      if (this.doubts.size > 0) {
+        // Everything else is done; a duplicate this run may have left must not pass unnoticed.
+        const ids = [...this.doubts.keys()]
         throw new ActionError(
-          `This run stored ${[...this.leftCopies.values()].join('; ')}, and could not delete ${this.leftCopies.size === 1 ? 'it' : 'them'}: delete ${[...this.leftCopies.keys()].join(', ')} in the organization's settings (a later run cannot tell whose copy it is, so it only warns)`
+          `This run may have left a duplicate: ${[...this.doubts.values()].join('; ')}. Look at ${ids.join(', ')} in the organization's settings and delete any second copy (a later run warns about the copies it finds but cannot tell whose they are, so it deletes none)`
         )
       }
     } catch (error) {
@@ -410,6 +414,14 @@ export class Applier {
       local
     )
     await mapLimit(unknown, FETCH_CONCURRENCY, (r) => this.fingerprintOf(r.id))
+    for (const r of unknown) {
+      if (this.fingerprints.has(r.id)) this.doubts.delete(r.id)
+      else
+        this.doubts.set(
+          r.id,
+          `${r.id}, stored by someone else meanwhile, could not be read to tell whether it is a copy of a certificate this run uploaded`
+        )
+    }
     const copies = new Map<string, RemoteCertificate[]>()
     for (const r of listed) {
       const fingerprint = mineById.get(r.id) ?? this.fingerprints.get(r.id)
@@ -480,7 +492,7 @@ export class Applier {
     try {
       await this.api.delete(copy.id)
       this.options.log(`Deleted ${copy.id}, this run's second copy of '${name}': ${kept} was stored first.`)
-      this.leftCopies.delete(copy.id)
+      this.doubts.delete(copy.id)
       return true
     } catch (error) {
       // A delete whose answer was lost may have been made: the organization says.
@@ -491,7 +503,10 @@ export class Applier {
       this.options.warn(
         `Could not delete ${copy.id}, a second copy of '${name}' (${kept} is kept): ${messageOf(error)}`
       )
-      this.leftCopies.set(copy.id, `${copy.id}, a second copy of '${name}' (${kept} is kept)`)
+      this.doubts.set(
+        copy.id,
+        `${copy.id}, this run's second copy of '${name}' (${kept} is kept), could not be deleted`
+      )
       return false
     }
   }
