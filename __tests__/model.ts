@@ -2,7 +2,6 @@
 // is generated, how it runs against the emulator (the bundled action, as the runner runs it), and
 // the invariants every run must keep.
 import fc from 'fast-check'
-import type { ChildProcess } from 'node:child_process'
 import { DAY, type GeneratedCertificate, makeCa, makeLeaf } from '../tools/certs.mjs'
 import type { Emulator, Fault } from '../tools/emulator.mjs'
 import { type ActionRun, runAction } from '../tools/run-action.mjs'
