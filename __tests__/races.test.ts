@@ -185,6 +185,32 @@ describe('two runs at once', () => {
   )
 
   it(
+    'runs whose read-back after the uploads fails say they could not check for a copy, naming their uploads',
+    async () => {
+      await start({}, undefined, true)
+      const files = await certs(1)
+      // The two inventories get through; the read-back list of each run fails, with no retry.
+      emulator.faults.push({ method: 'GET', path: LIST, status: 500, skip: 2, times: 2 })
+      const [a, b] = await Promise.all([
+        publish(await workspace(files), { 'max-retries': '0' }),
+        publish(await workspace(files), { 'max-retries': '0' })
+      ])
+      expect(emulator.certificates).toHaveLength(2)
+      for (const run of [a, b]) {
+        expect(run.code).toBe(1)
+        const [id] = ids(run, 'uploaded-ids')
+        expect(emulator.certificates.map((c) => c.id)).toContain(id)
+        expect(commands(run, 'error').at(-1)!.message).toMatch(
+          new RegExp(
+            `It came after this run's uploads, so it could not check for a copy another run stored at the same time: look at ${id} in the organization's settings`
+          )
+        )
+      }
+    },
+    RACE_TIMEOUT
+  )
+
+  it(
     '47 held and the same 3 new in each: all 3 stored once, never over 50, and a rerun is a no-op',
     async () => {
       let most = 0

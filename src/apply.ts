@@ -148,7 +148,13 @@ export class Applier {
           throw error
         }
         // Read back what was written, whatever other runs did meanwhile, before acting on any id.
-        await this.readBack()
+        await this.readBack().catch((error: unknown) => {
+          if (!(error instanceof ApiError) || this.uploaded.size === 0) throw error
+          const ids = [...this.uploaded.values()]
+          throw new ActionError(
+            `${messageOf(error)} It came after this run's uploads, so it could not check for a copy another run stored at the same time: look at ${ids.join(', ')} in the organization's settings for a second copy of ${ids.length === 1 ? 'it' : 'them'}, or run the action again, which warns about any copy it finds`
+          )
+        })
       }
       await this.writeEach(
         this.changes.filter((c) => c.action === 'rename'),
