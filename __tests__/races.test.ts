@@ -123,6 +123,94 @@ describe('two runs at once', () => {
   )
 
   it(
+    'a run that cannot delete its own second copy (the delete refused) fails naming it, after everything else',
+    async () => {
+      await start({}, undefined, true)
+      const files = await certs(1)
+      emulator.faults.push({ method: 'DELETE', path: /^\/organization\/certificates\//, status: 500, times: 2 })
+      const inputs = { 'max-retries': '0', activate: 'true', 'project-ids': 'proj_a' }
+      const [a, b] = await Promise.all([
+        publish(await workspace(files), inputs),
+        publish(await workspace(files), inputs)
+      ])
+      // Both stored a copy; the one not kept is still there, and the run that stored it says so.
+      expect(emulator.certificates).toHaveLength(2)
+      const [kept, extra] = [...emulator.certificates].sort(
+        (x, y) => x.created_at - y.created_at || (x.id < y.id ? -1 : 1)
+      )
+      const failed = [a, b].filter((run) => run.code !== 0)
+      expect(failed).toHaveLength(1)
+      expect(commands(failed[0], 'error').at(-1)!.message).toMatch(
+        new RegExp(
+          `^This run may have left a duplicate: ${extra.id}, this run's second copy of 'ca-0' \\(${kept.id} is kept\\), could not be deleted\\. Look at ${extra.id} in the organization's settings`
+        )
+      )
+      // The rest of its work is done: the kept copy is active in the project, and reported.
+      expect([...kept.projects]).toEqual(['proj_a'])
+      for (const run of [a, b]) expect(ids(run, 'certificate-ids')).toEqual([kept.id])
+    },
+    RACE_TIMEOUT
+  )
+
+  it(
+    "a run that cannot read the other run's copy to compare it fails naming it, rather than pass with a duplicate",
+    async () => {
+      // Once both copies are stored, reading the older one fails: the run with the newer copy,
+      // which alone must read it, cannot tell that its own copy is the second one.
+      let older: string | undefined
+      await start(
+        {},
+        () => {
+          if (older || emulator.certificates.length < 2) return
+          older = emulator.certificates[0].id
+          emulator.faults.push({ method: 'GET', path: `/organization/certificates/${older}`, status: 500 })
+        },
+        true
+      )
+      const files = await certs(1)
+      const [a, b] = await Promise.all([
+        publish(await workspace(files), { 'max-retries': '0' }),
+        publish(await workspace(files), { 'max-retries': '0' })
+      ])
+      expect(emulator.certificates).toHaveLength(2)
+      const failed = [a, b].filter((run) => run.code !== 0)
+      expect(failed).toHaveLength(1)
+      expect(commands(failed[0], 'error').at(-1)!.message).toMatch(
+        new RegExp(
+          `^This run may have left a duplicate: ${older}, stored by someone else meanwhile, could not be read to tell whether it is a copy`
+        )
+      )
+    },
+    RACE_TIMEOUT
+  )
+
+  it(
+    'runs whose read-back after the uploads fails say they could not check for a copy, naming their uploads',
+    async () => {
+      await start({}, undefined, true)
+      const files = await certs(1)
+      // The two inventories get through; the read-back list of each run fails, with no retry.
+      emulator.faults.push({ method: 'GET', path: LIST, status: 500, skip: 2, times: 2 })
+      const [a, b] = await Promise.all([
+        publish(await workspace(files), { 'max-retries': '0' }),
+        publish(await workspace(files), { 'max-retries': '0' })
+      ])
+      expect(emulator.certificates).toHaveLength(2)
+      for (const run of [a, b]) {
+        expect(run.code).toBe(1)
+        const [id] = ids(run, 'uploaded-ids')
+        expect(emulator.certificates.map((c) => c.id)).toContain(id)
+        expect(commands(run, 'error').at(-1)!.message).toMatch(
+          new RegExp(
+            `It came after this run's uploads, so it could not check for a copy another run stored at the same time: look at ${id} in the organization's settings`
+          )
+        )
+      }
+    },
+    RACE_TIMEOUT
+  )
+
+  it(
     '47 held and the same 3 new in each: all 3 stored once, never over 50, and a rerun is a no-op',
     async () => {
       let most = 0

@@ -153,6 +153,11 @@ export class Applier {
   private readBackDone = false
   /** The organization's latest listing, taken after the deletions (read-back, or a scope read). */
   private lastListing: RemoteCertificate[] | undefined
+  /**
+   * What may be a duplicate this run left: second copies it stored and could not delete, and new
+   * certificates it could not read to tell whether they are copies of its uploads. Id → what it is.
+   */
+  private readonly doubts = new Map<string, string>()
 
   constructor(
     private readonly api: CertificatesApi,
@@ -180,7 +185,13 @@ export class Applier {
           throw error
         }
         // Read back what was written, whatever other runs did meanwhile, before acting on any id.
-        await this.readBack()
+        await this.readBack().catch((error: unknown) => {
+          if (!(error instanceof ApiError) || this.uploaded.size === 0) throw error
+          const ids = [...this.uploaded.values()]
+          throw new ActionError(
+            `${messageOf(error)} It came after this run's uploads, so it could not check for a copy another run stored at the same time: look at ${ids.join(', ')} in the organization's settings for a second copy of ${ids.length === 1 ? 'it' : 'them'}, or run the action again, which warns about any copy it finds`
+          )
+        })
       }
       await this.writeEach(
         this.changes.filter((c) => c.action === 'rename'),
@@ -190,6 +201,13 @@ export class Applier {
       await this.deactivation()
       if (this.wrote && !this.readBackDone) await this.readBack()
       await this.confirmDeletions()
+      if (this.doubts.size > 0) {
+        // Everything else is done; a duplicate this run may have left must not pass unnoticed.
+        const ids = [...this.doubts.keys()]
+        throw new ActionError(
+          `This run may have left a duplicate: ${[...this.doubts.values()].join('; ')}. Look at ${ids.join(', ')} in the organization's settings and delete any second copy (a later run warns about the copies it finds but cannot tell whose they are, so it deletes none)`
+        )
+      }
     } catch (error) {
       throw this.explain(error)
     }
@@ -500,6 +518,14 @@ export class Applier {
       local
     )
     await mapLimit(unknown, FETCH_CONCURRENCY, (r) => this.fingerprintOf(r.id))
+    for (const r of unknown) {
+      if (this.fingerprints.has(r.id)) this.doubts.delete(r.id)
+      else
+        this.doubts.set(
+          r.id,
+          `${r.id}, stored by someone else meanwhile, could not be read to tell whether it is a copy of a certificate this run uploaded`
+        )
+    }
     const copies = new Map<string, RemoteCertificate[]>()
     for (const r of listed) {
       const fingerprint = mineById.get(r.id) ?? this.fingerprints.get(r.id)
@@ -598,16 +624,23 @@ export class Applier {
     try {
       await this.api.delete(copy.id)
       this.options.log(`Deleted ${copy.id}, ${whose} of '${name}': ${kept} is the copy kept.`)
+      this.doubts.delete(copy.id)
       return true
     } catch (error) {
-      if (error instanceof ApiError && error.status === 404) {
-        // Another racing run deleted it first: it is gone all the same.
-        this.options.log(`${copy.id}, ${whose} of '${name}', was already deleted (by another run); ${kept} is kept.`)
+      // Another racing run deleted it first, or a delete whose answer was lost was made: the
+      // organization says; either way it is gone.
+      const gone =
+        (error instanceof ApiError && error.status === 404) ||
+        (isAmbiguous(error) && (await this.api.get(copy.id).catch(() => copy)) === undefined)
+      if (gone) {
+        this.options.log(`${copy.id}, ${whose} of '${name}', is deleted (by this run or another); ${kept} is kept.`)
+        this.doubts.delete(copy.id)
         return true
       }
       this.options.warn(
         `Could not delete ${copy.id}, a second copy of '${name}' (${kept} is kept): ${messageOf(error)}`
       )
+      this.doubts.set(copy.id, `${copy.id}, ${whose} of '${name}' (${kept} is kept), could not be deleted`)
       return false
     }
   }

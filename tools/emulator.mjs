@@ -261,6 +261,8 @@ export async function startEmulator(options = {}) {
   const faults = []
   let clock = 0
   let listCalls = 0
+  /** `listLag`, which `reset` may change for the next test that reuses this emulator. */
+  let listLag = options.listLag
   /** @type {Set<import('node:net').Socket>} */
   const sockets = new Set()
   // The earlier rules need Key Usage, SKI and AKI, which Node 20's X509Certificate does not show.
@@ -273,8 +275,7 @@ export async function startEmulator(options = {}) {
     if (options.storeDelayMs) await new Promise((resolve) => setTimeout(resolve, options.storeDelayMs))
     clock = Math.max(clock + 1, now())
     cert.created_at = clock
-    if (lag && options.listLag)
-      cert.listed = { call: listCalls + (options.listLag.calls ?? 0) + 1, at: Date.now() + (options.listLag.ms ?? 0) }
+    if (lag && listLag) cert.listed = { call: listCalls + (listLag.calls ?? 0) + 1, at: Date.now() + (listLag.ms ?? 0) }
     certificates.push(cert)
     return cert
   }
@@ -282,8 +283,11 @@ export async function startEmulator(options = {}) {
   /** Whether lists show `c` yet. @param {StoredCertificate} c */
   const listed = (c) => !c.listed || (listCalls >= c.listed.call && Date.now() >= c.listed.at)
 
-  /** Everything an upload checks, the cap included; the certificate to store. @param {string} content @param {string | null} name */
-  function check(content, name) {
+  /**
+   * Everything an upload checks, the cap included; the certificate to store.
+   * @param {string} content @param {string | null} name @param {boolean} [expired]  skip the expiry rule
+   */
+  function check(content, name, expired = false) {
     /** @type {X509Certificate} */
     let x
     try {
@@ -298,7 +302,7 @@ export async function startEmulator(options = {}) {
     }
     if (!x.ca)
       throw new HttpError(400, 'The certificate is not a CA certificate.', 'mtls_certificate_invalid', 'certificate')
-    if (seconds(x.validTo) < now() + 86400)
+    if (!expired && seconds(x.validTo) < now() + 86400)
       throw new HttpError(
         400,
         'The certificate has expired or expires within a day.',
@@ -655,11 +659,12 @@ export async function startEmulator(options = {}) {
     faults,
     stats,
     /**
-     * Puts a certificate in the organization as if uploaded earlier (no request is logged).
-     * @param {string} pem @param {string | null} [name]
+     * Puts a certificate in the organization as if uploaded earlier (no request is logged); with
+     * `expired`, one that was uploaded while valid and has expired since.
+     * @param {string} pem @param {string | null} [name] @param {{ expired?: boolean }} [how]
      */
-    seed: (pem, name = null) => {
-      const cert = check(pem, name)
+    seed: (pem, name = null, { expired = false } = {}) => {
+      const cert = check(pem, name, expired)
       cert.created_at = clock = Math.max(clock + 1, now())
       certificates.push(cert)
       return cert
@@ -683,6 +688,26 @@ export async function startEmulator(options = {}) {
       }
       projects.push(project)
       return project
+    },
+    /**
+     * Empties the organization, the request log and the faults, for a test that reuses one
+     * emulator across cases; listings then lag as `listLag` says (none when not given).
+     * @param {{ listLag?: EmulatorOptions['listLag'] }} [next]
+     */
+    reset: (next = {}) => {
+      certificates.length = 0
+      projects.length = 0
+      requests.length = 0
+      faults.length = 0
+      listLag = next.listLag
+      stats.maxInFlight = stats.inFlight
+    },
+    /**
+     * From now on, listings lag as given (undefined: not at all); what was stored lagging keeps its lag.
+     * @param {EmulatorOptions['listLag']} next
+     */
+    setListLag: (next) => {
+      listLag = next
     },
     close: () =>
       new Promise((resolve) => {
