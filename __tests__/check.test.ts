@@ -1,6 +1,6 @@
 import { DAY, makeCa } from '../tools/certs.mjs'
-import { CHECK_IDS, checkCertificate } from '../src/check.js'
-import { parseFile, type Certificate } from '../src/parse.js'
+import { CHECK_IDS, checkCertificate } from '../src/certificates/check.js'
+import { parseFile, type Certificate } from '../src/certificates/parse.js'
 
 const now = new Date()
 const defaults = { now, expiryWarningDays: 30, skip: new Set<string>() }

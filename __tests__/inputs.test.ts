@@ -1,6 +1,6 @@
-import { getSettings, parseBaseUrl } from '../src/inputs.js'
-import { parseNameTemplate, renderName } from '../src/name-template.js'
-import type { Runner } from '../src/runner.js'
+import { getSettings, parseBaseUrl } from '../src/github/inputs.js'
+import { parseNameTemplate, renderName } from '../src/plan/name-template.js'
+import type { Runner } from '../src/github/runner.js'
 
 function runnerWith(
   inputs: Record<string, string>,

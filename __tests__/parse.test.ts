@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { makeCa, privateKeyPem } from '../tools/certs.mjs'
-import { parseFile, toPem } from '../src/parse.js'
+import { parseFile, toPem } from '../src/certificates/parse.js'
 
 const bytes = (text: string): Buffer => Buffer.from(text, 'utf8')
 

@@ -1,7 +1,7 @@
 import { makeCa } from '../tools/certs.mjs'
-import type { RemoteCertificate } from '../src/api.js'
-import { candidates, type Inventory } from '../src/inventory.js'
-import { parseFile, type Certificate } from '../src/parse.js'
+import type { RemoteCertificate } from '../src/openai/api.js'
+import { candidates, type Inventory } from '../src/openai/inventory.js'
+import { parseFile, type Certificate } from '../src/certificates/parse.js'
 import {
   capProblem,
   deletionLockOut,
@@ -12,7 +12,7 @@ import {
   overCap,
   planChanges,
   slotsAfter
-} from '../src/plan.js'
+} from '../src/plan/plan.js'
 
 const now = new Date()
 const seconds = (d: Date): number => Math.floor(d.getTime() / 1000)

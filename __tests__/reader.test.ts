@@ -10,9 +10,9 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { checkCertificate } from '../src/check.js'
-import { parseNameTemplate, renderName } from '../src/name-template.js'
-import { type Certificate, parseFile, pkcs7Certificates, readTime, toPem } from '../src/parse.js'
+import { checkCertificate } from '../src/certificates/check.js'
+import { parseNameTemplate, renderName } from '../src/plan/name-template.js'
+import { type Certificate, parseFile, pkcs7Certificates, readTime, toPem } from '../src/certificates/parse.js'
 import { makeCa, privateKeyPem } from '../tools/certs.mjs'
 import {
   at,

@@ -2,9 +2,9 @@
 // security.test.ts proves the same promises through the bundled action.
 import { generateKeyPairSync } from 'node:crypto'
 import fc from 'fast-check'
-import { chooseBaseUrl, getSettings, isLoopbackHost, isOpenAiHost, parseBaseUrl } from '../src/inputs.js'
-import { redact, redacting } from '../src/redact.js'
-import type { Place, Runner } from '../src/runner.js'
+import { chooseBaseUrl, getSettings, isLoopbackHost, isOpenAiHost, parseBaseUrl } from '../src/github/inputs.js'
+import { redact, redacting } from '../src/github/redact.js'
+import type { Place, Runner } from '../src/github/runner.js'
 
 const hostOf = (url: string): string => new URL(url).hostname
 

@@ -3,8 +3,8 @@
  */
 // The validity timeline: a Mermaid gantt block that Mermaid's own parser accepts, whatever the names.
 import { JSDOM } from 'jsdom'
-import { buildReport, type Outcome } from '../src/report.js'
-import { ganttBlock, lanesByState, MAX_BARS, mermaidText, type Window } from '../src/timeline.js'
+import { buildReport, type Outcome } from '../src/github/report.js'
+import { ganttBlock, lanesByState, MAX_BARS, mermaidText, type Window } from '../src/certificates/timeline.js'
 
 const DAY = 24 * 60 * 60 * 1000
 const now = new Date('2026-11-23T12:00:00Z')

@@ -5,11 +5,11 @@
 // action itself on a Windows runner.
 import * as path from 'node:path'
 import { makeCa, privateKeyPem } from '../tools/certs.mjs'
-import { anchorPatterns, relativeFiles } from '../src/discover.js'
-import { ActionError } from '../src/errors.js'
-import { parseFile, type Problem } from '../src/parse.js'
-import { annotate } from '../src/report.js'
-import type { Place, Runner } from '../src/runner.js'
+import { anchorPatterns, relativeFiles } from '../src/github/discover.js'
+import { ActionError } from '../src/shared/errors.js'
+import { parseFile, type Problem } from '../src/certificates/parse.js'
+import { annotate } from '../src/github/report.js'
+import type { Place, Runner } from '../src/github/runner.js'
 
 const workspace = 'D:\\a\\repo\\repo'
 

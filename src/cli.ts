@@ -8,10 +8,10 @@ import { writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
-import { messageOf } from './errors.js'
-import { getSettings, MODES } from './inputs.js'
+import { messageOf } from './shared/errors.js'
+import { getSettings, MODES } from './github/inputs.js'
 import { run } from './main.js'
-import type { Runner } from './runner.js'
+import type { Runner } from './github/runner.js'
 
 interface InputSpec {
   description?: string

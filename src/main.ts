@@ -1,15 +1,15 @@
-import { cancellation } from './cancel.js'
-import { checkCertificate } from './check.js'
-import { discover, readFiles } from './discover.js'
-import { ActionError, CancelledError, messageOf } from './errors.js'
-import { getSettings, type Mode, MODES, type Settings } from './inputs.js'
-import { renderName } from './name-template.js'
-import { CERTIFICATE_CAP } from './plan.js'
-import { type Certificate, type ParsedFile, parseFile } from './parse.js'
-import { annotate, buildReport, type Outcome, writeReport } from './report.js'
-import { redacting } from './redact.js'
-import { actionsRunner, type Runner } from './runner.js'
-import { fileAnchors, judgeWorkloads, type Presented, presentedOf } from './verify.js'
+import { cancellation } from './shared/cancel.js'
+import { checkCertificate } from './certificates/check.js'
+import { discover, readFiles } from './github/discover.js'
+import { ActionError, CancelledError, messageOf } from './shared/errors.js'
+import { getSettings, type Mode, MODES, type Settings } from './github/inputs.js'
+import { renderName } from './plan/name-template.js'
+import { CERTIFICATE_CAP } from './openai/limits.js'
+import { type Certificate, type ParsedFile, parseFile } from './certificates/parse.js'
+import { annotate, buildReport, type Outcome, writeReport } from './github/report.js'
+import { redacting } from './github/redact.js'
+import { actionsRunner, type Runner } from './github/runner.js'
+import { fileAnchors, judgeWorkloads, type Presented, presentedOf } from './certificates/verify.js'
 
 /** Each certificate's name; a certificate met again keeps the name of its first appearance. */
 function names(files: readonly ParsedFile[], settings: Settings): Map<Certificate, string> {
@@ -263,7 +263,7 @@ export async function run(unredacted: Runner = actionsRunner, now: Date = new Da
     const report = buildReport({ ...outcome, failure }, now)
     await writeReport(runner, report)
     if (settings && settings.commentOnPr !== 'false') {
-      const { commentOnPullRequest } = await import('./comment.js')
+      const { commentOnPullRequest } = await import('./github/comment.js')
       await commentOnPullRequest({
         token: settings.githubToken,
         body: runner.redact(report.summary),

@@ -1,10 +1,10 @@
-import { CertificatesApi } from './api.js'
-import type { Certificate } from './parse.js'
-import { Applier, describeChange } from './apply.js'
-import { refusalProblem } from './check.js'
-import { ActionError } from './errors.js'
-import type { Settings } from './inputs.js'
-import { duplicateProblems, type Inventory, projectStates, takeInventory } from './inventory.js'
+import { CertificatesApi } from './openai/api.js'
+import type { Certificate } from './certificates/parse.js'
+import { Applier, describeChange } from './plan/apply.js'
+import { refusalProblem } from './certificates/check.js'
+import { ActionError } from './shared/errors.js'
+import type { Settings } from './github/inputs.js'
+import { duplicateProblems, type Inventory, projectStates, takeInventory } from './openai/inventory.js'
 import {
   capProblem,
   deletionLockOut,
@@ -14,12 +14,12 @@ import {
   type Plan,
   planChanges,
   type ProjectStates
-} from './plan.js'
-import { checkReviewedPlan, reviewablePlan, writePlanFile } from './plan-hash.js'
-import { annotate, type Outcome } from './report.js'
-import { managedBy } from './retire.js'
-import type { Runner } from './runner.js'
-import { organizationLockOut, judgeWorkloads, planAnchors } from './verify.js'
+} from './plan/plan.js'
+import { checkReviewedPlan, reviewablePlan, writePlanFile } from './plan/plan-hash.js'
+import { annotate, type Outcome } from './github/report.js'
+import { managedBy } from './plan/retire.js'
+import type { Runner } from './github/runner.js'
+import { organizationLockOut, judgeWorkloads, planAnchors } from './certificates/verify.js'
 
 /** inventory → plan → apply: the part that talks to the API. */
 export async function publish(runner: Runner, settings: Settings, outcome: Outcome, now: Date): Promise<void> {

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os'
 
 const SMOKE = process.argv.includes('--smoke')
 const LATENCY_MS = SMOKE ? 10 : 100
-// The action's bounds on requests under way at once (src/inventory.ts, src/apply.ts).
+// The action's bounds on requests under way at once (src/openai/inventory.ts, src/plan/apply.ts).
 const FETCH_CONCURRENCY = 16
 const WRITE_CONCURRENCY = 4
 

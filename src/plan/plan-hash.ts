@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
-import { ActionError, messageOf } from './errors.js'
-import type { Inventory } from './inventory.js'
+import { ActionError, messageOf } from '../shared/errors.js'
+import type { Inventory } from '../openai/inventory.js'
 import type { Change, ProjectStates } from './plan.js'
 import { type Deletion, reasonText } from './retire.js'
 

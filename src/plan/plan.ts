@@ -1,6 +1,7 @@
-import type { RemoteCertificate } from './api.js'
-import { type Inventory, oldestFirst } from './inventory.js'
-import type { Certificate } from './parse.js'
+import type { RemoteCertificate } from '../openai/api.js'
+import { ACTIVATION_BATCH, CERTIFICATE_CAP } from '../openai/limits.js'
+import { type Inventory, oldestFirst } from '../openai/inventory.js'
+import type { Certificate } from '../certificates/parse.js'
 import {
   chooseDeletions,
   type Deletion,
@@ -12,11 +13,6 @@ import {
   reasonText,
   wouldQualify
 } from './retire.js'
-
-/** OpenAI holds at most this many uploaded certificates per organization, active or not. */
-export const CERTIFICATE_CAP = 50
-/** The most ids one activate or deactivate call takes. */
-export const ACTIVATION_BATCH = 10
 
 /** A local certificate with the name it would be uploaded under. */
 export interface NamedCertificate {

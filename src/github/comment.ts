@@ -1,4 +1,4 @@
-import { messageOf } from './errors.js'
+import { messageOf } from '../shared/errors.js'
 
 /** Finds the action's own comment among a pull request's comments. */
 export const COMMENT_MARKER = '<!-- openai-certificates-action -->'

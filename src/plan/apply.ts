@@ -1,6 +1,6 @@
-import { type CertificatesApi, type RemoteCertificate, retryDelayMs } from './api.js'
-import { ActionError, ApiError, messageOf } from './errors.js'
-import { candidates, FETCH_CONCURRENCY, fingerprintOfPem, type Inventory } from './inventory.js'
+import { type CertificatesApi, type RemoteCertificate, retryDelayMs } from '../openai/api.js'
+import { ActionError, ApiError, messageOf } from '../shared/errors.js'
+import { candidates, FETCH_CONCURRENCY, fingerprintOfPem, type Inventory } from '../openai/inventory.js'
 import { managedBy } from './retire.js'
 import {
   batches,
@@ -13,7 +13,7 @@ import {
   type Scope,
   scopeName
 } from './plan.js'
-import { mapLimit } from './pool.js'
+import { mapLimit } from '../shared/pool.js'
 
 /** How many uploads, renames or activation calls are under way at once. */
 export const WRITE_CONCURRENCY = 4

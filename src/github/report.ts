@@ -1,11 +1,11 @@
 import type { Mode } from './inputs.js'
-import type { Certificate, ParsedFile, Problem } from './parse.js'
-import type { Inventory } from './inventory.js'
-import { type Change, type Plan, type ProjectStates, scopeName, slotsAfter } from './plan.js'
-import type { ReviewablePlan } from './plan-hash.js'
-import { ganttBlock, type Lane, lanesByState, type Window } from './timeline.js'
+import type { Certificate, ParsedFile, Problem } from '../certificates/parse.js'
+import type { Inventory } from '../openai/inventory.js'
+import { type Change, type Plan, type ProjectStates, scopeName, slotsAfter } from '../plan/plan.js'
+import type { ReviewablePlan } from '../plan/plan-hash.js'
+import { ganttBlock, type Lane, lanesByState, type Window } from '../certificates/timeline.js'
 import type { Runner } from './runner.js'
-import type { Presented, Verdict } from './verify.js'
+import type { Presented, Verdict } from '../certificates/verify.js'
 
 export type Status =
   | 'uploaded'

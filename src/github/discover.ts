@@ -1,9 +1,9 @@
 import { readFile, realpath, stat } from 'node:fs/promises'
 import * as path from 'node:path'
 import * as glob from '@actions/glob'
-import { ActionError, messageOf } from './errors.js'
-import { mapLimit } from './pool.js'
-import { type ParsedFile, parseFile } from './parse.js'
+import { ActionError, messageOf } from '../shared/errors.js'
+import { mapLimit } from '../shared/pool.js'
+import { type ParsedFile, parseFile } from '../certificates/parse.js'
 
 /** What a file-system error code means, for people. */
 const FS_CODES: Record<string, string> = {

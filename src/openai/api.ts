@@ -1,9 +1,9 @@
 import type { IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http'
 import type { Agent as HttpsAgent } from 'node:https'
 import { HttpClient } from '@actions/http-client'
-import { cancellation } from './cancel.js'
-import { ApiError, CancelledError, messageOf } from './errors.js'
-import { CERTIFICATE_CAP } from './plan.js'
+import { cancellation } from '../shared/cancel.js'
+import { ApiError, CancelledError, messageOf } from '../shared/errors.js'
+import { CERTIFICATE_CAP } from './limits.js'
 
 /** A certificate as the organization listing describes it (the listing never carries the PEM). */
 export interface RemoteCertificate {

@@ -1,9 +1,9 @@
 // What counts as in use, what this repository manages and what is retired: the one place that
 // decides which certificates of the organization may be deleted, and why.
 import { Minimatch } from 'minimatch'
-import type { RemoteCertificate } from './api.js'
-import { ActionError } from './errors.js'
-import { oldestFirst } from './inventory.js'
+import type { RemoteCertificate } from '../openai/api.js'
+import { ActionError } from '../shared/errors.js'
+import { oldestFirst } from '../openai/inventory.js'
 
 export const PRUNE_RETIRED = ['false', 'as-needed', 'all'] as const
 export type PruneRetired = (typeof PRUNE_RETIRED)[number]

@@ -1,7 +1,7 @@
 import type { CertificatesApi, RemoteCertificate } from './api.js'
-import { ActionError, messageOf } from './errors.js'
-import { type Certificate, parseFile, type Problem, toPem } from './parse.js'
-import { mapLimit } from './pool.js'
+import { ActionError, messageOf } from '../shared/errors.js'
+import { type Certificate, parseFile, type Problem, toPem } from '../certificates/parse.js'
+import { mapLimit } from '../shared/pool.js'
 
 /** What the organization holds, and which of its certificates are the same as local ones. */
 export interface Inventory {

@@ -1,4 +1,4 @@
-import { ActionError } from './errors.js'
+import { ActionError } from '../shared/errors.js'
 
 export const NAME_TOKENS = ['stem', 'file', 'cn', 'fingerprint', 'index', 'ref', 'sha'] as const
 export type NameToken = (typeof NAME_TOKENS)[number]

@@ -1,10 +1,10 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto'
-import { CA_RULES, type CaRules, CHECK_IDS } from './check.js'
-import { ActionError } from './errors.js'
-import { type NameTemplate, parseNameTemplate } from './name-template.js'
-import type { LifecycleOptions } from './plan.js'
-import type { ReviewedPlan } from './plan-hash.js'
-import { parseManagedNames, PRUNE_RETIRED } from './retire.js'
+import { CA_RULES, type CaRules, CHECK_IDS } from '../certificates/check.js'
+import { ActionError } from '../shared/errors.js'
+import { type NameTemplate, parseNameTemplate } from '../plan/name-template.js'
+import type { LifecycleOptions } from '../plan/plan.js'
+import type { ReviewedPlan } from '../plan/plan-hash.js'
+import { parseManagedNames, PRUNE_RETIRED } from '../plan/retire.js'
 import type { Runner } from './runner.js'
 
 export const MODES = ['publish', 'plan', 'validate'] as const

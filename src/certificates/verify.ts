@@ -1,9 +1,9 @@
 import { X509Certificate as NodeCertificate } from 'node:crypto'
-import type { RemoteCertificate } from './api.js'
-import type { Inventory } from './inventory.js'
+import type { RemoteCertificate } from '../openai/api.js'
+import type { Inventory } from '../openai/inventory.js'
 import { type Certificate, type ParsedFile, type Problem, parseFile } from './parse.js'
-import type { Plan, ProjectStates } from './plan.js'
-import { mapLimit } from './pool.js'
+import type { Plan, ProjectStates } from '../plan/plan.js'
+import { mapLimit } from '../shared/pool.js'
 
 /**
  * OpenAI's verification of a client certificate, offline (current mutual-TLS guide): the client
