@@ -153,6 +153,28 @@ describe('two runs at once', () => {
   )
 
   it(
+    'a run that stops for another reason after it could not delete its own second copy still names it',
+    async () => {
+      await start({}, undefined, true)
+      const files = await certs(1)
+      emulator.faults.push({ method: 'DELETE', path: /^\/organization\/certificates\//, status: 500, times: 2 })
+      emulator.faults.push({ method: 'POST', path: /\/activate$/, status: 500, times: 2 })
+      const inputs = { 'max-retries': '0', activate: 'true', 'project-ids': 'proj_a' }
+      const [a, b] = await Promise.all([
+        publish(await workspace(files), inputs),
+        publish(await workspace(files), inputs)
+      ])
+      expect(emulator.certificates).toHaveLength(2)
+      const extra = [...emulator.certificates].sort((x, y) => x.created_at - y.created_at || (x.id < y.id ? -1 : 1))[1]
+      const lines = [a, b].map((run) => commands(run, 'error').at(-1)!.message)
+      const naming = lines.filter((line) => line.includes(`This run may have left a duplicate: ${extra.id}`))
+      expect(naming).toHaveLength(1)
+      expect(naming[0]).toMatch(/^The OpenAI API failed to activate .*This run may have left a duplicate/)
+    },
+    RACE_TIMEOUT
+  )
+
+  it(
     "a run that cannot read the other run's copy to compare it fails naming it, rather than pass with a duplicate",
     async () => {
       // Once both copies are stored, reading the older one fails: the run with the newer copy,

@@ -201,16 +201,21 @@ export class Applier {
       await this.deactivation()
       if (this.wrote && !this.readBackDone) await this.readBack()
       await this.confirmDeletions()
-      if (this.doubts.size > 0) {
-        // Everything else is done; a duplicate this run may have left must not pass unnoticed.
-        const ids = [...this.doubts.keys()]
-        throw new ActionError(
-          `This run may have left a duplicate: ${[...this.doubts.values()].join('; ')}. Look at ${ids.join(', ')} in the organization's settings and delete any second copy (a later run warns about the copies it finds but cannot tell whose they are, so it deletes none)`
-        )
-      }
+      // Everything else is done; a duplicate this run may have left must not pass unnoticed.
+      if (this.doubts.size > 0) throw new ActionError(this.mayHaveLeft())
     } catch (error) {
-      throw this.explain(error)
+      const explained = this.explain(error)
+      // A run that stops for another reason still names what may be a duplicate it left.
+      if (this.doubts.size > 0 && explained instanceof ActionError && !explained.message.startsWith('This run may'))
+        throw new ActionError(`${explained.message} ${this.mayHaveLeft()}.`)
+      throw explained
     }
+  }
+
+  /** What may be a duplicate this run left, and what to do about it. */
+  private mayHaveLeft(): string {
+    const ids = [...this.doubts.keys()]
+    return `This run may have left a duplicate: ${[...this.doubts.values()].join('; ')}. Look at ${ids.join(', ')} in the organization's settings and delete any second copy (a later run warns about the copies it finds but cannot tell whose they are, so it deletes none)`
   }
 
   private done(change: Change): void {
