@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import type { Result } from '../src/github/report.js'
+import type { Result } from '../src/github/results.js'
 import { madeCa, makeLeaf } from '../tools/certs.mjs'
 import type { ActionRun } from '../tools/run-action.mjs'
 

@@ -3,7 +3,8 @@
  */
 // The validity timeline: a Mermaid gantt block that Mermaid's own parser accepts, whatever the names.
 import { JSDOM } from 'jsdom'
-import { buildReport, type Outcome } from '../src/github/report.js'
+import { buildReport } from '../src/github/report.js'
+import type { Outcome } from '../src/github/results.js'
 import { ganttBlock, lanesByState, MAX_BARS, mermaidText, type Window } from '../src/certificates/timeline.js'
 
 const DAY = 24 * 60 * 60 * 1000

@@ -2,41 +2,15 @@ import { cancellation } from './shared/cancel.js'
 import { checkCertificate } from './certificates/check.js'
 import { discover, readFiles } from './github/discover.js'
 import { ActionError, CancelledError, messageOf } from './shared/errors.js'
-import { getSettings, type Mode, MODES, type Settings } from './github/inputs.js'
-import { renderName } from './plan/name-template.js'
+import { getSettings, modeOf, type Settings } from './github/inputs.js'
+import { nameCertificates } from './plan/name-template.js'
 import { CERTIFICATE_CAP } from './openai/limits.js'
-import { type Certificate, type ParsedFile, parseFile } from './certificates/parse.js'
-import { annotate, buildReport, type Outcome, writeReport } from './github/report.js'
+import { parseFile } from './certificates/parse.js'
+import { annotate, buildReport, writeReport } from './github/report.js'
+import type { Outcome } from './github/results.js'
 import { redacting } from './github/redact.js'
 import { actionsRunner, type Runner } from './github/runner.js'
 import { fileAnchors, judgeWorkloads, type Presented, presentedOf } from './certificates/verify.js'
-
-/** Each certificate's name; a certificate met again keeps the name of its first appearance. */
-function names(files: readonly ParsedFile[], settings: Settings): Map<Certificate, string> {
-  const named = new Map<Certificate, string>()
-  const first = new Map<string, string>()
-  for (const file of files) {
-    const stem = file.file
-      .split('/')
-      .pop()!
-      .replace(/\.[^.]*$/, '')
-    for (const cert of file.certificates) {
-      const values = {
-        stem,
-        file: file.file,
-        cn: cert.commonName,
-        fingerprint: cert.fingerprint.slice(0, 16),
-        index: String(cert.index),
-        ref: settings.ref,
-        sha: settings.sha
-      }
-      const name = first.get(cert.fingerprint) ?? renderName(settings.name, values, file.certificates.length)
-      first.set(cert.fingerprint, name)
-      named.set(cert, name)
-    }
-  }
-  return named
-}
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
 
@@ -72,7 +46,7 @@ async function check(runner: Runner, settings: Settings, outcome: Outcome, now: 
       ...certificates.flatMap((c) => checkCertificate(c, checks))
     ]
     outcome.problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line))
-    outcome.names = names(outcome.files, settings)
+    outcome.names = nameCertificates(outcome.files, settings)
     runner.info(`Read ${plural(certificates.length, 'certificate')} in ${Math.round(performance.now() - started)} ms.`)
     await checkWorkloads(runner, settings, outcome, now)
     annotate(runner, outcome.problems)
@@ -207,12 +181,6 @@ function watch(runner: Runner): { stopped: Promise<never>; dispose: () => void }
       process.off('uncaughtException', onUnhandled)
     }
   }
-}
-
-/** The mode asked for, for the report of a run whose inputs could not be read. */
-function modeOf(runner: Runner): Mode {
-  const mode = runner.getInput('mode').trim().toLowerCase() || 'publish'
-  return (MODES as readonly string[]).includes(mode) ? (mode as Mode) : 'validate'
 }
 
 /**

@@ -16,7 +16,8 @@ import {
   type ProjectStates
 } from './plan/plan.js'
 import { checkReviewedPlan, reviewablePlan, writePlanFile } from './plan/plan-hash.js'
-import { annotate, type Outcome } from './github/report.js'
+import { annotate } from './github/report.js'
+import type { Outcome } from './github/results.js'
 import { managedBy } from './plan/retire.js'
 import type { Runner } from './github/runner.js'
 import { organizationLockOut, judgeWorkloads, planAnchors } from './certificates/verify.js'

@@ -202,6 +202,12 @@ export function parseClientTls(cert: string, key: string): ClientTls | undefined
   return { cert, key }
 }
 
+/** The mode asked for, for the report of a run whose inputs could not be read. */
+export function modeOf(runner: Runner): Mode {
+  const mode = runner.getInput('mode').trim().toLowerCase() || 'publish'
+  return (MODES as readonly string[]).includes(mode) ? (mode as Mode) : 'validate'
+}
+
 /**
  * Reads and checks every input. The admin key is masked before anything else can print it, and
  * before any other input can fail.

@@ -1,3 +1,4 @@
+import type { Certificate, ParsedFile } from '../certificates/parse.js'
 import { ActionError } from '../shared/errors.js'
 
 export const NAME_TOKENS = ['stem', 'file', 'cn', 'fingerprint', 'index', 'ref', 'sha'] as const
@@ -33,4 +34,34 @@ export function renderName(template: NameTemplate, values: NameValues, certifica
   const source = certificatesInFile > 1 && !template.hasIndex ? `${template.source} ({index})` : template.source
   const name = source.replace(TOKEN, (_, token: NameToken) => values[token]).trim()
   return name === '' ? values.stem : name
+}
+
+/** Each certificate's name; a certificate met again keeps the name of its first appearance. */
+export function nameCertificates(
+  files: readonly ParsedFile[],
+  settings: { name: NameTemplate; ref: string; sha: string }
+): Map<Certificate, string> {
+  const named = new Map<Certificate, string>()
+  const first = new Map<string, string>()
+  for (const file of files) {
+    const stem = file.file
+      .split('/')
+      .pop()!
+      .replace(/\.[^.]*$/, '')
+    for (const cert of file.certificates) {
+      const values = {
+        stem,
+        file: file.file,
+        cn: cert.commonName,
+        fingerprint: cert.fingerprint.slice(0, 16),
+        index: String(cert.index),
+        ref: settings.ref,
+        sha: settings.sha
+      }
+      const name = first.get(cert.fingerprint) ?? renderName(settings.name, values, file.certificates.length)
+      first.set(cert.fingerprint, name)
+      named.set(cert, name)
+    }
+  }
+  return named
 }
