@@ -5,11 +5,13 @@ import { ActionError, CancelledError, messageOf } from './shared/errors.js'
 import { getSettings, type Mode, MODES, type Settings } from './github/inputs.js'
 import { renderName } from './plan/name-template.js'
 import { CERTIFICATE_CAP } from './openai/limits.js'
-import { type Certificate, type ParsedFile, parseFile } from './certificates/parse.js'
+import { type ParsedFile, parseFile } from './certificates/files.js'
+import type { Certificate } from './certificates/x509.js'
 import { annotate, buildReport, type Outcome, writeReport } from './github/report.js'
 import { redacting } from './github/redact.js'
 import { actionsRunner, type Runner } from './github/runner.js'
-import { fileAnchors, judgeWorkloads, type Presented, presentedOf } from './certificates/verify.js'
+import type { Presented } from './certificates/chain.js'
+import { fileAnchors, judgeWorkloads, presentedOf } from './certificates/workloads.js'
 
 /** Each certificate's name; a certificate met again keeps the name of its first appearance. */
 function names(files: readonly ParsedFile[], settings: Settings): Map<Certificate, string> {

@@ -1,11 +1,13 @@
 import type { Mode } from './inputs.js'
-import type { Certificate, ParsedFile, Problem } from '../certificates/parse.js'
+import type { ParsedFile } from '../certificates/files.js'
+import type { Problem } from '../certificates/problem.js'
+import type { Certificate } from '../certificates/x509.js'
 import type { Inventory } from '../openai/inventory.js'
 import { type Change, type Plan, type ProjectStates, scopeName, slotsAfter } from '../plan/plan.js'
 import type { ReviewablePlan } from '../plan/plan-hash.js'
 import { ganttBlock, type Lane, lanesByState, type Window } from '../certificates/timeline.js'
 import type { Runner } from './runner.js'
-import type { Presented, Verdict } from '../certificates/verify.js'
+import type { Presented, Verdict } from '../certificates/chain.js'
 
 export type Status =
   | 'uploaded'
