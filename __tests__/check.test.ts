@@ -1,6 +1,7 @@
 import { DAY, makeCa } from '../tools/certs.mjs'
 import { CHECK_IDS, checkCertificate } from '../src/certificates/check.js'
-import { parseFile, type Certificate } from '../src/certificates/parse.js'
+import { parseFile } from '../src/certificates/files.js'
+import type { Certificate } from '../src/certificates/x509.js'
 
 const now = new Date()
 const defaults = { now, expiryWarningDays: 30, skip: new Set<string>() }

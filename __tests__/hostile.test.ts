@@ -8,7 +8,8 @@ import fc from 'fast-check'
 import { DAY, makeCa } from '../tools/certs.mjs'
 import { type Emulator, startEmulator } from '../tools/emulator.mjs'
 import { ROOT, runAction } from '../tools/run-action.mjs'
-import { parseFile, toPem } from '../src/certificates/parse.js'
+import { parseFile } from '../src/certificates/files.js'
+import { toPem } from '../src/certificates/x509.js'
 import { commands, results, workspace } from './helpers.js'
 
 let emulator: Emulator

@@ -103,7 +103,7 @@ describe('dist/licenses.txt', () => {
     ]) {
       expect(sources.filter((n) => n?.endsWith(`/src/${lazy}`))).toEqual([])
     }
-    expect(sources).toContain('./src/certificates/parse.ts')
+    expect(sources).toContain('./src/certificates/files.ts')
   })
 
   it('covers every chunk the bundle has', async () => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { makeCa, privateKeyPem } from '../tools/certs.mjs'
-import { parseFile, toPem } from '../src/certificates/parse.js'
+import { parseFile } from '../src/certificates/files.js'
+import { toPem } from '../src/certificates/x509.js'
 
 const bytes = (text: string): Buffer => Buffer.from(text, 'utf8')
 

@@ -1,7 +1,8 @@
 import { makeCa } from '../tools/certs.mjs'
 import type { RemoteCertificate } from '../src/openai/api.js'
 import { candidates, type Inventory } from '../src/openai/inventory.js'
-import { parseFile, type Certificate } from '../src/certificates/parse.js'
+import { parseFile } from '../src/certificates/files.js'
+import type { Certificate } from '../src/certificates/x509.js'
 import {
   capProblem,
   deletionLockOut,

@@ -2,7 +2,7 @@
 import { makeCa } from '../tools/certs.mjs'
 import { type Emulator, startEmulator } from '../tools/emulator.mjs'
 import { runAction } from '../tools/run-action.mjs'
-import { toPem } from '../src/certificates/parse.js'
+import { toPem } from '../src/certificates/x509.js'
 import { buildCertificate, CN, ext, makeKeys, O, p7bOf, pemOf } from './corpus.js'
 import { commands, results, workspace } from './helpers.js'
 

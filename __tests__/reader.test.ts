@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { checkCertificate } from '../src/certificates/check.js'
 import { parseNameTemplate, renderName } from '../src/plan/name-template.js'
-import { type Certificate, parseFile, pkcs7Certificates, readTime, toPem } from '../src/certificates/parse.js'
+import { parseFile, pkcs7Certificates } from '../src/certificates/files.js'
+import { type Certificate, readTime, toPem } from '../src/certificates/x509.js'
 import { makeCa, privateKeyPem } from '../tools/certs.mjs'
 import {
   at,

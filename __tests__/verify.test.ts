@@ -1,4 +1,4 @@
-// The chain verdicts of src/certificates/verify.ts, judged against two independent readers: OpenSSL's own
+// The chain verdicts of src/certificates/chain.ts, judged against two independent readers: OpenSSL's own
 // verifier (`openssl verify -partial_chain -purpose sslclient`) and the emulator's check, which
 // uses OpenSSL's issuer check through node:crypto.
 import { execFile } from 'node:child_process'
@@ -10,7 +10,7 @@ import 'reflect-metadata'
 import * as x509 from '@peculiar/x509'
 import { DAY, type GeneratedCertificate, makeCa, makeIntermediate, makeLeaf } from '../tools/certs.mjs'
 import { clientCertificateProblem } from '../tools/emulator.mjs'
-import { type Anchor, verifyPresented } from '../src/certificates/verify.js'
+import { type Anchor, verifyPresented } from '../src/certificates/chain.js'
 import { workspace } from './helpers.js'
 
 const run = promisify(execFile)

@@ -4,7 +4,7 @@ import { DAY, type GeneratedCertificate, makeCa, makeIntermediate, makeLeaf } fr
 import { startEmulator } from '../tools/emulator.mjs'
 import { runAction } from '../tools/run-action.mjs'
 import { commands, workspace } from './helpers.js'
-import type { Verdict } from '../src/certificates/verify.js'
+import type { Verdict } from '../src/certificates/chain.js'
 
 /** Key Usage keyEncipherment alone (RFC 5280 bit 2), without digitalSignature. */
 const KEY_ENCIPHERMENT = 4

@@ -5,12 +5,13 @@ import { ActionError, CancelledError, messageOf } from './shared/errors.js'
 import { getSettings, modeOf, type Settings } from './github/inputs.js'
 import { nameCertificates } from './plan/name-template.js'
 import { CERTIFICATE_CAP } from './openai/limits.js'
-import { parseFile } from './certificates/parse.js'
+import { parseFile } from './certificates/files.js'
 import { annotate, buildReport, writeReport } from './github/report.js'
 import type { Outcome } from './github/results.js'
 import { redacting } from './github/redact.js'
 import { actionsRunner, type Runner } from './github/runner.js'
-import { fileAnchors, judgeWorkloads, type Presented, presentedOf } from './certificates/verify.js'
+import type { Presented } from './certificates/chain.js'
+import { fileAnchors, judgeWorkloads, presentedOf } from './certificates/workloads.js'
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
 

@@ -1,5 +1,5 @@
 import { CertificatesApi } from './openai/api.js'
-import type { Certificate } from './certificates/parse.js'
+import type { Certificate } from './certificates/x509.js'
 import { Applier, describeChange } from './plan/apply.js'
 import { refusalProblem } from './certificates/check.js'
 import { ActionError } from './shared/errors.js'
@@ -20,7 +20,8 @@ import { annotate } from './github/report.js'
 import type { Outcome } from './github/results.js'
 import { managedBy } from './plan/retire.js'
 import type { Runner } from './github/runner.js'
-import { organizationLockOut, judgeWorkloads, planAnchors } from './certificates/verify.js'
+import { judgeWorkloads } from './certificates/workloads.js'
+import { organizationLockOut, planAnchors } from './plan/lockout.js'
 
 /** inventory → plan → apply: the part that talks to the API. */
 export async function publish(runner: Runner, settings: Settings, outcome: Outcome, now: Date): Promise<void> {

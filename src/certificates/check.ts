@@ -1,4 +1,5 @@
-import { type Certificate, describe, type Problem, type Severity } from './parse.js'
+import type { Problem, Severity } from './problem.js'
+import { type Certificate, describe } from './x509.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000
 /** OpenAI's earlier help article refused certificates of 16 KB or more. */

@@ -3,7 +3,7 @@ import * as path from 'node:path'
 import * as glob from '@actions/glob'
 import { ActionError, messageOf } from '../shared/errors.js'
 import { mapLimit } from '../shared/pool.js'
-import { type ParsedFile, parseFile } from '../certificates/parse.js'
+import { type ParsedFile, parseFile } from '../certificates/files.js'
 
 /** What a file-system error code means, for people. */
 const FS_CODES: Record<string, string> = {

@@ -1,6 +1,6 @@
 // The report of a run, as it leaves the process: outputs, log lines and job summary built from the
 // outcome (buildReport, pure), the annotations of problems, and writing it all through the runner.
-import type { Problem } from '../certificates/parse.js'
+import type { Problem } from '../certificates/problem.js'
 import { buildOutputs, countsOf } from './outputs.js'
 import { buildResults, ICON, type Outcome, type Result, shortFingerprint } from './results.js'
 import type { Runner } from './runner.js'

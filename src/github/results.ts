@@ -1,11 +1,13 @@
 // The results of a run: what it found and did (`Outcome`), one entry per certificate or rejected
 // block (`Result`) and its status, and the ids the outputs list by status.
 import type { Mode } from './inputs.js'
-import type { Certificate, ParsedFile, Problem } from '../certificates/parse.js'
+import type { ParsedFile } from '../certificates/files.js'
+import type { Problem } from '../certificates/problem.js'
+import type { Certificate } from '../certificates/x509.js'
 import type { Inventory } from '../openai/inventory.js'
 import type { Change, Plan, ProjectStates } from '../plan/plan.js'
 import type { ReviewablePlan } from '../plan/plan-hash.js'
-import type { Presented, Verdict } from '../certificates/verify.js'
+import type { Presented, Verdict } from '../certificates/chain.js'
 
 export type Status =
   | 'uploaded'

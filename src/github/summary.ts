@@ -1,11 +1,11 @@
 // The job summary's Markdown (also the pull-request comment's body): the tables of results, changes,
 // problems and client certificates, the timeline charts and the plan hash, cut to GitHub's 1 MiB.
 // Names, file names and messages (untrusted text) go through cell() or code().
-import type { Problem } from '../certificates/parse.js'
+import type { Problem } from '../certificates/problem.js'
 import { scopeName } from '../plan/plan.js'
 import type { ReviewablePlan } from '../plan/plan-hash.js'
 import { ganttBlock, type Lane, lanesByState, type Window } from '../certificates/timeline.js'
-import type { Verdict } from '../certificates/verify.js'
+import type { Verdict } from '../certificates/chain.js'
 import { ICON, type Outcome, type Result, shortFingerprint } from './results.js'
 
 const SUMMARY_LIMIT = 1024 * 1024 - 4096

@@ -1,6 +1,8 @@
 import type { CertificatesApi, RemoteCertificate } from './api.js'
 import { ActionError, messageOf } from '../shared/errors.js'
-import { type Certificate, parseFile, type Problem, toPem } from '../certificates/parse.js'
+import { parseFile } from '../certificates/files.js'
+import type { Problem } from '../certificates/problem.js'
+import { type Certificate, toPem } from '../certificates/x509.js'
 import { mapLimit } from '../shared/pool.js'
 
 /** What the organization holds, and which of its certificates are the same as local ones. */

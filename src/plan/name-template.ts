@@ -1,4 +1,5 @@
-import type { Certificate, ParsedFile } from '../certificates/parse.js'
+import type { ParsedFile } from '../certificates/files.js'
+import type { Certificate } from '../certificates/x509.js'
 import { ActionError } from '../shared/errors.js'
 
 export const NAME_TOKENS = ['stem', 'file', 'cn', 'fingerprint', 'index', 'ref', 'sha'] as const

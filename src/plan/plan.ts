@@ -1,7 +1,7 @@
 import type { RemoteCertificate } from '../openai/api.js'
 import { ACTIVATION_BATCH, CERTIFICATE_CAP } from '../openai/limits.js'
 import { type Inventory, oldestFirst } from '../openai/inventory.js'
-import type { Certificate } from '../certificates/parse.js'
+import type { Certificate } from '../certificates/x509.js'
 import {
   chooseDeletions,
   type Deletion,

@@ -1,9 +1,5 @@
 import { X509Certificate as NodeCertificate } from 'node:crypto'
-import type { RemoteCertificate } from '../openai/api.js'
-import type { Inventory } from '../openai/inventory.js'
-import { type Certificate, type ParsedFile, type Problem, parseFile } from './parse.js'
-import type { Plan, ProjectStates } from '../plan/plan.js'
-import { mapLimit } from '../shared/pool.js'
+import type { Problem } from './problem.js'
 
 /**
  * OpenAI's verification of a client certificate, offline (current mutual-TLS guide): the client
@@ -137,7 +133,7 @@ function reader(lib: X509Module): (der: Uint8Array) => Info | undefined {
   }
 }
 
-const quote = (subject: string): string => `'${subject || '(empty subject)'}'`
+export const quote = (subject: string): string => `'${subject || '(empty subject)'}'`
 const day = (date: Date): string => date.toISOString().slice(0, 10)
 
 /** Why `issuer` cannot have issued `child` in this path; undefined when the link holds. */
@@ -314,236 +310,16 @@ export async function verifyPresented(
   })
 }
 
-/** The certificates of a workload file: the client first, then the intermediates it presents. */
-export function presentedOf(files: readonly ParsedFile[]): Presented[] {
-  return files.flatMap((f) =>
-    f.certificates.length === 0
-      ? []
-      : [
-          {
-            source: 'workload' as const,
-            file: f.file,
-            line: f.certificates[0].line,
-            der: f.certificates[0].der,
-            intermediates: f.certificates.slice(1).map((c) => c.der),
-            fileProblem: f.problems.find((p) => p.severity === 'error')
-          }
-        ]
-  )
-}
-
-/** Anchors from the files' certificates, named by their file (and line, in a file of several). */
-export function fileAnchors(certificates: readonly Certificate[]): Anchor[] {
-  const perFile = new Map<string, number>()
-  for (const c of certificates) perFile.set(c.file, (perFile.get(c.file) ?? 0) + 1)
-  return certificates.map((c) => ({ der: c.der, label: perFile.get(c.file)! > 1 ? `${c.file}:${c.line}` : c.file }))
-}
-
 /** Verdicts refused for a problem of their file, which the file's own problem reports. */
 const fileVerdicts = new WeakSet<Verdict>()
 const fromFile = (v: Verdict): Verdict => (fileVerdicts.add(v), v)
-
-/** Checks of the certificate itself: reissuing it is the fix, not keeping a CA. */
-const OWN_CHECKS = new Set([
-  'malformed',
-  'expired',
-  'not-yet-valid',
-  'no-aki',
-  'not-client-auth',
-  'key-usage',
-  'wrong-order'
-])
-
-/** Workload verdicts as problems at their file and line, and a warning for one expiring soon. */
-export function verdictProblems(
-  verdicts: readonly Verdict[],
-  now: Date,
-  expiryWarningDays: number,
-  explain: (v: Verdict) => string
-): Problem[] {
-  const problems: Problem[] = []
-  for (const v of verdicts) {
-    if (fileVerdicts.has(v)) continue
-    if (v.source === 'client-certificate') {
-      // The action's own certificate: one OpenAI refuses whatever the CAs would refuse its next run.
-      if (v.problem !== null && OWN_CHECKS.has(v.check!))
-        problems.push({
-          check: `client-certificate-${v.check}`,
-          severity: 'error',
-          message: `Input client-certificate ${quote(v.subject ?? '')} would be refused by OpenAI: ${v.problem}. ${v.check === 'wrong-order' ? 'Put the client certificate first, then its intermediates' : 'Reissue it for client authentication and update the client-certificate and client-key secrets'}.`,
-          file: v.file,
-          line: v.line
-        })
-      continue
-    }
-    if (v.problem !== null) {
-      problems.push({
-        check: `workload-${v.check}`,
-        severity: 'error',
-        message: explain(v),
-        file: v.file,
-        line: v.line
-      })
-      continue
-    }
-    const left = v.not_after ? (Date.parse(v.not_after) - now.getTime()) / 86_400_000 : Infinity
-    if (left <= expiryWarningDays)
-      problems.push({
-        check: 'workload-expires-soon',
-        severity: 'warning',
-        message: `Workload certificate ${quote(v.subject ?? '')} expires on ${v.not_after!.slice(0, 10)}, in ${Math.max(Math.floor(left), 0)} days: reissue it before then.`,
-        file: v.file,
-        line: v.line
-      })
-  }
-  return problems
-}
+/** Whether a verdict was refused for a problem of its file, which that problem reports already. */
+export const refusedForItsFile = (v: Verdict): boolean => fileVerdicts.has(v)
 
 /** `a`, `a and b`, `a, b and 2 more`. */
-function list(items: readonly string[]): string {
+export function list(items: readonly string[]): string {
   const shown = items.slice(0, 3)
   const more = items.length - shown.length
   if (more > 0) return `${shown.join(', ')} and ${more} more`
   return shown.length <= 1 ? (shown[0] ?? '') : `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}`
-}
-
-export interface Judgement {
-  verdicts: Verdict[]
-  problems: Problem[]
-}
-
-/**
- * Verdicts against the anchors left after the run, and, for workload certificates they refuse, a
- * problem that says which CA they chain to today and what to keep. `before` (the anchors active
- * now, when known) names that CA; without it, the CA named in the certificates is.
- */
-export async function judgeWorkloads(
-  presented: readonly Presented[],
-  after: readonly Anchor[],
-  options: { now: Date; expiryWarningDays: number; where: string; before?: readonly Anchor[] }
-): Promise<Judgement> {
-  const verdicts = await verifyPresented(presented, after, options.now)
-  const failing = presented.filter((_, i) => verdicts[i].problem !== null && !OWN_CHECKS.has(verdicts[i].check!))
-  const today = options.before ? await verifyPresented(failing, options.before, options.now) : []
-  const afterLabels = new Set(after.map((a) => a.label))
-  const fresh = after.map((a) => a.label).filter((l) => !options.before?.some((b) => b.label === l))
-  const target = list(fresh.length > 0 ? fresh : [...afterLabels])
-  const explain = (v: Verdict): string => {
-    const who = `Workload certificate ${quote(v.subject ?? '')}`
-    if (v.check === 'wrong-order')
-      return `${v.file} would be refused by OpenAI: ${v.problem}. Put the client certificate first, then the intermediates it sends.`
-    if (OWN_CHECKS.has(v.check!)) return `${who} would be refused by OpenAI: ${v.problem}. Reissue it.`
-    const now = today[failing.findIndex((p) => p.file === v.file && p.line === v.line)]
-    const reissue = target ? ` until these certificates are reissued from ${target}` : ''
-    if (now?.anchor)
-      return `${who} chains today to ${now.anchor}, which will not be active ${options.where} after this run (${v.problem}): keep ${now.anchor}${reissue}; nothing was changed.`
-    const namesake = /^it is issued by .* with key id (\S+), not by /.exec(v.problem!)
-    if (namesake)
-      return `${who} would verify against no CA ${options.where}: ${v.problem}. ${options.before ? 'Publish and keep' : 'Keep'} the CA with key id ${namesake[1]}${reissue}.`
-    const chainsTo = /^it chains to (.*), which is not an anchor$/.exec(v.problem!)
-    if (chainsTo) {
-      // Whether the files held that CA before is not known offline; in publish, `before` says it was never active.
-      const held = options.before ? '' : `; if it is a CA the files held until now, keep it${reissue}`
-      return `${who} would verify against no CA ${options.where}: it chains to ${chainsTo[1]}, which is not a CA ${options.where} and is not among the certificates it presents. If ${chainsTo[1]} is an intermediate CA, the workload must present it after its own certificate (in ${v.file}, after the client certificate), or the files must hold it as the CA${held}.`
-    }
-    return `${who} would verify against no CA ${options.where}: ${v.problem}.`
-  }
-  return { verdicts, problems: verdictProblems(verdicts, options.now, options.expiryWarningDays, explain) }
-}
-
-/** The anchors of the scopes a plan activates in, as they are now and as the plan leaves them. */
-export interface PlanAnchors {
-  before: Anchor[]
-  after: Anchor[]
-  /** At organization scope, when the plan activates there. */
-  organization?: { before: Anchor[]; after: Anchor[]; firstActivation: boolean; deactivates: boolean }
-}
-
-/**
- * Which certificates are active in each scope the plan touches, before and after it: the
- * organization's for requests to a project too (project certificates are tried first, then the
- * organization's). Remote certificates the files do not hold are read with `fetchPem`, once each.
- */
-export async function planAnchors(
-  plan: Plan,
-  inventory: Inventory,
-  projects: ProjectStates,
-  local: readonly Certificate[],
-  fetchPem: (id: string) => Promise<string | undefined>
-): Promise<PlanAnchors> {
-  const orgActive = inventory.certificates.filter((r) => r.active === true)
-  const byId = new Map(inventory.certificates.map((r) => [r.id, r]))
-  type Key = string // a remote id, or `sha256:<fingerprint>` for an upload
-  const scopes = plan.scopes.map((s) => {
-    const before = new Set<Key>(
-      s.scope.kind === 'organization' ? orgActive.map((r) => r.id) : [...(projects.get(s.scope.id) ?? [])]
-    )
-    const after = new Set(before)
-    for (const r of s.deactivate) after.delete(r.id)
-    for (const r of s.activate) after.add(r.id)
-    if (s.activateUploads) for (const u of plan.uploads) after.add(`sha256:${u.cert.fingerprint}`)
-    if (s.scope.kind === 'project') {
-      for (const r of orgActive) {
-        before.add(r.id)
-        after.add(r.id)
-      }
-    }
-    return { scope: s, before, after }
-  })
-
-  const named = fileAnchors(local)
-  const localAnchors = new Map(local.map((c, i) => [c.fingerprint, named[i]]))
-  const fingerprintOfId = new Map([...plan.existing].map(([fingerprint, r]) => [r.id, fingerprint]))
-  const keys = new Set(scopes.flatMap((s) => [...s.before, ...s.after]))
-  const remoteOnly = [...keys].filter((k) => !k.startsWith('sha256:') && !fingerprintOfId.has(k))
-  const fetched = new Map<string, Anchor>()
-  await mapLimit(remoteOnly, 8, async (id) => {
-    const pem = await fetchPem(id)
-    const der = pem === undefined ? undefined : parseFile('remote', Buffer.from(pem, 'utf8')).certificates[0]?.der
-    const r: RemoteCertificate | undefined = byId.get(id)
-    if (der) fetched.set(id, { der, label: `${r?.name ? `'${r.name}' ` : ''}(${id})` })
-  })
-  const anchor = (key: Key): Anchor | undefined =>
-    key.startsWith('sha256:')
-      ? localAnchors.get(key.slice(7))
-      : fingerprintOfId.has(key)
-        ? localAnchors.get(fingerprintOfId.get(key)!)
-        : fetched.get(key)
-  const anchors = (set: ReadonlySet<Key>): Anchor[] => {
-    const seen = new Set<Anchor>()
-    for (const key of set) {
-      const a = anchor(key)
-      if (a) seen.add(a)
-    }
-    return [...seen]
-  }
-  const union = (pick: 'before' | 'after'): Anchor[] => [...new Set(scopes.flatMap((s) => anchors(s[pick])))]
-  const org = scopes.find((s) => s.scope.scope.kind === 'organization')
-  return {
-    before: union('before'),
-    after: union('after'),
-    organization: org && {
-      before: anchors(org.before),
-      after: anchors(org.after),
-      firstActivation: org.before.size === 0 && org.after.size > 0,
-      deactivates: org.scope.deactivate.length > 0
-    }
-  }
-}
-
-/**
- * Why the plan would lock the action's own next run out, or undefined. An organization-wide change
- * that starts requiring client certificates, or removes a CA, needs `client-certificate`, and that
- * certificate must verify against the organization's CAs after the run.
- */
-export function organizationLockOut(org: PlanAnchors['organization'], client: Verdict | undefined): string | undefined {
-  if (!org || !(org.firstActivation || org.deactivates)) return undefined
-  const what = org.firstActivation
-    ? "activate certificates for the organization, where none is active yet: from then on every request to it, this action's next run included, needs a client certificate that chains to an active CA (at https://mtls.api.openai.com/v1)"
-    : "deactivate certificates for the organization: the action's next run must still present a client certificate that chains to a CA left active"
-  if (!client)
-    return `This run would ${what}. Set client-certificate and client-key (from secrets) to a client certificate issued from one of the files' CAs, so that the run can prove the next one gets in; nothing was changed.`
-  if (client.problem !== null)
-    return `This run would ${what}, and client-certificate ${quote(client.subject ?? '')} would not verify against the organization's CAs after it: ${client.problem}. Give client-certificate and client-key of a certificate issued from ${list(org.after.map((a) => a.label)) || 'a CA in the files'}; nothing was changed.`
-  return undefined
 }
