@@ -1,5 +1,5 @@
 import { X509Certificate as NodeCertificate } from 'node:crypto'
-import type { RemoteCertificate } from '../openai/api.js'
+import type { RemoteCertificate } from '../openai/wire.js'
 import type { Inventory } from '../openai/inventory.js'
 import { type Certificate, type ParsedFile, type Problem, parseFile } from './parse.js'
 import type { Plan, ProjectStates } from '../plan/plan.js'

@@ -1,4 +1,6 @@
-import { type CertificatesApi, type RemoteCertificate, retryDelayMs } from '../openai/api.js'
+import { type CertificatesApi } from '../openai/api.js'
+import { retryDelayMs } from '../openai/http.js'
+import type { RemoteCertificate } from '../openai/wire.js'
 import { ActionError, ApiError, messageOf } from '../shared/errors.js'
 import { candidates, FETCH_CONCURRENCY, fingerprintOfPem, type Inventory } from '../openai/inventory.js'
 import { managedBy } from './retire.js'
