@@ -1,7 +1,7 @@
 // The plan hash: equal plans hash the same whatever the order, and a refusal says what changed.
 import { canonicalJson, hashPlan, planDifference, reviewablePlan } from '../src/plan/plan-hash.js'
 import type { Change } from '../src/plan/plan.js'
-import type { RemoteCertificate } from '../src/openai/api.js'
+import type { RemoteCertificate } from '../src/openai/wire.js'
 
 const remote = (id: string, name: string, active = false): RemoteCertificate => ({ id, name, createdAt: 1, active })
 const change = (action: Change['action'], id: string | null, name: string, scope: string | null = null): Change => ({

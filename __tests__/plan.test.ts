@@ -1,5 +1,5 @@
 import { makeCa } from '../tools/certs.mjs'
-import type { RemoteCertificate } from '../src/openai/api.js'
+import type { RemoteCertificate } from '../src/openai/wire.js'
 import { candidates, type Inventory } from '../src/openai/inventory.js'
 import { parseFile } from '../src/certificates/files.js'
 import type { Certificate } from '../src/certificates/x509.js'

@@ -1,6 +1,7 @@
 import { CertificatesApi } from './openai/api.js'
 import type { Certificate } from './certificates/x509.js'
-import { Applier, describeChange } from './plan/apply.js'
+import { Applier } from './plan/apply.js'
+import { describeChange } from './plan/changes.js'
 import { refusalProblem } from './certificates/check.js'
 import { ActionError } from './shared/errors.js'
 import type { Settings } from './github/inputs.js'

@@ -1,4 +1,5 @@
-import type { CertificatesApi, RemoteCertificate } from './api.js'
+import type { CertificatesApi } from './api.js'
+import type { RemoteCertificate } from './wire.js'
 import { ActionError, messageOf } from '../shared/errors.js'
 import { parseFile } from '../certificates/files.js'
 import type { Problem } from '../certificates/problem.js'

@@ -6,7 +6,7 @@ import { type Anchor, list, quote, type Verdict } from '../certificates/chain.js
 import { parseFile } from '../certificates/files.js'
 import { fileAnchors } from '../certificates/workloads.js'
 import type { Certificate } from '../certificates/x509.js'
-import type { RemoteCertificate } from '../openai/api.js'
+import type { RemoteCertificate } from '../openai/wire.js'
 import type { Inventory } from '../openai/inventory.js'
 import { mapLimit } from '../shared/pool.js'
 import type { Plan, ProjectStates } from './plan.js'

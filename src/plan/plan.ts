@@ -1,4 +1,4 @@
-import type { RemoteCertificate } from '../openai/api.js'
+import type { RemoteCertificate } from '../openai/wire.js'
 import { ACTIVATION_BATCH, CERTIFICATE_CAP } from '../openai/limits.js'
 import { type Inventory, oldestFirst } from '../openai/inventory.js'
 import type { Certificate } from '../certificates/x509.js'

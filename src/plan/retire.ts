@@ -1,7 +1,7 @@
 // What counts as in use, what this repository manages and what is retired: the one place that
 // decides which certificates of the organization may be deleted, and why.
 import { Minimatch } from 'minimatch'
-import type { RemoteCertificate } from '../openai/api.js'
+import type { RemoteCertificate } from '../openai/wire.js'
 import { ActionError } from '../shared/errors.js'
 import { oldestFirst } from '../openai/inventory.js'
 
