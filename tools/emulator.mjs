@@ -174,7 +174,7 @@ const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2'
  * Why OpenAI would refuse this client certificate, or undefined (current mutual-TLS guide): valid
  * now, an Authority Key Identifier, fit for TLS client authentication, then signed directly by an
  * active anchor or, after a no-match, through the intermediates presented in the handshake. A
- * second reader to the action's own (src/certificates/verify.ts): OpenSSL's issuer check (names, AKI/SKI, the
+ * second reader to the action's own (src/certificates/chain.ts): OpenSSL's issuer check (names, AKI/SKI, the
  * issuer's Key Usage) and signature check through node:crypto, @peculiar/x509 for extensions.
  * @param {typeof import('@peculiar/x509')} lib
  * @param {X509Certificate} leaf
