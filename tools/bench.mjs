@@ -333,13 +333,19 @@ async function main() {
     join(out, 'results.json'),
     JSON.stringify({ machine, latency_ms: LATENCY_MS, scenarios: results, validate }, null, 2) + '\n'
   )
-  const slow = results.filter((r) => r.ratio > 1.25 || r.total_calls > r.lower_bound_calls)
-  if (slow.length) {
-    console.error(`\nOver target: ${slow.map((r) => r.scenario).join('; ')}`)
+  // Calls are counted exactly, so more than the lower bound is a failure. Times are what this machine
+  // gave this once: over target is said plainly, but a loaded or shared machine can blur it, so it
+  // does not fail the run (compare with bench/results.json, or rerun on a quiet machine).
+  const extra = results.filter((r) => r.total_calls > r.lower_bound_calls)
+  if (extra.length) {
+    console.error(`\nMore API calls than the lower bound: ${extra.map((r) => r.scenario).join('; ')}`)
     process.exitCode = 1
   }
+  const slow = results.filter((r) => r.ratio > 1.25)
+  if (slow.length) console.warn(`\nOver the time target on this machine: ${slow.map((r) => r.scenario).join('; ')}`)
   if (validate.cold_start.wall_ratio > 2) {
-    console.error(`\nOver target: a one-file validate takes ${validate.cold_start.wall_ratio}x the time of node -e 0`)
-    process.exitCode = 1
+    console.warn(
+      `\nOver the time target on this machine: a one-file validate takes ${validate.cold_start.wall_ratio}x the time of node -e 0`
+    )
   }
 }
