@@ -1,21 +1,17 @@
 // The bundled action (dist/index.js), run as the runner runs it, against the emulator.
 import { DAY, makeCa, privateKeyPem } from '../tools/certs.mjs'
-import { type Emulator, startEmulator } from '../tools/emulator.mjs'
+import type { Emulator } from '../tools/emulator.mjs'
 import { runAction } from '../tools/run-action.mjs'
-import { commands, ids, results, visibleLog, workspace } from './helpers.js'
+import { commands, emulators, ids, publishTo, results, validate, visibleLog, workspace } from './helpers.js'
 
 let emulator: Emulator
-afterEach(async () => emulator?.close())
+const startEmulator = emulators()
 
 const crlf = (pem: string): string => pem.replace(/\n/g, '\r\n')
 
-async function publish(root: string, inputs: Record<string, string> = {}, env: Record<string, string> = {}) {
-  return runAction({
-    workspace: root,
-    inputs: { files: 'certs/**/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl, ...inputs },
-    env
-  })
-}
+// Certificates here sit in folders under certs/ too.
+const publish = (root: string, inputs: Record<string, string> = {}, env: Record<string, string> = {}) =>
+  publishTo(emulator, root, { files: 'certs/**/*.pem', ...inputs }, { env })
 
 describe('publish', () => {
   it('uploads each distinct certificate once, from a bundle and a duplicate in another file, then skips them all on a rerun', async () => {
@@ -337,11 +333,7 @@ describe('validate and plan', () => {
       notAfter: new Date(Date.now() + 5 * DAY)
     })
     const root = await workspace({ 'certs/ok.pem': (await makeCa()).pem, 'certs/soon.pem': soon.pem })
-    const run = await runAction({
-      workspace: root,
-      inputs: { files: 'certs/*.pem', mode: 'validate' },
-      env: { OPENAI_BASE_URL: emulator.baseUrl }
-    })
+    const run = await validate(root, {}, { OPENAI_BASE_URL: emulator.baseUrl })
     expect(run.code).toBe(0)
     expect(emulator.requests).toEqual([])
     expect(results(run).map((r) => r.status)).toEqual(['valid', 'valid'])
@@ -395,12 +387,9 @@ describe('feedback', () => {
     emulator = await startEmulator()
     const soon = await makeCa({ notBefore: new Date(Date.now() - 300 * DAY), notAfter: new Date(Date.now() + 5 * DAY) })
     const root = await workspace({ 'certs/soon.pem': soon.pem })
-    const lenient = await runAction({ workspace: root, inputs: { files: 'certs/*.pem', mode: 'validate' } })
+    const lenient = await validate(root)
     expect(lenient.code).toBe(0)
-    const strict = await runAction({
-      workspace: root,
-      inputs: { files: 'certs/*.pem', mode: 'validate', 'fail-on': 'warning' }
-    })
+    const strict = await validate(root, { 'fail-on': 'warning' })
     expect(strict.code).toBe(1)
     expect(commands(strict, 'error').at(-1)!.message).toBe(
       "1 warning and 'fail-on: warning': fix the certificates annotated above, or set 'fail-on: error'."
@@ -414,7 +403,7 @@ describe('feedback', () => {
     const root = await workspace({
       'certs/a.pem': (await makeCa({ cn: 'Good' })).pem + (await makeCa({ cn: 'Leaf', ca: false })).pem
     })
-    const run = await runAction({ workspace: root, inputs: { files: 'certs/*.pem', mode: 'validate' } })
+    const run = await validate(root)
     expect(run.code).toBe(1)
     const table = run.summary.split('\n').filter((l) => l.startsWith('|'))
     expect(table[0]).toBe('| | certificate | file | expires | issue |')

@@ -2,12 +2,11 @@
 // read off the emulator's request log. m in the organization, n local (k new), c remote
 // certificates sharing a local validity window, a activations that must change.
 import { DAY, makeCa, makeLeaf } from '../tools/certs.mjs'
-import { type Emulator, startEmulator } from '../tools/emulator.mjs'
-import { runAction } from '../tools/run-action.mjs'
-import { workspace } from './helpers.js'
+import type { Emulator } from '../tools/emulator.mjs'
+import { emulators, publishTo, workspace } from './helpers.js'
 
 let emulator: Emulator
-afterEach(async () => emulator?.close())
+const startEmulator = emulators()
 
 /** Certificates with validity windows of their own, so that c is known exactly. */
 // Counted back from one fixed instant: counting from Date.now() would let two windows meet.
@@ -63,16 +62,10 @@ async function scenario({
 }
 let clientInputs: Record<string, string> = {}
 
-const run = (root: string, inputs: Record<string, string> = {}) =>
-  runAction({
-    workspace: root,
-    inputs: { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl, ...inputs }
-  })
-
 describe('API calls', () => {
   it('no-op rerun, 50 in the organization, 16 local all present: 1 list + 16 reads in one round, no write', async () => {
     const root = await scenario({ remoteOnly: 34, present: 16, fresh: 0, latencyMs: 100 })
-    const result = await run(root)
+    const result = await publishTo(emulator, root)
     expect(result.code).toBe(0)
     expect(counts()).toEqual({ list: 1, get: 16 })
     // 2 round trips: the list, then the 16 reads side by side.
@@ -83,7 +76,7 @@ describe('API calls', () => {
 
   it('more look-alikes than one round: 1 list + c reads, 16 at a time, a progress line per round', async () => {
     const root = await scenario({ remoteOnly: 0, present: 20, fresh: 0 })
-    const result = await run(root)
+    const result = await publishTo(emulator, root)
     expect(result.code).toBe(0)
     expect(counts()).toEqual({ list: 1, get: 20 })
     expect(result.stdout.match(/^Fetched \d+\/20 certificates\.$/gm)).toEqual([
@@ -94,28 +87,28 @@ describe('API calls', () => {
 
   it('publish 10 new into an organization of 40: 1 list + 10 uploads + 1 list to read back, no read', async () => {
     const root = await scenario({ remoteOnly: 40, present: 0, fresh: 10 })
-    expect((await run(root)).code).toBe(0)
+    expect((await publishTo(emulator, root)).code).toBe(0)
     expect(counts()).toEqual({ list: 2, upload: 10 })
   })
 
   it('the same with activate: + 1 activation call for the 10', async () => {
     const root = await scenario({ remoteOnly: 40, present: 0, fresh: 10 })
-    expect((await run(root, { activate: 'true', ...clientInputs })).code).toBe(0)
+    expect((await publishTo(emulator, root, { activate: 'true', ...clientInputs })).code).toBe(0)
     expect(counts()).toEqual({ list: 2, upload: 10, activation: 1 })
   })
 
   it('a mixed run: 2 lists + c reads + k uploads + ceil(a/10) activations', async () => {
     const root = await scenario({ remoteOnly: 20, present: 15, fresh: 8 })
-    expect((await run(root, { activate: 'true', ...clientInputs })).code).toBe(0)
+    expect((await publishTo(emulator, root, { activate: 'true', ...clientInputs })).code).toBe(0)
     expect(counts()).toEqual({ list: 2, get: 15, upload: 8, activation: 3 })
   })
 
   it('plan reads exactly what publish reads, and validate makes no call', async () => {
     const root = await scenario({ remoteOnly: 5, present: 3, fresh: 2 })
-    expect((await run(root, { mode: 'plan' })).code).toBe(0)
+    expect((await publishTo(emulator, root, { mode: 'plan' })).code).toBe(0)
     expect(counts()).toEqual({ list: 1, get: 3 })
     emulator.requests.length = 0
-    expect((await run(root, { mode: 'validate' })).code).toBe(0)
+    expect((await publishTo(emulator, root, { mode: 'validate' })).code).toBe(0)
     expect(counts()).toEqual({})
   })
 
@@ -130,20 +123,27 @@ describe('API calls', () => {
 
   it('prune-retired: + ceil(p/100) project listings + p project certificate lists, and nothing more while nothing is deleted', async () => {
     const root = await retiring(20)
-    expect((await run(root, { 'managed-names': 'team-*', 'prune-retired': 'as-needed' })).code).toBe(0)
+    expect((await publishTo(emulator, root, { 'managed-names': 'team-*', 'prune-retired': 'as-needed' })).code).toBe(0)
     expect(counts()).toEqual({ list: 2, projects: 1, 'project list': 20, upload: 2 })
   })
 
   it('prune-retired: all: + 1 listing at the last moment before the d deletes', async () => {
     const root = await retiring(3)
-    expect((await run(root, { 'managed-names': 'team-*', 'prune-retired': 'all' })).code).toBe(0)
+    expect((await publishTo(emulator, root, { 'managed-names': 'team-*', 'prune-retired': 'all' })).code).toBe(0)
     expect(counts()).toEqual({ list: 3, projects: 1, 'project list': 3, delete: 5, upload: 2 })
   })
 
   it('exclusive scoped by managed-names lists no project: matching none of the others, the calls of activate alone', async () => {
     const root = await scenario({ remoteOnly: 20, present: 15, fresh: 8 })
     expect(
-      (await run(root, { activate: 'true', exclusive: 'true', 'managed-names': 'nothing-*', ...clientInputs })).code
+      (
+        await publishTo(emulator, root, {
+          activate: 'true',
+          exclusive: 'true',
+          'managed-names': 'nothing-*',
+          ...clientInputs
+        })
+      ).code
     ).toBe(0)
     expect(counts()).toEqual({ list: 2, get: 15, upload: 8, activation: 3 })
   })

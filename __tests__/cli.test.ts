@@ -6,15 +6,12 @@ import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeCa, makeLeaf } from '../tools/certs.mjs'
-import { type Emulator, startEmulator } from '../tools/emulator.mjs'
-import { ROOT, runAction } from '../tools/run-action.mjs'
-import { workspace } from './helpers.js'
+import type { Emulator } from '../tools/emulator.mjs'
+import { ROOT } from '../tools/run-action.mjs'
+import { emulators, validate, workspace } from './helpers.js'
 
 let emulator: Emulator | undefined
-afterEach(async () => {
-  await emulator?.close()
-  emulator = undefined
-})
+const startEmulator = emulators()
 
 interface CliRun {
   code: number | null
@@ -240,7 +237,7 @@ describe('openai-certificates', () => {
     expect(action.stdout).toContain(
       "::error::Input 'files' is empty: give one glob pattern per line, e.g. certs/*.pem."
     )
-    const asRunner = await runAction({ workspace: root, inputs: { files: 'certs/*.pem', mode: 'validate' } })
+    const asRunner = await validate(root)
     expect(asRunner.code).toBe(0)
     expect(asRunner.outputs['counts']).toContain('"valid":1')
 

@@ -7,12 +7,12 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { makeCa, makeLeaf } from '../tools/certs.mjs'
-import { type Emulator, startEmulator } from '../tools/emulator.mjs'
+import type { Emulator } from '../tools/emulator.mjs'
 import { type ActionRun, runAction } from '../tools/run-action.mjs'
-import { commands, ids, results, visibleLog, workspace } from './helpers.js'
+import { commands, emulators, ids, publishTo, results, visibleLog, workspace } from './helpers.js'
 
 let emulator: Emulator
-afterEach(async () => emulator?.close())
+const startEmulator = emulators()
 
 const LIST = '/organization/certificates'
 const envelope = (message: string): string =>
@@ -25,12 +25,6 @@ async function setUp(count = 1, latencyMs = 0) {
   return { made, root: await workspace(files) }
 }
 
-const publish = (root: string, inputs: Record<string, string> = {}) =>
-  runAction({
-    workspace: root,
-    inputs: { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl, ...inputs }
-  })
-
 const posts = () => emulator.requests.filter((r) => r.method === 'POST')
 const distinctContents = () => new Set(emulator.certificates.map((c) => c.content)).size
 
@@ -38,7 +32,7 @@ describe('faults', () => {
   it('waits as Retry-After says when listing is rate limited, then publishes', async () => {
     const { root } = await setUp()
     emulator.faults.push({ method: 'GET', path: LIST, status: 429, headers: { 'retry-after': '1' } })
-    const run = await publish(root)
+    const run = await publishTo(emulator, root)
     expect(run.code).toBe(0)
     expect(visibleLog(run)).toContain('GET /organization/certificates 429; retry 1 of 4 in 1.0 s')
     expect(emulator.certificates).toHaveLength(1)
@@ -51,7 +45,7 @@ describe('faults', () => {
   ])('after %s on upload, looks before uploading again, and ends with one copy', async (_, fault) => {
     const { root } = await setUp()
     emulator.faults.push({ method: 'POST', path: LIST, ...fault })
-    const run = await publish(root, { 'timeout-seconds': '4' })
+    const run = await publishTo(emulator, root, { 'timeout-seconds': '4' })
     expect(run.code).toBe(0)
     expect(emulator.certificates).toHaveLength(1)
     expect(posts()).toHaveLength(2)
@@ -65,7 +59,7 @@ describe('faults', () => {
   ])('adopts the copy when the API stores the upload %s, never uploading it twice', async (_, action) => {
     const { root } = await setUp()
     emulator.faults.push({ method: 'POST', path: LIST, action })
-    const run = await publish(root)
+    const run = await publishTo(emulator, root)
     expect(run.code).toBe(0)
     expect(emulator.certificates).toHaveLength(1)
     expect(posts()).toHaveLength(1)
@@ -86,7 +80,7 @@ describe('faults', () => {
       status: 200,
       body: '<html>502 Bad Gateway</html>'
     })
-    const run = await publish(root)
+    const run = await publishTo(emulator, root)
     expect(run.code).toBe(0)
     expect(ids(run, 'existing-ids')).toEqual([stored.id])
     expect(posts()).toEqual([])
@@ -96,7 +90,7 @@ describe('faults', () => {
   it('gives up on an answer that never comes after timeout-seconds, and retries', async () => {
     const { root } = await setUp()
     emulator.faults.push({ method: 'GET', path: LIST, action: 'hang' })
-    const run = await publish(root, { 'timeout-seconds': '1' })
+    const run = await publishTo(emulator, root, { 'timeout-seconds': '1' })
     expect(run.code).toBe(0)
     expect(visibleLog(run)).toMatch(/GET \/organization\/certificates failed \(no answer\); retry 1 of 4/)
     expect(emulator.certificates).toHaveLength(1)
@@ -112,7 +106,7 @@ describe('faults', () => {
       times: Infinity,
       body: envelope('The server had an error.')
     })
-    const failed = await publish(root, { 'max-retries': '1', 'timeout-seconds': '4' })
+    const failed = await publishTo(emulator, root, { 'max-retries': '1', 'timeout-seconds': '4' })
     expect(failed.code).toBe(1)
     expect(emulator.certificates).toHaveLength(1)
     const message = commands(failed, 'error').at(-1)!.message
@@ -131,7 +125,7 @@ describe('faults', () => {
     expect(failed.stdout + failed.stderr).not.toMatch(/\n\s+at .*:\d+:\d+/)
 
     emulator.faults.length = 0
-    const rerun = await publish(root)
+    const rerun = await publishTo(emulator, root)
     expect(rerun.code).toBe(0)
     expect(emulator.certificates).toHaveLength(3)
     expect(distinctContents()).toBe(3)
@@ -158,7 +152,7 @@ describe('faults', () => {
   it('after a cap refusal, lists again and uploads when a slot is free after all', async () => {
     const { root } = await setUp()
     emulator.faults.push(capRefusal(1))
-    const run = await publish(root, { 'max-retries': '1' })
+    const run = await publishTo(emulator, root, { 'max-retries': '1' })
     expect(run.code).toBe(0)
     expect(posts()).toHaveLength(2)
     expect(emulator.certificates).toHaveLength(1)
@@ -168,7 +162,7 @@ describe('faults', () => {
   it('says so when the cap keeps refusing, after a bounded number of looks', async () => {
     const { root } = await setUp()
     emulator.faults.push(capRefusal(Infinity))
-    const run = await publish(root, { 'max-retries': '1' })
+    const run = await publishTo(emulator, root, { 'max-retries': '1' })
     expect(run.code).toBe(1)
     expect(commands(run, 'error').at(-1)!.message).toMatch(
       /^The organization reached its certificate cap during this run \(another workflow or person may have uploaded at the same time\)/
@@ -194,7 +188,7 @@ describe('faults', () => {
         }
       })
     })
-    const run = await publish(root, { 'max-retries': '1' })
+    const run = await publishTo(emulator, root, { 'max-retries': '1' })
     expect(run.code).toBe(1)
     expect(emulator.certificates).toHaveLength(0)
     // The first attempt and one retry: no cap look-ups, which a cap refusal would make.
@@ -209,7 +203,7 @@ describe('faults', () => {
 
   it('refuses a timeout-seconds past 600, which would overflow the timers into instant timeouts', async () => {
     const { root } = await setUp()
-    const run = await publish(root, { 'timeout-seconds': '2147484' })
+    const run = await publishTo(emulator, root, { 'timeout-seconds': '2147484' })
     expect(run.code).toBe(1)
     expect(commands(run, 'error').map((e) => e.message)).toEqual([
       "Input 'timeout-seconds' is '2147484': use a whole number from 1 to 600."
@@ -228,7 +222,7 @@ describe('faults', () => {
         error: { message: 'Missing scope.', type: 'invalid_request_error', param: null, code: null }
       })
     })
-    const run = await publish(root)
+    const run = await publishTo(emulator, root)
     expect(run.code).toBe(1)
     expect(emulator.requests).toHaveLength(1)
     expect(commands(run, 'error').at(-1)!.message).toMatch(/^The OpenAI API denied access \(403: Missing scope\.\)/)
@@ -245,7 +239,7 @@ describe('faults', () => {
     try {
       const target = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}/steal`
       emulator.faults.push({ method: 'GET', path: LIST, status: 307, headers: { location: target }, body: '' })
-      const run = await publish(root)
+      const run = await publishTo(emulator, root)
       expect(run.code).toBe(1)
       expect(seen).toEqual([])
       expect(commands(run, 'error').at(-1)!.message).toMatch(
@@ -277,7 +271,7 @@ describe('faults', () => {
     it.each(transport)('a listing that %s is a failed attempt within timeout-seconds, retried', async (_, action) => {
       const { root } = await setUp()
       emulator.faults.push({ method: 'GET', path: LIST, action, intervalMs: 200 })
-      const run = await publish(root, quick)
+      const run = await publishTo(emulator, root, quick)
       expect(run.code).toBe(0)
       expect(visibleLog(run)).toMatch(/GET \/organization\/certificates 200, answer cut short; retry 1 of 1/)
       expect(emulator.certificates).toHaveLength(1)
@@ -289,7 +283,7 @@ describe('faults', () => {
         const { made, root } = await setUp()
         const stored = emulator.seed(made[0].pem, 'old')
         emulator.faults.push({ method: 'GET', path: `${LIST}/${stored.id}`, action, intervalMs: 200, times: Infinity })
-        const run = await publish(root, quick)
+        const run = await publishTo(emulator, root, quick)
         expectCleanFailure(
           run,
           new RegExp(
@@ -306,7 +300,7 @@ describe('faults', () => {
       async (_, action) => {
         const { root } = await setUp()
         emulator.faults.push({ method: 'POST', path: LIST, action, intervalMs: 200 })
-        const run = await publish(root, quick)
+        const run = await publishTo(emulator, root, quick)
         expect(run.code).toBe(0)
         expect(posts()).toHaveLength(1)
         expect(emulator.certificates).toHaveLength(1)
@@ -318,7 +312,7 @@ describe('faults', () => {
     it('a listing whose connection always closes after the headers ends the run with outputs, not exit code 13', async () => {
       const { root } = await setUp()
       emulator.faults.push({ method: 'GET', path: LIST, action: 'close-after-headers', times: Infinity })
-      const run = await publish(root, quick)
+      const run = await publishTo(emulator, root, quick)
       expectCleanFailure(
         run,
         /^The OpenAI API's answer was cut short while trying to list the organization certificates/
@@ -332,7 +326,7 @@ describe('faults', () => {
     it('an upload answered 409 with Retry-After waits that long before it is sent again', async () => {
       const { root } = await setUp()
       emulator.faults.push({ method: 'POST', path: LIST, status: 409, headers: { 'retry-after': '2' } })
-      const run = await publish(root, { 'timeout-seconds': '4' })
+      const run = await publishTo(emulator, root, { 'timeout-seconds': '4' })
       expect(run.code).toBe(0)
       expect(visibleLog(run)).toContain("'ca-0' was not stored; upload retry 1 of 4 in 2.0 s.")
       const [first, second] = posts()
@@ -346,7 +340,11 @@ describe('faults', () => {
       emulator.faults.push({ method: 'POST', path, status: 409, headers: { 'retry-after-ms': '1500' } })
       // Activating for the organization needs a client certificate that verifies after the run.
       const client = await makeLeaf(made[0], { cn: 'release workflow' })
-      const run = await publish(root, { activate: 'true', 'client-certificate': client.pem, 'client-key': client.key })
+      const run = await publishTo(emulator, root, {
+        activate: 'true',
+        'client-certificate': client.pem,
+        'client-key': client.key
+      })
       expect(run.code).toBe(0)
       expect(visibleLog(run)).toContain(`POST ${path} 409; retry 1 of 4 in 1.5 s`)
       const [first, second] = emulator.requests.filter((r) => r.path === path)
@@ -390,7 +388,7 @@ describe('faults', () => {
         expect(results(run).filter((r) => r.status === 'uploaded')).toHaveLength(posts().length)
 
         emulator.faults.length = 0
-        const rerun = await publish(root)
+        const rerun = await publishTo(emulator, root)
         expect(rerun.code).toBe(0)
         expect(emulator.certificates).toHaveLength(7)
         expect(distinctContents()).toBe(7)

@@ -9,9 +9,9 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import * as x509 from '@peculiar/x509'
 import { makeCa } from '../tools/certs.mjs'
-import { type Emulator, startEmulator } from '../tools/emulator.mjs'
+import type { Emulator } from '../tools/emulator.mjs'
 import { type ActionRun, runAction } from '../tools/run-action.mjs'
-import { commands, workspace } from './helpers.js'
+import { commands, emulators, publishTo, validate, workspace } from './helpers.js'
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto)
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
@@ -46,15 +46,12 @@ const forged = (run: ActionRun): string[] =>
     .map((line) => line.trimStart())
     .filter((line) => /^::(warning title=INJECTED|add-mask::Fine|stop-commands)/.test(line) || line.includes('##['))
 
-const validate = (root: string, files = 'certs/*.pem', env: Record<string, string> = {}) =>
-  runAction({ workspace: root, inputs: { files, mode: 'validate' }, env })
-
 describe('no untrusted text starts a workflow command', () => {
   let emulator: Emulator
+  const startEmulator = emulators('file')
   beforeAll(async () => {
     emulator = await startEmulator()
   })
-  afterAll(() => emulator.close())
 
   const injected = '\n  ::warning title=INJECTED::forged\r::add-mask::Fine\n::stop-commands::x\n##[add-mask]CA\n'
 
@@ -62,11 +59,7 @@ describe('no untrusted text starts a workflow command', () => {
     const root = await workspace({})
     await mkdir(join(root, 'certs'))
     await writeFile(join(root, 'certs', `ca${injected}.pem`), (await makeCa({ cn: 'Fine CA' })).pem)
-    const run = await runAction({
-      workspace: root,
-      inputs: { files: 'certs/*.pem', mode, 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl },
-      env: { RUNNER_DEBUG: '1' }
-    })
+    const run = await publishTo(emulator, root, { mode }, { env: { RUNNER_DEBUG: '1' } })
     expect(run.code).toBe(0)
     expect(forged(run)).toEqual([])
     expect(run.stdout).toContain('certs/ca\\n  ::warning title=INJECTED::forged\\r::add-mask::Fine\\n')
@@ -74,11 +67,7 @@ describe('no untrusted text starts a workflow command', () => {
 
   it('publish: a certificate name with newlines (name {cn}) forges nothing either', async () => {
     const root = await workspace({ 'certs/ca.pem': await caNamed(`Fine${injected}CA`) })
-    const run = await runAction({
-      workspace: root,
-      inputs: { files: 'certs/*.pem', name: '{cn}', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl },
-      env: { RUNNER_DEBUG: '1' }
-    })
+    const run = await publishTo(emulator, root, { name: '{cn}' }, { env: { RUNNER_DEBUG: '1' } })
     expect(run.code).toBe(0)
     expect(forged(run)).toEqual([])
     expect(run.stdout).toMatch(/^\s*\\::warning title=INJECTED/m)
@@ -93,7 +82,7 @@ describe('a link out of the workspace names nothing outside it', () => {
     await writeFile(join(outside, '.ssh', 'id_ed25519_deploy_prod'), 'x')
     await writeFile(join(outside, '.ssh', 'known_hosts'), 'x')
     await symlink(outside, join(root, 'certs', 'home'))
-    const run = await validate(root, 'certs/**')
+    const run = await validate(root, { files: 'certs/**' })
     expect(run.code).toBe(1)
     const text = run.stdout + run.summary + JSON.stringify(run.outputs)
     expect(commands(run, 'error').at(-1)?.message).toMatch(
@@ -112,7 +101,7 @@ describe('a link out of the workspace names nothing outside it', () => {
   ])('%s: one clean error naming the workspace path', async (_, files, message) => {
     const root = await workspace({ 'certs/ok.pem': (await makeCa({ cn: 'Inside' })).pem })
     await symlink('a.pem', join(root, 'certs', 'a.pem'))
-    const run = await validate(root, files)
+    const run = await validate(root, { files })
     expect(run.code).toBe(1)
     expect(commands(run, 'error').map((c) => c.message)).toEqual([
       `${message}: fix or remove it, or exclude it with a '!' pattern.`

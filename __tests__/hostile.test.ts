@@ -6,17 +6,17 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { DAY, makeCa } from '../tools/certs.mjs'
-import { type Emulator, startEmulator } from '../tools/emulator.mjs'
-import { ROOT, runAction } from '../tools/run-action.mjs'
+import type { Emulator } from '../tools/emulator.mjs'
+import { ROOT } from '../tools/run-action.mjs'
 import { parseFile } from '../src/certificates/files.js'
 import { toPem } from '../src/certificates/x509.js'
-import { commands, results, workspace } from './helpers.js'
+import { commands, emulators, publishTo, results, validate, workspace } from './helpers.js'
 
 let emulator: Emulator
+const startEmulator = emulators('file')
 beforeAll(async () => {
   emulator = await startEmulator()
 })
-afterAll(() => emulator.close())
 beforeEach(() => {
   emulator.requests.length = 0
 })
@@ -314,7 +314,7 @@ describe('a CA issued without basicConstraints', () => {
     const { Version } = await import('@peculiar/asn1-x509')
     const der = buildCertificate({ keys: makeKeys('p256'), extensions: [], version: Version.v1 })
     const root = await workspace({ 'certs/v1.pem': toPem(der) })
-    const run = await runAction({ workspace: root, inputs: { files: 'certs/*.pem', mode: 'validate' } })
+    const run = await validate(root)
     expect(run.code).toBe(1)
     const notCa = commands(run, 'error').find((e) => e.message.endsWith('[not-ca]'))
     expect(notCa?.message).toMatch(
@@ -333,15 +333,7 @@ describe('hostile and broken input, through the bundled action', () => {
     const content = await testCase.content()
     const line = typeof testCase.line === 'number' ? testCase.line : testCase.line(content.toString())
     const root = await workspace({ 'certs/a-good.pem': (await makeCa({ cn: 'Good' })).pem, 'certs/bad.pem': content })
-    const run = await runAction({
-      workspace: root,
-      inputs: {
-        files: 'certs/*.pem',
-        'admin-api-key': emulator.adminKey,
-        'base-url': emulator.baseUrl,
-        ...testCase.inputs
-      }
-    })
+    const run = await publishTo(emulator, root, testCase.inputs)
     expect(run.code).toBe(1)
     expect(emulator.requests).toEqual([])
     const errors = commands(run, 'error')
@@ -360,12 +352,9 @@ describe('hostile and broken input, through the bundled action', () => {
 })
 
 describe('awkward files and patterns', () => {
-  const validate = (root: string, files = 'certs/**') =>
-    runAction({ workspace: root, inputs: { files, mode: 'validate' } })
-
   it('reads a file whose name has spaces and unicode, and annotates it by that name', async () => {
     const root = await workspace({ 'certs/Zertifikat für München.pem': (await makeCa({ ca: false })).pem })
-    const run = await validate(root)
+    const run = await validate(root, { files: 'certs/**' })
     expect(run.code).toBe(1)
     expect(results(run)[0].file).toBe('certs/Zertifikat für München.pem')
     expect(commands(run, 'error')[0].properties).toBe('file=certs/Zertifikat für München.pem,line=1')
@@ -376,7 +365,7 @@ describe('awkward files and patterns', () => {
       'certs/team.pem/ca.pem': (await makeCa()).pem,
       'certs/root.pem': (await makeCa()).pem
     })
-    const run = await validate(root, 'certs/*.pem')
+    const run = await validate(root, { files: 'certs/*.pem' })
     expect(run.code).toBe(0)
     expect(results(run).map((r) => r.file)).toEqual(['certs/root.pem', 'certs/team.pem/ca.pem'])
   })
@@ -384,7 +373,7 @@ describe('awkward files and patterns', () => {
   it('refuses a broken symbolic link by name', async () => {
     const root = await workspace({ 'certs/ok.pem': (await makeCa()).pem })
     await symlink(join(root, 'nowhere.pem'), join(root, 'certs', 'gone.pem'))
-    const run = await validate(root)
+    const run = await validate(root, { files: 'certs/**' })
     expect(run.code).toBe(1)
     expect(commands(run, 'error').at(-1)!.message).toBe(
       "certs/gone.pem is a broken symbolic link: fix or remove it, or exclude it with a '!' pattern."
@@ -394,7 +383,7 @@ describe('awkward files and patterns', () => {
   it('refuses a named pipe among the matched files instead of reading it forever', async () => {
     const root = await workspace({ 'certs/a.pem': (await makeCa()).pem })
     execFileSync('mkfifo', [join(root, 'certs', 'b.pem')])
-    const run = await validate(root)
+    const run = await validate(root, { files: 'certs/**' })
     expect(run.code).toBe(1)
     const errors = commands(run, 'error')
     expect(errors[0]).toEqual({
@@ -411,7 +400,7 @@ describe('awkward files and patterns', () => {
     const outer = await workspace({ 'outside/ca.pem': (await makeCa()).pem })
     const root = join(outer, 'repo')
     await mkdir(join(root, 'certs'), { recursive: true })
-    const run = await validate(root, '../outside/*.pem')
+    const run = await validate(root, { files: '../outside/*.pem' })
     expect(run.code).toBe(1)
     expect(commands(run, 'error').at(-1)!.message).toMatch(
       /^Input 'files' matched 1 file outside the workspace \(.*outside\/ca\.pem\): keep certificates inside the repository\.$/
@@ -427,7 +416,7 @@ describe('awkward files and patterns', () => {
         writeFile(join(root, 'certs', `ca-${String(i).padStart(4, '0')}.pem`), distinct[i % 20].pem)
       )
     )
-    const run = await validate(root)
+    const run = await validate(root, { files: 'certs/**' })
     expect(run.code).toBe(0)
     expect(results(run)).toHaveLength(2000)
     expect(new Set(results(run).map((r) => r.fingerprint)).size).toBe(20)

@@ -1,23 +1,13 @@
 // Activation, rotation, renames and pruning, through the bundled action against the emulator.
 import { type GeneratedCertificate, makeCa, makeLeaf } from '../tools/certs.mjs'
-import { type Emulator, startEmulator } from '../tools/emulator.mjs'
-import { runAction } from '../tools/run-action.mjs'
-import { commands, ids, organizationClient, results, visibleLog, workspace } from './helpers.js'
+import type { Emulator } from '../tools/emulator.mjs'
+import { commands, emulators, ids, publishTo, results, visibleLog, workspace } from './helpers.js'
 
 let emulator: Emulator
-afterEach(async () => emulator?.close())
+const startEmulator = emulators()
 
-const publish = async (root: string, inputs: Record<string, string> = {}) =>
-  runAction({
-    workspace: root,
-    inputs: {
-      files: 'certs/*.pem',
-      'admin-api-key': emulator.adminKey,
-      'base-url': emulator.baseUrl,
-      ...(await organizationClient(root, inputs)),
-      ...inputs
-    }
-  })
+const publish = (root: string, inputs: Record<string, string> = {}) =>
+  publishTo(emulator, root, inputs, { organizationClient: true })
 
 /** client-certificate and client-key issued from `ca`: organization-wide activation needs them. */
 async function clientOf(ca: GeneratedCertificate) {

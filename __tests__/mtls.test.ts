@@ -6,15 +6,14 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type GeneratedCertificate, makeCa, makeIntermediate, makeLeaf } from '../tools/certs.mjs'
-import { type Emulator, startEmulator } from '../tools/emulator.mjs'
-import { runAction } from '../tools/run-action.mjs'
-import { commands, ids, workspace } from './helpers.js'
+import type { Emulator } from '../tools/emulator.mjs'
+import type { ActionRun } from '../tools/run-action.mjs'
+import { commands, emulators, ids, publishTo, workspace } from './helpers.js'
 
 let server: { key: string; pem: string }
 let serverCaFile: string
 let clientCa: GeneratedCertificate
 let client: { pem: string; key: string }
-const emulators: Emulator[] = []
 
 beforeAll(async () => {
   const serverCa = await makeCa({ cn: 'Emulator server CA' })
@@ -24,22 +23,14 @@ beforeAll(async () => {
   serverCaFile = join(await workspace({}), 'server-ca.pem')
   await writeFile(serverCaFile, serverCa.pem)
 })
-afterAll(() => Promise.all(emulators.map((e) => e.close())))
 
-async function start(): Promise<Emulator> {
-  const emulator = await startEmulator({ mtls: { key: server.key, cert: server.pem } })
-  emulators.push(emulator)
-  return emulator
-}
+const startEmulator = emulators('file')
+const start = (): Promise<Emulator> => startEmulator({ mtls: { key: server.key, cert: server.pem } })
 
 // The runner trusts the emulator's server CA the way a self-hosted runner trusts a private CA.
 const publish = (emulator: Emulator, root: string, inputs: Record<string, string> = {}) =>
-  runAction({
-    workspace: root,
-    inputs: { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl, ...inputs },
-    env: { NODE_EXTRA_CA_CERTS: serverCaFile }
-  })
-const lastError = (run: Awaited<ReturnType<typeof publish>>): string => commands(run, 'error').at(-1)!.message
+  publishTo(emulator, root, inputs, { env: { NODE_EXTRA_CA_CERTS: serverCaFile } })
+const lastError = (run: ActionRun): string => commands(run, 'error').at(-1)!.message
 const writes = (emulator: Emulator) => emulator.requests.filter((r) => r.method !== 'GET')
 const state = (emulator: Emulator) => emulator.certificates.map((c) => `${c.name}:${c.active}`)
 const tls = (c: { pem: string; key: string }) => ({ 'client-certificate': c.pem, 'client-key': c.key })

@@ -2,31 +2,23 @@
 import { copyFile, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { DAY, makeCa } from '../tools/certs.mjs'
-import { type Emulator, startEmulator } from '../tools/emulator.mjs'
-import { runAction } from '../tools/run-action.mjs'
-import { commands, organizationClient, visibleLog, workspace } from './helpers.js'
+import type { Emulator } from '../tools/emulator.mjs'
+import { commands, counts, emulators, publishTo, validate, visibleLog, workspace } from './helpers.js'
 
 let emulator: Emulator
-afterEach(async () => emulator?.close())
+const startEmulator = emulators()
 
-const counts = (run: { outputs: Record<string, string> }) => JSON.parse(run.outputs.counts) as Record<string, number>
 const writes = () => emulator.requests.filter((r) => r.method !== 'GET')
 
-async function action(root: string, inputs: Record<string, string> = {}) {
-  return runAction({
-    workspace: root,
-    inputs: {
-      files: 'certs/**/*.pem',
-      'admin-api-key': emulator.adminKey,
-      'base-url': emulator.baseUrl,
-      ...(await organizationClient(root, inputs)),
-      ...inputs
-    },
-    // A RUNNER_TEMP that outlives the run, as a later artifact upload step sees it (removed with
-    // the workspace).
-    env: { RUNNER_TEMP: join(root, '.runner-temp') }
-  })
-}
+// A RUNNER_TEMP that outlives the run, as a later artifact upload step sees it (removed with the
+// workspace).
+const action = (root: string, inputs: Record<string, string> = {}) =>
+  publishTo(
+    emulator,
+    root,
+    { files: 'certs/**/*.pem', ...inputs },
+    { env: { RUNNER_TEMP: join(root, '.runner-temp') }, organizationClient: true }
+  )
 
 describe('outputs to branch on', () => {
   it('validate: no change, the counts, and the earliest expiry among every certificate matched', async () => {
@@ -43,7 +35,7 @@ describe('outputs to branch on', () => {
       'certs/leaf.pem': leaf.pem,
       'certs/junk.pem': 'not a certificate'
     })
-    const run = await runAction({ workspace: root, inputs: { files: 'certs/*.pem', mode: 'validate' } })
+    const run = await validate(root)
     expect(run.code).toBe(1)
     expect(run.outputs['has-changes']).toBe('false')
     expect(counts(run)).toEqual({
@@ -94,10 +86,7 @@ describe('outputs to branch on', () => {
 
   it('names a labelled run in the summary heading and the log', async () => {
     const root = await workspace({ 'certs/ca.pem': (await makeCa()).pem })
-    const run = await runAction({
-      workspace: root,
-      inputs: { files: 'certs/*.pem', mode: 'validate', label: 'acme-prod' }
-    })
+    const run = await validate(root, { label: 'acme-prod' })
     expect(run.code).toBe(0)
     expect(run.summary).toMatch(/^## OpenAI certificates \(acme-prod\): validate$/m)
     expect(visibleLog(run)).toContain('OpenAI certificates (acme-prod): validate.')
@@ -115,7 +104,7 @@ describe('the summary and the log add up', () => {
       'certs/leaf.pem': leaf.pem,
       'certs/junk.pem': '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n'
     })
-    const run = await runAction({ workspace: root, inputs: { files: 'certs/*.pem', mode: 'validate' } })
+    const run = await validate(root)
     expect(run.code).toBe(1)
     const headline =
       'Checked 4 files, 3 certificates (2 distinct): 1 valid, 1 invalid, 1 block or file with no certificate;'
@@ -129,10 +118,7 @@ describe('the summary and the log add up', () => {
 
   it("if-no-files-found: warn counts its warning, in the log, the summary and 'counts'", async () => {
     const root = await workspace({ 'other/x.txt': 'x' })
-    const run = await runAction({
-      workspace: root,
-      inputs: { files: 'certs/*.pem', mode: 'validate', 'if-no-files-found': 'warn' }
-    })
+    const run = await validate(root, { 'if-no-files-found': 'warn' })
     expect(run.code).toBe(0)
     expect(commands(run, 'warning')).toHaveLength(1)
     expect(visibleLog(run)).toContain('Checked 0 files, 0 certificates: nothing found; 0 errors, 1 warning.')

@@ -1,16 +1,12 @@
 // ca-rules, input formats and upload refusals, through the bundled action against the emulator.
 import { makeCa } from '../tools/certs.mjs'
-import { type Emulator, startEmulator } from '../tools/emulator.mjs'
-import { runAction } from '../tools/run-action.mjs'
+import type { Emulator } from '../tools/emulator.mjs'
 import { toPem } from '../src/certificates/x509.js'
 import { buildCertificate, CN, ext, makeKeys, O, p7bOf, pemOf } from './corpus.js'
-import { commands, results, workspace } from './helpers.js'
+import { commands, emulators, publishTo, results, validate, workspace } from './helpers.js'
 
 let emulator: Emulator | undefined
-afterEach(async () => {
-  await emulator?.close()
-  emulator = undefined
-})
+const startEmulator = emulators()
 
 const keys = makeKeys('p256')
 const otherKeys = makeKeys('ed25519')
@@ -18,27 +14,16 @@ const otherKeys = makeKeys('ed25519')
 const goRoot = (cn: string, k = keys): Uint8Array =>
   buildCertificate({ keys: k, subject: [[CN, cn]], extensions: [ext.ca(), ext.keyUsage(), ext.ski(k)] })
 
-function validate(root: string, inputs: Record<string, string> = {}) {
-  return runAction({ workspace: root, inputs: { files: 'certs/*', mode: 'validate', ...inputs } })
-}
-
-function publish(root: string, e: Emulator, inputs: Record<string, string> = {}) {
-  return runAction({
-    workspace: root,
-    inputs: { files: 'certs/*', 'admin-api-key': e.adminKey, 'base-url': e.baseUrl, ...inputs }
-  })
-}
-
 describe('ca-rules', () => {
   it('passes a self-signed root without AKI under standard (and publishes it), and fails it under strict', async () => {
     const der = goRoot('Step Root CA')
     const root = await workspace({ 'certs/step.pem': `# step ca root\n${pemOf(der)}` })
 
-    const standard = await validate(root)
+    const standard = await validate(root, { files: 'certs/*' })
     expect(standard.code).toBe(0)
     expect(results(standard)[0]).toMatchObject({ status: 'valid', problems: [] })
 
-    const strict = await validate(root, { 'ca-rules': 'strict' })
+    const strict = await validate(root, { files: 'certs/*', 'ca-rules': 'strict' })
     expect(strict.code).toBe(1)
     expect(commands(strict, 'error')[0]).toEqual({
       properties: 'file=certs/step.pem,line=2',
@@ -46,14 +31,14 @@ describe('ca-rules', () => {
     })
 
     emulator = await startEmulator()
-    const published = await publish(root, emulator)
+    const published = await publishTo(emulator, root, { files: 'certs/*' })
     expect(published.code).toBe(0)
     expect(emulator.certificates.map((c) => c.content)).toEqual([toPem(der)])
   })
 
   it('refuses an unknown ca-rules value before reading anything', async () => {
     const root = await workspace({ 'certs/a.pem': (await makeCa()).pem })
-    const run = await validate(root, { 'ca-rules': 'lenient' })
+    const run = await validate(root, { files: 'certs/*', 'ca-rules': 'lenient' })
     expect(run.code).toBe(1)
     expect(commands(run, 'error').at(-1)!.message).toBe("Input 'ca-rules' is 'lenient': use one of standard, strict.")
   })
@@ -67,7 +52,7 @@ describe('dates at the edges, on the Node that runs the bundle', () => {
       'certs/b-2050.pem': pemOf(buildCertificate({ keys, notAfter: at(2050, 1, 1) })),
       'certs/c-9999.pem': pemOf(buildCertificate({ keys, subject: [], notAfter: at(9999, 12, 31, 23, 59, 59) }))
     })
-    const run = await validate(root)
+    const run = await validate(root, { files: 'certs/*' })
     expect(run.code).toBe(1)
     expect(results(run).map((r) => [r.file, r.not_after, r.subject, r.problems.map((p) => p.check)])).toEqual([
       ['certs/a-0049.pem', '0049-12-31T00:00:00.000Z', 'CN=Corpus CA', ['expired']],
@@ -85,13 +70,13 @@ describe('a certificate valid from 0001 to 9999', () => {
     emulator = await startEmulator()
     const der = buildCertificate({ keys, notBefore: at(1, 1, 1), notAfter: at(9999, 12, 31, 23, 59, 59) })
     const root = await workspace({ 'certs/forever.pem': pemOf(der) })
-    const first = await publish(root, emulator)
+    const first = await publishTo(emulator, root, { files: 'certs/*' })
     expect(first.code).toBe(0)
     expect(emulator.certificates[0]).toMatchObject({
       valid_at: at(1, 1, 1).getTime() / 1000,
       expires_at: at(9999, 12, 31, 23, 59, 59).getTime() / 1000
     })
-    const second = await publish(root, emulator)
+    const second = await publishTo(emulator, root, { files: 'certs/*' })
     expect(second.code).toBe(0)
     expect(results(second)[0].status).toBe('existing')
     expect(emulator.requests.filter((r) => r.method === 'POST')).toHaveLength(1)
@@ -106,7 +91,7 @@ describe('upload refusals', () => {
       'certs/a-good.pem': good.pem,
       'certs/step.pem': `Step CA root\nexported 2026-11-23\n${pemOf(goRoot('Step Root CA'))}`
     })
-    const run = await publish(root, emulator)
+    const run = await publishTo(emulator, root, { files: 'certs/*' })
     expect(run.code).toBe(1)
     const refusal = commands(run, 'error').find((e) => e.message.includes('[upload-refused]'))
     expect(refusal).toEqual({
@@ -128,7 +113,7 @@ describe('upload refusals', () => {
   it('with ca-rules: strict, finds the same problem before any request', async () => {
     emulator = await startEmulator({ caRules: 'strict' })
     const root = await workspace({ 'certs/step.pem': pemOf(goRoot('Step Root CA')) })
-    const run = await publish(root, emulator, { 'ca-rules': 'strict' })
+    const run = await publishTo(emulator, root, { files: 'certs/*', 'ca-rules': 'strict' })
     expect(run.code).toBe(1)
     expect(emulator.requests).toEqual([])
     expect(commands(run, 'error')[0].message).toMatch(/\[no-aki\]$/)
@@ -137,7 +122,7 @@ describe('upload refusals', () => {
   it('the strict emulator accepts what meets the earlier rules', async () => {
     emulator = await startEmulator({ caRules: 'strict' })
     const root = await workspace({ 'certs/a.pem': (await makeCa()).pem })
-    const run = await publish(root, emulator)
+    const run = await publishTo(emulator, root, { files: 'certs/*' })
     expect(run.code).toBe(0)
     expect(emulator.certificates).toHaveLength(1)
   })
@@ -153,7 +138,7 @@ describe('input formats', () => {
       'certs/bundle.p7b': p7bOf(bundled),
       'certs/partner.crt': pemOf(goRoot('Partner Root'))
     })
-    const run = await publish(root, emulator)
+    const run = await publishTo(emulator, root, { files: 'certs/*' })
     expect(run.code).toBe(0)
     const byName = Object.fromEntries(emulator.certificates.map((c) => [c.name, c.content]))
     expect(byName).toEqual({
@@ -180,12 +165,12 @@ describe('input formats', () => {
       ]
     })
     const root = await workspace({ 'certs/acme.pem': pemOf(der) })
-    const run = await publish(root, emulator, { name: '{cn}' })
+    const run = await publishTo(emulator, root, { files: 'certs/*', name: '{cn}' })
     expect(run.code).toBe(0)
     expect(emulator.certificates.map((c) => c.name)).toEqual(['Acme, Inc. Root CA'])
     // The summary shows the first attribute whole, escaped comma and all (its backslash escaped in
     // turn, so that Markdown shows it rather than reading it as an escape).
-    const check = await validate(root)
+    const check = await validate(root, { files: 'certs/*' })
     expect(check.summary).toContain('| ✅ | O=Acme\\\\, Inc. | `certs/acme.pem:1` |')
   })
 })

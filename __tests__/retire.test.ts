@@ -1,28 +1,22 @@
 // Retiring (managed-names, prune-retired): the bundled action against the emulator, asserting on
 // what the organization holds after each run.
 import { DAY, type GeneratedCertificate, makeCa, makeLeaf } from '../tools/certs.mjs'
-import { type Emulator, startEmulator } from '../tools/emulator.mjs'
-import { runAction } from '../tools/run-action.mjs'
-import { commands, ids, workspace } from './helpers.js'
+import type { Emulator } from '../tools/emulator.mjs'
+import type { ActionRun } from '../tools/run-action.mjs'
+import { commands, emulators, ids, publishTo, workspace } from './helpers.js'
 
 let emulator: Emulator
-afterEach(async () => emulator?.close())
+const startEmulator = emulators()
 
 // Validity windows of their own, counted back from one instant, so that only look-alikes are read.
 const BASE = Math.floor(Date.now() / 1000) * 1000 - DAY
 let made = 0
 const ca = (cn: string) => makeCa({ cn, notBefore: new Date(BASE - made++ * 1000) })
 
-const run = (root: string, inputs: Record<string, string> = {}) =>
-  runAction({
-    workspace: root,
-    inputs: { files: 'certs/*.pem', 'admin-api-key': emulator.adminKey, 'base-url': emulator.baseUrl, ...inputs }
-  })
-
 const writes = () => emulator.requests.filter((r) => r.method !== 'GET')
 const names = () => emulator.certificates.map((c) => c.name).sort()
 const byName = (name: string) => emulator.certificates.find((c) => c.name === name)
-const errorLine = (result: Awaited<ReturnType<typeof run>>) => commands(result, 'error').at(-1)?.message ?? ''
+const errorLine = (result: ActionRun) => commands(result, 'error').at(-1)?.message ?? ''
 
 /**
  * 50 held, none expired: 3 retired under 'team-*' (team-old-1 created first), 1 inactive that
@@ -55,7 +49,7 @@ describe('prune-retired', () => {
     const root = await fullOrganization()
     const before = new Map(emulator.certificates.map((c) => [c.id, c.name]))
     const old = [byName('team-old-1')!.id, byName('team-old-2')!.id]
-    const result = await run(root, { ...RETIRE, 'prune-retired': 'as-needed' })
+    const result = await publishTo(emulator, root, { ...RETIRE, 'prune-retired': 'as-needed' })
     expect(result.code).toBe(0)
     expect(ids(result, 'deleted-ids')).toEqual(old)
     expect(emulator.certificates).toHaveLength(50)
@@ -89,7 +83,7 @@ describe('prune-retired', () => {
   it('all: the 3 retired deleted, never the one that matches no pattern or the one active in an archived project', async () => {
     const root = await fullOrganization()
     const retired = [1, 2, 3].map((i) => byName(`team-old-${i}`)!.id)
-    const result = await run(root, { ...RETIRE, 'prune-retired': 'all' })
+    const result = await publishTo(emulator, root, { ...RETIRE, 'prune-retired': 'all' })
     expect(result.code).toBe(0)
     expect(ids(result, 'deleted-ids')).toEqual(retired)
     expect(emulator.certificates).toHaveLength(49)
@@ -99,7 +93,7 @@ describe('prune-retired', () => {
     expect(byName('team-new-2')).toBeDefined()
     // A rerun has nothing left to retire.
     emulator.requests.length = 0
-    const again = await run(root, { ...RETIRE, 'prune-retired': 'all' })
+    const again = await publishTo(emulator, root, { ...RETIRE, 'prune-retired': 'all' })
     expect(again.code).toBe(0)
     expect(writes()).toEqual([])
   })
@@ -107,7 +101,7 @@ describe('prune-retired', () => {
   it('plan shows the same deletions with their reasons, writes nothing, and publish of that hash makes them', async () => {
     const root = await fullOrganization()
     const inputs = { ...RETIRE, 'prune-retired': 'as-needed' }
-    const planned = await run(root, { ...inputs, mode: 'plan' })
+    const planned = await publishTo(emulator, root, { ...inputs, mode: 'plan' })
     expect(planned.code).toBe(0)
     expect(writes()).toEqual([])
     const plan = JSON.parse(planned.outputs.plan) as {
@@ -125,7 +119,7 @@ describe('prune-retired', () => {
     expect(planned.summary).toContain('### Deleted once publish has run')
     expect(planned.stdout).toMatch(/^Would delete 'team-old-1' \(cert_\w+\) — retired: /m)
 
-    const published = await run(root, { ...inputs, 'reviewed-plan': planned.outputs['plan-hash'] })
+    const published = await publishTo(emulator, root, { ...inputs, 'reviewed-plan': planned.outputs['plan-hash'] })
     expect(published.code).toBe(0)
     expect(ids(published, 'deleted-ids').sort()).toEqual(deletions.map((c) => c.id).sort())
   })
@@ -144,7 +138,7 @@ describe('prune-retired', () => {
     const root = await workspace({ 'certs/team-new.pem': (await ca('new')).pem })
     const first = byName('team-old-1')!.id
     const second = byName('team-old-2')!.id
-    const result = await run(root, { ...RETIRE, 'prune-retired': 'as-needed' })
+    const result = await publishTo(emulator, root, { ...RETIRE, 'prune-retired': 'as-needed' })
     expect(result.code).toBe(0)
     const warnings = commands(result, 'warning').map((w) => w.message)
     expect(warnings).toContainEqual(
@@ -178,7 +172,7 @@ describe('prune-retired', () => {
     emulator.seed((await ca('old 1')).pem, 'team-old-1')
     for (let i = 0; i < 49; i++) emulator.seed((await ca(`other ${i}`)).pem, `other-${i}`).active = true
     const root = await workspace({ 'certs/team-new.pem': (await ca('new')).pem })
-    const result = await run(root, { ...RETIRE, 'prune-retired': 'as-needed' })
+    const result = await publishTo(emulator, root, { ...RETIRE, 'prune-retired': 'as-needed' })
     expect(result.code).toBe(1)
     expect(byName('team-old-1')).toBeDefined()
     expect(byName('team-new')).toBeUndefined()
@@ -194,7 +188,7 @@ describe('prune-retired', () => {
     kept.projects.add('proj_a')
     const gone = emulator.seed((await ca('gone')).pem, 'team-gone')
     const root = await workspace({ 'certs/team-new.pem': (await ca('new')).pem })
-    const result = await run(root, { ...RETIRE, 'prune-retired': 'all' })
+    const result = await publishTo(emulator, root, { ...RETIRE, 'prune-retired': 'all' })
     expect(result.code).toBe(0)
     const pages = emulator.requests.filter((r) => r.path === '/organization/projects')
     expect(pages.map((r) => r.query.after ?? null)).toEqual([null, 'proj_c', 'proj_b'])
@@ -219,7 +213,7 @@ describe('prune-retired', () => {
       'client-certificate': client.pem,
       'client-key': client.key
     }
-    const first = await run(root, inputs)
+    const first = await publishTo(emulator, root, inputs)
     expect(first.code).toBe(0)
     expect(ids(first, 'deactivated-ids')).toEqual([old.id])
     expect(ids(first, 'deleted-ids')).toEqual([])
@@ -228,7 +222,7 @@ describe('prune-retired', () => {
     // Another team's CA is not this repository's: exclusive with managed-names leaves it active.
     expect(byName('other-team')).toMatchObject({ active: true })
 
-    const second = await run(root, inputs)
+    const second = await publishTo(emulator, root, inputs)
     expect(second.code).toBe(0)
     expect(ids(second, 'deleted-ids')).toEqual([old.id])
     expect(byName('team-2025')).toBeUndefined()
@@ -246,7 +240,7 @@ describe('retiring, when the API misbehaves', () => {
       respond: () => ({ id: stuck.id, object: 'certificate.deleted' })
     })
     const root = await workspace({ 'certs/team-new.pem': (await ca('new')).pem })
-    const result = await run(root, { ...RETIRE, 'prune-retired': 'all' })
+    const result = await publishTo(emulator, root, { ...RETIRE, 'prune-retired': 'all' })
     expect(result.code).toBe(0)
     expect(byName('team-stuck')).toBeDefined()
     expect(ids(result, 'deleted-ids')).toEqual([])
@@ -262,7 +256,7 @@ describe('retiring, when the API misbehaves', () => {
     emulator.seed((await ca('old')).pem, 'team-old')
     emulator.faults.push({ method: 'GET', path: '/organization/projects', status: 500, times: 10 })
     const root = await workspace({ 'certs/team-new.pem': (await ca('new')).pem })
-    const result = await run(root, { ...RETIRE, 'prune-retired': 'all', 'max-retries': '1' })
+    const result = await publishTo(emulator, root, { ...RETIRE, 'prune-retired': 'all', 'max-retries': '1' })
     expect(result.code).toBe(1)
     expect(errorLine(result)).toMatch(/list the projects of the organization \(500: Scripted failure 500\.\)/)
     expect(writes()).toEqual([])
@@ -279,7 +273,7 @@ describe('retiring, when the API misbehaves', () => {
       respond: () => ({ object: 'list', data: [{ object: 'organization.project', name: 'x' }], has_more: false })
     })
     const root = await workspace({ 'certs/team-new.pem': (await ca('new')).pem })
-    const result = await run(root, { ...RETIRE, 'prune-retired': 'all', 'max-retries': '0' })
+    const result = await publishTo(emulator, root, { ...RETIRE, 'prune-retired': 'all', 'max-retries': '0' })
     expect(result.code).toBe(1)
     expect(errorLine(result)).toMatch(/a project without an id \(item 1 of the page\)/)
     expect(writes()).toEqual([])
@@ -296,7 +290,7 @@ describe('managed-names', () => {
     const fresh = await ca('new')
     const client = await makeLeaf(fresh, { cn: 'release workflow' })
     const root = await workspace({ 'certs/team-new.pem': fresh.pem })
-    const result = await run(root, {
+    const result = await publishTo(emulator, root, {
       ...RETIRE,
       activate: 'true',
       exclusive: 'true',
@@ -313,7 +307,7 @@ describe('managed-names', () => {
   it('warns at the input when the run’s own names match no pattern', async () => {
     emulator = await startEmulator()
     const root = await workspace({ 'certs/payments.pem': (await ca('payments')).pem })
-    const result = await run(root, { 'managed-names': 'team-*' })
+    const result = await publishTo(emulator, root, { 'managed-names': 'team-*' })
     expect(result.code).toBe(0)
     expect(commands(result, 'warning').map((w) => w.message)).toContainEqual(
       expect.stringMatching(/^Input 'managed-names' \('team-\*'\) matches none of the names .*'payments'/)
@@ -332,7 +326,7 @@ describe('managed-names', () => {
   ])('%j is an input error naming the input, with no request made', async (inputs, message) => {
     emulator = await startEmulator()
     const root = await workspace({ 'certs/team.pem': (await ca('team')).pem })
-    const result = await run(root, inputs)
+    const result = await publishTo(emulator, root, inputs)
     expect(result.code).toBe(1)
     expect(errorLine(result)).toMatch(message)
     expect(emulator.requests).toEqual([])
@@ -345,7 +339,7 @@ describe('the cap error', () => {
     const stray = emulator.seed((await ca('stray')).pem, 'team-stray')
     for (let i = 0; i < 49; i++) emulator.seed((await ca(`other ${i}`)).pem, `other-${i}`).active = true
     const root = await workspace({ 'certs/team-new.pem': (await ca('new')).pem })
-    const result = await run(root)
+    const result = await publishTo(emulator, root)
     expect(result.code).toBe(1)
     const day = (unix: number) => new Date(unix * 1000).toISOString().slice(0, 10)
     expect(errorLine(result)).toContain(
@@ -356,10 +350,10 @@ describe('the cap error', () => {
     )
     expect(writes()).toEqual([])
     // With managed-names alone it names prune-retired; with both, it frees the slot and goes on.
-    expect(errorLine(await run(root, RETIRE))).toContain(
+    expect(errorLine(await publishTo(emulator, root, RETIRE))).toContain(
       `so 'prune-retired: as-needed' would retire them once inactive in every project too: 'team-stray' ${stray.id}`
     )
-    const freed = await run(root, { ...RETIRE, 'prune-retired': 'as-needed' })
+    const freed = await publishTo(emulator, root, { ...RETIRE, 'prune-retired': 'as-needed' })
     expect(freed.code).toBe(0)
     expect(ids(freed, 'deleted-ids')).toEqual([stray.id])
     expect(byName('team-new')).toBeDefined()
@@ -384,7 +378,7 @@ describe('never a lock-out', () => {
       'certs/team-workloads.pem': workloadCa.pem,
       'clients/payments.pem': workload.pem
     })
-    const result = await run(root, {
+    const result = await publishTo(emulator, root, {
       ...RETIRE,
       'prune-retired': 'all',
       'workload-certificates': 'clients/*.pem',
@@ -397,7 +391,7 @@ describe('never a lock-out', () => {
     expect(byName('team-workloads')!.projects.has('proj_gone')).toBe(true)
     expect(byName('team-client')).toMatchObject({ active: true })
     // Even with exclusive, the client CA is not deactivated when the run's own certificate needs it.
-    const rotate = await run(root, {
+    const rotate = await publishTo(emulator, root, {
       ...RETIRE,
       activate: 'true',
       exclusive: 'true',

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { makeCa, makeLeaf } from '../tools/certs.mjs'
 import { type Emulator, startEmulator } from '../tools/emulator.mjs'
 import { type ActionRun, runAction } from '../tools/run-action.mjs'
-import { commands, ids, workspace } from './helpers.js'
+import { commands, ids, validate, workspace } from './helpers.js'
 
 const close = (server: Server | NetServer): Promise<void> => new Promise((resolve) => server.close(() => resolve()))
 const portOf = (server: Server | NetServer): number => (server.address() as AddressInfo).port
@@ -133,11 +133,7 @@ describe('where the admin key may go', () => {
     'validates with OPENAI_BASE_URL=%s, which it never reads',
     async (value) => {
       const root = await workspace({ 'certs/ca.pem': (await makeCa()).pem })
-      const run = await runAction({
-        workspace: root,
-        inputs: { files: 'certs/*.pem', mode: 'validate' },
-        env: { ...resolverEnv, OPENAI_BASE_URL: value }
-      })
+      const run = await validate(root, {}, { ...resolverEnv, OPENAI_BASE_URL: value })
       expect(run.code).toBe(0)
       expect(connections).toBe(0)
       expect(run.stdout).not.toContain('OpenAI API:')

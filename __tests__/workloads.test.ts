@@ -2,8 +2,7 @@
 // workload a CA that accepts it, run offline through the bundle.
 import { DAY, type GeneratedCertificate, makeCa, makeIntermediate, makeLeaf } from '../tools/certs.mjs'
 import { startEmulator } from '../tools/emulator.mjs'
-import { runAction } from '../tools/run-action.mjs'
-import { commands, workspace } from './helpers.js'
+import { commands, publishTo, validate, workspace } from './helpers.js'
 import type { Verdict } from '../src/certificates/chain.js'
 
 /** Key Usage keyEncipherment alone (RFC 5280 bit 2), without digitalSignature. */
@@ -19,12 +18,9 @@ beforeAll(async () => {
   payments2026 = (await makeLeaf(ca2026, { cn: 'payments' })).pem
 })
 
-const validate = (root: string, inputs: Record<string, string> = {}) =>
-  runAction({
-    workspace: root,
-    inputs: { files: 'certs/*.pem', mode: 'validate', 'workload-certificates': 'workloads/*.pem', ...inputs }
-  })
-const workloads = (run: Awaited<ReturnType<typeof validate>>): Verdict[] =>
+const withWorkloads = (root: string, inputs: Record<string, string> = {}) =>
+  validate(root, { 'workload-certificates': 'workloads/*.pem', ...inputs })
+const workloads = (run: Awaited<ReturnType<typeof withWorkloads>>): Verdict[] =>
   JSON.parse(run.outputs.workloads) as Verdict[]
 
 describe('validate with workload-certificates', () => {
@@ -37,7 +33,7 @@ describe('validate with workload-certificates', () => {
       'workloads/leaf-only.pem': leaf,
       'workloads/wrong-order.pem': issuing.pem + leaf
     })
-    const run = await validate(root)
+    const run = await withWorkloads(root)
     expect(run.code).toBe(1)
     const messages = commands(run, 'error').map((c) => c.message)
     expect(messages[0]).toBe(
@@ -50,7 +46,7 @@ describe('validate with workload-certificates', () => {
 
     // The files now hold another CA of the old one's name: the message tells them apart by file and key id.
     const other = await workspace({ 'certs/ca-2026.pem': namesake.pem, 'workloads/payments.pem': payments2026 })
-    const renamed = await validate(other)
+    const renamed = await withWorkloads(other)
     expect(renamed.code).toBe(1)
     expect(commands(renamed, 'error')[0].message).toMatch(
       /^workloads\/payments\.pem:1: Workload certificate 'CN=payments' would verify against no CA in the files: it is issued by 'CN=CA 2026, O=openai-certificates-action tests' with key id ([0-9a-f]{16})…, not by certs\/ca-2026\.pem \(key id (?!\1)[0-9a-f]{16}…\), a different CA of the same name\. Keep the CA with key id \1… until these certificates are reissued from certs\/ca-2026\.pem\. \[workload-no-anchor\]$/
@@ -60,10 +56,7 @@ describe('validate with workload-certificates', () => {
   it('fails when client-certificate, the one the action presents, would be refused by OpenAI (serverAuth only)', async () => {
     const server = await makeLeaf(ca2026, { cn: 'action', eku: 'server' })
     const root = await workspace({ 'certs/ca-2026.pem': ca2026.pem })
-    const run = await runAction({
-      workspace: root,
-      inputs: { files: 'certs/*.pem', mode: 'validate', 'client-certificate': server.pem, 'client-key': server.key }
-    })
+    const run = await validate(root, { 'client-certificate': server.pem, 'client-key': server.key })
     expect(run.code).toBe(1)
     expect(commands(run, 'error')[0].message).toBe(
       "client-certificate:1: Input client-certificate 'CN=action' would be refused by OpenAI: its Extended Key Usage does not include clientAuth, so it is not for TLS client authentication. Reissue it for client authentication and update the client-certificate and client-key secrets. [client-certificate-not-client-auth]"
@@ -77,7 +70,7 @@ describe('validate with workload-certificates', () => {
       'certs/ca-2027.pem': ca2027.pem,
       'workloads/payments.pem': `# payments service\n${payments2026}`
     })
-    const run = await validate(root)
+    const run = await withWorkloads(root)
     expect(run.code).toBe(1)
     const errors = commands(run, 'error')
     expect(errors[0]).toEqual({
@@ -110,7 +103,7 @@ describe('validate with workload-certificates', () => {
       'workloads/search.pem': (await makeLeaf(ca2027, { cn: 'search' })).pem
     })
     // The test certificates expire in 30 days: below the warning threshold here.
-    const run = await validate(root, { 'expiry-warning-days': '10' })
+    const run = await withWorkloads(root, { 'expiry-warning-days': '10' })
     expect(run.code).toBe(0)
     expect(commands(run, 'warning')).toEqual([])
     expect(workloads(run).map((v) => [v.file, v.anchor, v.path, v.problem])).toEqual([
@@ -126,12 +119,12 @@ describe('validate with workload-certificates', () => {
     const issuing = await makeIntermediate(ca2027, { cn: 'Issuing CA 2027' })
     const leaf = (await makeLeaf(issuing, { cn: 'batch' })).pem
     const root = await workspace({ 'certs/ca-2027.pem': ca2027.pem, 'workloads/batch.pem': leaf + issuing.pem })
-    const run = await validate(root)
+    const run = await withWorkloads(root)
     expect(run.code).toBe(0)
     expect(workloads(run).map((v) => [v.anchor, v.path])).toEqual([['certs/ca-2027.pem', 'intermediates']])
     // Without the intermediate, the same certificate reaches no CA.
     const alone = await workspace({ 'certs/ca-2027.pem': ca2027.pem, 'workloads/batch.pem': leaf })
-    const refused = await validate(alone)
+    const refused = await withWorkloads(alone)
     expect(refused.code).toBe(1)
     expect(workloads(refused)[0].check).toBe('no-anchor')
   })
@@ -154,7 +147,7 @@ describe('validate with workload-certificates', () => {
         })
       ).pem
     })
-    const run = await validate(root)
+    const run = await withWorkloads(root)
     expect(run.code).toBe(1)
     expect(workloads(run).map((v) => [v.subject, v.check])).toEqual([
       ['CN=expired', 'expired'],
@@ -198,7 +191,7 @@ describe('validate with workload-certificates', () => {
       'certs/ca.pem': ca2027.pem,
       'workloads/leaky.pem': client.pem + client.key
     })
-    const run = await validate(root)
+    const run = await withWorkloads(root)
     expect(run.code).toBe(1)
     const [error] = commands(run, 'error')
     expect(error.properties).toMatch(/^file=workloads\/leaky.pem,line=\d+$/)
@@ -208,7 +201,7 @@ describe('validate with workload-certificates', () => {
 
   it('fails when the patterns match no file', async () => {
     const root = await workspace({ 'certs/ca.pem': ca2027.pem })
-    const run = await validate(root)
+    const run = await withWorkloads(root)
     expect(run.code).toBe(1)
     expect(commands(run, 'error').at(-1)!.message).toMatch(
       /^No files matched workload-certificates 'workloads\/\*.pem'/
@@ -222,7 +215,7 @@ describe('validate with workload-certificates', () => {
       'workloads/payments.pem': payments.pem + payments.key,
       'workloads/billing.pem': (await makeLeaf(ca2026, { cn: 'billing' })).pem
     })
-    const run = await validate(root)
+    const run = await withWorkloads(root)
     expect(run.code).toBe(1)
     const entries = workloads(run)
     const entry = entries.find((v) => v.file === 'workloads/payments.pem')!
@@ -240,7 +233,7 @@ describe('validate with workload-certificates', () => {
 
   it('without workload-certificates, says nothing of workloads', async () => {
     const root = await workspace({ 'certs/ca.pem': ca2027.pem })
-    const run = await runAction({ workspace: root, inputs: { files: 'certs/*.pem', mode: 'validate' } })
+    const run = await validate(root)
     expect(run.code).toBe(0)
     expect(JSON.parse(run.outputs.workloads)).toEqual([])
   })
@@ -263,18 +256,12 @@ describe('plan with activate for projects', () => {
         'workloads/batch.pem': (await makeLeaf(orgCa, { cn: 'batch' })).pem,
         'workloads/payments.pem': (await makeLeaf(projectCa, { cn: 'payments' })).pem
       })
-      const run = await runAction({
-        workspace: root,
-        inputs: {
-          files: 'certs/*.pem',
-          'workload-certificates': 'workloads/*.pem',
-          mode: 'plan',
-          activate: 'true',
-          exclusive: 'true',
-          'project-ids': 'proj_a',
-          'admin-api-key': emulator.adminKey,
-          'base-url': emulator.baseUrl
-        }
+      const run = await publishTo(emulator, root, {
+        'workload-certificates': 'workloads/*.pem',
+        mode: 'plan',
+        activate: 'true',
+        exclusive: 'true',
+        'project-ids': 'proj_a'
       })
       expect(run.code).toBe(1)
       expect(workloads(run).map((v) => [v.file, v.anchor, v.check])).toEqual([
