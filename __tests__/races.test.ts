@@ -197,6 +197,34 @@ describe('two runs at once', () => {
   )
 
   it(
+    'a run that cannot read its own second copy to confirm it fails naming it, rather than pass with a duplicate',
+    async () => {
+      // Found by the model: once both copies are stored, reading the newer one fails, so the run
+      // that stored it cannot confirm that it is the second copy before deleting it.
+      let newer: string | undefined
+      await start(
+        {},
+        () => {
+          if (newer || emulator.certificates.length < 2) return
+          newer = emulator.certificates[1].id
+          emulator.faults.push({ method: 'GET', path: `/organization/certificates/${newer}`, status: 500, times: 10 })
+        },
+        true
+      )
+      const files = await certs(1)
+      const [a, b] = await Promise.all([
+        publish(await workspace(files), { 'max-retries': '0' }),
+        publish(await workspace(files), { 'max-retries': '0' })
+      ])
+      expect(emulator.certificates).toHaveLength(2)
+      const owner = [a, b].find((run) => run.stdout.includes(`Uploaded`) && run.stdout.includes(`(${newer})`))!
+      expect(owner.code).toBe(1)
+      expect(commands(owner, 'error').at(-1)!.message).toContain(`This run may have left a duplicate: ${newer}`)
+    },
+    RACE_TIMEOUT
+  )
+
+  it(
     'runs whose read-back after the uploads fails say they could not check for a copy, naming their uploads',
     async () => {
       await start({}, undefined, true)

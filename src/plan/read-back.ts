@@ -325,10 +325,15 @@ export class Copies {
     const { name } = named
     const fingerprint = await this.fingerprintOf(copy.id)
     if (this.vanished.has(copy.id)) return true
-    if (fingerprint !== named.cert.fingerprint) return false
     const whose = this.created.has(copy.id)
       ? "this run's second copy"
       : 'a second copy, which an upload of this run whose answer was lost may have stored,'
+    if (fingerprint === undefined) {
+      // Unread (the read failed): it may be this run's duplicate, so it is never passed over quietly.
+      this.doubts.set(copy.id, `${copy.id}, maybe ${whose} of '${name}' (${kept} is kept), could not be read to tell`)
+      return false
+    }
+    if (fingerprint !== named.cert.fingerprint) return false
     try {
       await this.api.delete(copy.id)
       this.options.log(`Deleted ${copy.id}, ${whose} of '${name}': ${kept} is the copy kept.`)
