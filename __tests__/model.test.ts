@@ -2,7 +2,7 @@
 // certificates: copies of one certificate, active at the organization or in projects, expired
 // ones, names that match the template or not), file sets (bundles, a certificate in two files),
 // inputs (activate, exclusive, project-ids, prune-expired, sync-names, max-retries, a client
-// certificate) and API faults (5xx, 429, resets, a store then a lost answer, half-applied and
+// certificate, managed-names, prune-retired; projects, one archived) and API faults (5xx, 429, resets, a store then a lost answer, half-applied and
 // unapplied activations, lagging listings), and sometimes a second run at once. Each case runs
 // the bundled action against the emulator: plan, publish with the faults, then publish with them
 // cleared until nothing is left to do. After every run it checks (see model.ts): never over 50; no
@@ -19,7 +19,6 @@ import { startEmulator } from '../tools/emulator.mjs'
 import {
   beforeAnswer,
   type Case,
-  KNOWN_BUG,
   type Lane,
   makeClients,
   makePools,
@@ -74,9 +73,6 @@ function describeCase(c: Case): string {
 it(
   `keeps every invariant over ${RUNS} generated cases (seed ${SEED}, ${LANES} lanes)`,
   async () => {
-    const known = Object.entries(KNOWN_BUG)
-      .filter(([, on]) => on)
-      .map(([name]) => name)
     const failures: string[] = []
     await Promise.all(
       lanes.map(async (lane, i) => {
@@ -103,7 +99,7 @@ it(
           [
             `Model case failed (lane ${i}): ${what}`,
             `replay: MODEL_SEED=${seed} MODEL_PATH=${details.counterexamplePath} MODEL_LANES=1 npm test -- __tests__/model.test.ts`,
-            `shrunk ${details.numShrinks} times; known bugs steered clear of: ${known.join(', ') || 'none'}`,
+            `shrunk ${details.numShrinks} times`,
             c ? describeCase(c) : '(no counterexample)'
           ].join('\n')
         )
