@@ -898,7 +898,8 @@ export function checkRuns(pools: Pools, before: Snapshot, after: Snapshot, runs:
       must(errors.length === 1, `a failed run printed ${errors.length} '::error::' lines: ${tail(run)}`)
       must(!/\n\s+at /.test(run.stdout), `a failed run printed a stack trace: ${tail(run)}`)
       must(!/^::error::Unexpected error/.test(errors[0]), `the run failed unexpectedly: ${errors[0]}`)
-      if (/certificate cap/.test(errors[0]))
+      // A rate limit says it is not the cap (issue 19.4); the cap is blamed only at the cap.
+      if (/certificate cap/.test(errors[0]) && !/rate limit, not the certificate cap/.test(errors[0]))
         must(peak >= CAP, `the run blamed the certificate cap, but the organization held at most ${peak}: ${errors[0]}`)
     }
     const results = json<ResultEntry[]>(run, 'results')
