@@ -11,7 +11,7 @@
 // activated, deactivated and renamed ids are exactly what changed); plan then publish make the
 // same changes; a second identical publish writes nothing; after the faults, one run converges.
 //
-// Bounded: MODEL_RUNS cases (default 180) from MODEL_SEED (default fixed), in MODEL_LANES lanes
+// Bounded: MODEL_RUNS cases (default 150) from MODEL_SEED (default fixed), in MODEL_LANES lanes
 // (default 2) that run at once, each with its own emulator reset between cases. A failure prints
 // the seed, the path and the shrunk case; replay it with MODEL_SEED=… MODEL_PATH=… MODEL_LANES=1.
 import fc from 'fast-check'
@@ -28,7 +28,7 @@ import {
   Violation
 } from './model.js'
 
-const RUNS = Number(process.env.MODEL_RUNS ?? 180)
+const RUNS = Number(process.env.MODEL_RUNS ?? 150)
 const SEED = Number(process.env.MODEL_SEED ?? 19_2026)
 const LANES = Number(process.env.MODEL_LANES ?? 2)
 const PATH = process.env.MODEL_PATH
