@@ -283,4 +283,37 @@ describe('plan with activate for projects', () => {
       await emulator.close()
     }
   })
+  it('refuses a first activation in a project that would shut out a workload which gets in there today', async () => {
+    // Found by the model: the workload verifies in proj_a (its CA is active there) before and after,
+    // but proj_b has no active CA, so it gets into proj_b today with no check, and would not after.
+    const emulator = await startEmulator()
+    try {
+      const heldCa = await makeCa({ cn: 'Held CA' })
+      const newCa = await makeCa({ cn: 'New CA', notBefore: new Date(Date.now() - 2 * DAY) })
+      const held = emulator.seed(heldCa.pem, 'held-ca')
+      held.projects.add('proj_a')
+      const root = await workspace({
+        'certs/new.pem': newCa.pem,
+        'workloads/batch.pem': (await makeLeaf(heldCa, { cn: 'batch' })).pem
+      })
+      const run = await publishTo(emulator, root, {
+        'workload-certificates': 'workloads/*.pem',
+        activate: 'true',
+        'project-ids': 'proj_a\nproj_b'
+      })
+      expect(run.code).toBe(1)
+      const [verdict] = workloads(run)
+      expect([verdict.file, verdict.check]).toEqual(['workloads/batch.pem', 'stranded-in-scope'])
+      expect(verdict.problem).toMatch(/^it gets into the project proj_b today \(no CA is active there yet/)
+      const [annotation] = commands(run, 'error')
+      expect(annotation.properties).toBe('file=workloads/batch.pem,line=1')
+      expect(annotation.message).toMatch(
+        /Workload certificate 'CN=batch' gets into the project proj_b today .* but would not after this run: .*Issue it from a CA this run leaves active in the project proj_b; nothing was changed\./
+      )
+      expect(emulator.requests.filter((r) => r.method !== 'GET')).toEqual([])
+      expect(emulator.certificates).toHaveLength(1)
+    } finally {
+      await emulator.close()
+    }
+  })
 })

@@ -22,7 +22,7 @@ import type { Outcome } from './github/results.js'
 import { managedBy } from './plan/retire.js'
 import type { Runner } from './github/runner.js'
 import { judgeWorkloads } from './certificates/workloads.js'
-import { organizationLockOut, planAnchors } from './plan/lockout.js'
+import { organizationLockOut, planAnchors, strandedInScopes } from './plan/lockout.js'
 
 /** inventory → plan → apply: the part that talks to the API. */
 export async function publish(runner: Runner, settings: Settings, outcome: Outcome, now: Date): Promise<void> {
@@ -128,6 +128,7 @@ async function refuseLockOut(
     where: 'for the organization'
   }).then((j) => j.verdicts)
   outcome.workloads = [...judged.verdicts, ...(clientVerdict ? [clientVerdict] : [])]
+  judged.problems.push(...(await strandedInScopes(workloads, judged.verdicts, anchors.scopes, now)))
   outcome.problems.push(...judged.problems)
   annotate(runner, judged.problems)
   const errors = judged.problems.filter((p) => p.severity === 'error').length

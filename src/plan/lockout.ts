@@ -2,19 +2,25 @@
  * The lock-out proofs against a plan: which CAs each scope it touches accepts before and after it,
  * and whether the action's own next run would still get in.
  */
-import { type Anchor, list, quote, type Verdict } from '../certificates/chain.js'
+import { type Anchor, list, type Presented, quote, type Verdict, verifyPresented } from '../certificates/chain.js'
+import type { Problem } from '../certificates/problem.js'
 import { parseFile } from '../certificates/files.js'
 import { fileAnchors } from '../certificates/workloads.js'
 import type { Certificate } from '../certificates/x509.js'
 import type { RemoteCertificate } from '../openai/wire.js'
 import type { Inventory } from '../openai/inventory.js'
 import { mapLimit } from '../shared/pool.js'
-import type { Plan, ProjectStates } from './plan.js'
+import { type Plan, type ProjectStates, scopeName } from './plan.js'
 
 /** The anchors of the scopes a plan activates in, as they are now and as the plan leaves them. */
 export interface PlanAnchors {
   before: Anchor[]
   after: Anchor[]
+  /**
+   * Each scope the plan activates in, with what it accepts before and after (a project's own CAs and
+   * the organization's). A scope with none active before (`open`) accepts every client: no check happens.
+   */
+  scopes: { name: string; open: boolean; before: Anchor[]; after: Anchor[] }[]
   /** At organization scope, when the plan activates there. */
   organization?: { before: Anchor[]; after: Anchor[]; firstActivation: boolean; deactivates: boolean }
 }
@@ -82,6 +88,12 @@ export async function planAnchors(
   return {
     before: union('before'),
     after: union('after'),
+    scopes: scopes.map((s) => ({
+      name: scopeName(s.scope.scope),
+      open: s.before.size === 0,
+      before: anchors(s.before),
+      after: anchors(s.after)
+    })),
     organization: org && {
       before: anchors(org.before),
       after: anchors(org.after),
@@ -106,4 +118,38 @@ export function organizationLockOut(org: PlanAnchors['organization'], client: Ve
   if (client.problem !== null)
     return `This run would ${what}, and client-certificate ${quote(client.subject ?? '')} would not verify against the organization's CAs after it: ${client.problem}. Give client-certificate and client-key of a certificate issued from ${list(org.after.map((a) => a.label)) || 'a CA in the files'}; nothing was changed.`
   return undefined
+}
+
+/**
+ * Workloads that get into a scope today (it has no active CA, so no check happens, or one accepts
+ * them) but would not after the run: accepted somewhere else after it is not enough, since the action
+ * cannot know which project a workload calls. Each is an error at its file, and its verdict says so.
+ */
+export async function strandedInScopes(
+  workloads: readonly Presented[],
+  verdicts: Verdict[],
+  scopes: PlanAnchors['scopes'],
+  now: Date
+): Promise<Problem[]> {
+  const problems: Problem[] = []
+  for (const scope of scopes) {
+    const after = await verifyPresented(workloads, scope.after, now)
+    const before = scope.open ? [] : await verifyPresented(workloads, scope.before, now)
+    for (const [i, w] of workloads.entries()) {
+      const verdict = verdicts.find((v) => v.file === w.file && v.line === w.line)
+      if (!verdict || verdict.problem !== null || after[i].problem === null) continue
+      if (!scope.open && before[i].problem !== null) continue
+      const today = scope.open ? `no CA is active there yet, so no check happens` : `it chains to ${before[i].anchor}`
+      verdict.problem = `it gets into the ${scope.name} today (${today}) but would not after this run: ${after[i].problem}`
+      verdict.check = 'stranded-in-scope'
+      problems.push({
+        check: 'workload-stranded-in-scope',
+        severity: 'error',
+        file: w.file,
+        line: w.line,
+        message: `Workload certificate ${quote(verdict.subject ?? '')} ${verdict.problem.replace(/^it /, '')}. Issue it from a CA this run leaves active in the ${scope.name}${scope.open ? '' : `, or keep ${before[i].anchor} active there`}; nothing was changed.`
+      })
+    }
+  }
+  return problems
 }
