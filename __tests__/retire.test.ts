@@ -230,6 +230,43 @@ describe('prune-retired', () => {
   })
 })
 
+describe('docs/examples/retiring.yml (prune-retired: as-needed)', () => {
+  it('the run after a rotation keeps the deactivated CA while no upload needs its slot, as the example says; plan counts it once one does', async () => {
+    emulator = await startEmulator()
+    emulator.addProject({ id: 'proj_pay' })
+    const [a, b, c] = [await ca('a'), await ca('b'), await ca('c')]
+    const old = emulator.seed(a.pem, 'payments-a')
+    old.projects.add('proj_pay')
+    const inputs = {
+      files: 'certs/payments/*.pem',
+      name: 'payments-{stem}',
+      activate: 'true',
+      exclusive: 'true',
+      'project-ids': 'proj_pay', // the example activates for the organization; a project spares the client certificate
+      'managed-names': 'payments-*',
+      'prune-retired': 'as-needed'
+    }
+    const root = await workspace({ 'certs/payments/b.pem': b.pem })
+    expect((await publishTo(emulator, root, inputs)).code).toBe(0)
+    expect(old.projects.size).toBe(0)
+    const next = await publishTo(emulator, root, inputs)
+    expect(next.code).toBe(0)
+    expect(names()).toEqual(['payments-a', 'payments-b'])
+    // Once the organization is full, the next upload frees the retired CA's slot: plan says so in counts, not deleted-ids.
+    for (let i = 0; i < 48; i++) emulator.seed((await ca(`other ${i}`)).pem, `other-${i}`).active = true
+    const full = await workspace({ 'certs/payments/b.pem': b.pem, 'certs/payments/c.pem': c.pem })
+    const before = emulator.requests.length
+    const plan = await publishTo(emulator, full, { ...inputs, mode: 'plan' })
+    expect(plan.code).toBe(0)
+    expect(emulator.requests.slice(before).filter((r) => r.method !== 'GET')).toEqual([])
+    expect(JSON.parse(plan.outputs.counts)).toMatchObject({ deleted: 1, uploaded: 1 })
+    expect(ids(plan, 'deleted-ids')).toEqual([])
+    expect(JSON.parse(plan.outputs.changes)).toContainEqual(
+      expect.objectContaining({ action: 'delete', id: old.id, done: false })
+    )
+  })
+})
+
 describe('retiring, when the API misbehaves', () => {
   it('a delete answered but not made is not reported as deleted: the read-back finds it still there', async () => {
     emulator = await startEmulator()
