@@ -22,6 +22,7 @@ function runnerWith(
     },
     info: () => {},
     debug: () => {},
+    notice: () => {},
     warning: () => {},
     error: () => {},
     setOutput: () => {},

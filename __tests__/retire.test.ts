@@ -143,7 +143,7 @@ describe('prune-retired', () => {
     const warnings = commands(result, 'warning').map((w) => w.message)
     expect(warnings).toContainEqual(
       expect.stringMatching(
-        new RegExp(`^Did not delete retired certificate 'team-old-1' \\(${first}\\): it is in use again`)
+        new RegExp(`^Did not delete retired certificate 'team-old-1' \\(${first}\\): OpenAI says it is in use`)
       )
     )
     expect(byName('team-old-1')).toBeDefined()
@@ -157,7 +157,7 @@ describe('prune-retired', () => {
       error?: string
     }[]
     expect(changes.filter((c) => c.action === 'delete')).toEqual([
-      expect.objectContaining({ id: first, done: false, error: expect.stringContaining('in use again') }),
+      expect.objectContaining({ id: first, done: false, error: expect.stringContaining('OpenAI says it is in use') }),
       expect.objectContaining({ id: second, done: true })
     ])
   })
@@ -227,6 +227,43 @@ describe('prune-retired', () => {
     expect(ids(second, 'deleted-ids')).toEqual([old.id])
     expect(byName('team-2025')).toBeUndefined()
     expect(names()).toEqual(['other-team', 'team-2026'])
+  })
+})
+
+describe('docs/examples/retiring.yml (prune-retired: as-needed)', () => {
+  it('the run after a rotation keeps the deactivated CA while no upload needs its slot, as the example says; plan counts it once one does', async () => {
+    emulator = await startEmulator()
+    emulator.addProject({ id: 'proj_pay' })
+    const [a, b, c] = [await ca('a'), await ca('b'), await ca('c')]
+    const old = emulator.seed(a.pem, 'payments-a')
+    old.projects.add('proj_pay')
+    const inputs = {
+      files: 'certs/payments/*.pem',
+      name: 'payments-{stem}',
+      activate: 'true',
+      exclusive: 'true',
+      'project-ids': 'proj_pay', // the example activates for the organization; a project spares the client certificate
+      'managed-names': 'payments-*',
+      'prune-retired': 'as-needed'
+    }
+    const root = await workspace({ 'certs/payments/b.pem': b.pem })
+    expect((await publishTo(emulator, root, inputs)).code).toBe(0)
+    expect(old.projects.size).toBe(0)
+    const next = await publishTo(emulator, root, inputs)
+    expect(next.code).toBe(0)
+    expect(names()).toEqual(['payments-a', 'payments-b'])
+    // Once the organization is full, the next upload frees the retired CA's slot: plan says so in counts, not deleted-ids.
+    for (let i = 0; i < 48; i++) emulator.seed((await ca(`other ${i}`)).pem, `other-${i}`).active = true
+    const full = await workspace({ 'certs/payments/b.pem': b.pem, 'certs/payments/c.pem': c.pem })
+    const before = emulator.requests.length
+    const plan = await publishTo(emulator, full, { ...inputs, mode: 'plan' })
+    expect(plan.code).toBe(0)
+    expect(emulator.requests.slice(before).filter((r) => r.method !== 'GET')).toEqual([])
+    expect(JSON.parse(plan.outputs.counts)).toMatchObject({ deleted: 1, uploaded: 1 })
+    expect(ids(plan, 'deleted-ids')).toEqual([])
+    expect(JSON.parse(plan.outputs.changes)).toContainEqual(
+      expect.objectContaining({ action: 'delete', id: old.id, done: false })
+    )
   })
 })
 
@@ -322,7 +359,17 @@ describe('managed-names', () => {
       /^Input 'managed-names' has 'team-\[abc', which .*never closed: give one glob pattern/
     ],
     [{ 'managed-names': 'team-{a,b' }, /^Input 'managed-names' has 'team-\{a,b', which .*never closed/],
-    [{ 'managed-names': '!team-*' }, /^Input 'managed-names' has '!team-\*', which '!' \(exclusion\) is not supported/]
+    [{ 'managed-names': '!team-*' }, /^Input 'managed-names' has '!team-\*', which '!' \(exclusion\) is not supported/],
+    // A pattern written with a '#' is a comment: the error says so, not that the input is empty.
+    [
+      { 'managed-names': '#team-*', 'prune-retired': 'all' },
+      /^Input 'managed-names' has only comment lines \('#team-\*'\): a line starting with '#' is a comment.*'\[#\]team-\*'/
+    ],
+    // Worse without prune-retired: exclusive would deactivate every other certificate.
+    [
+      { 'managed-names': '#team-*', activate: 'true', exclusive: 'true', 'project-ids': 'proj_x' },
+      /^Input 'managed-names' has only comment lines/
+    ]
   ])('%j is an input error naming the input, with no request made', async (inputs, message) => {
     emulator = await startEmulator()
     const root = await workspace({ 'certs/team.pem': (await ca('team')).pem })
@@ -330,6 +377,142 @@ describe('managed-names', () => {
     expect(result.code).toBe(1)
     expect(errorLine(result)).toMatch(message)
     expect(emulator.requests).toEqual([])
+  })
+})
+
+describe('managed-names and certificates it misses', () => {
+  it('a rotation whose old CA has a name managed-names misses: run 1 warns that the files hold it, run 2 gives a notice that exclusive left it active', async () => {
+    emulator = await startEmulator()
+    emulator.addProject({ id: 'proj_pay' })
+    const [a, b] = [await ca('a'), await ca('b')]
+    // Uploaded before the team adopted its naming; the files hold it, sync-names is off.
+    const legacy = emulator.seed(a.pem, 'legacy-a')
+    legacy.projects.add('proj_pay')
+    const inputs = {
+      name: 'team-{stem}',
+      activate: 'true',
+      exclusive: 'true',
+      'project-ids': 'proj_pay',
+      ...RETIRE,
+      'prune-retired': 'all'
+    }
+    const first = await publishTo(emulator, await workspace({ 'certs/a.pem': a.pem }), inputs)
+    expect(first.code).toBe(0)
+    const warned = commands(first, 'warning').map((w) => w.message)
+    expect(warned).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^Input 'managed-names' \\('team-\\*'\\) matches none of the names a certificate the files hold has in the organization: 'legacy-a' \\(${legacy.id}\\)\\. 'exclusive' and 'prune-retired' will never touch it .*rename it \\('sync-names: true'.*or widen 'managed-names'\\.$`
+        )
+      )
+    ])
+    expect(JSON.parse(first.outputs.counts)).toMatchObject({ warnings: 1, errors: 0 })
+    expect(first.summary).toContain('matches none of the names a certificate the files hold has')
+    expect(writes()).toEqual([])
+
+    // The rotation: the files now hold only b. The old CA stays active (not managed), and the run says so.
+    const rotation = await publishTo(emulator, await workspace({ 'certs/b.pem': b.pem }), inputs)
+    expect(rotation.code).toBe(0)
+    expect(byName('team-b')!.projects.has('proj_pay')).toBe(true)
+    expect(legacy.projects.has('proj_pay')).toBe(true)
+    expect(ids(rotation, 'deactivated-ids')).toEqual([])
+    expect(commands(rotation, 'notice').map((n) => n.message)).toEqual([
+      `'exclusive' left 1 active certificate the files do not hold active for the project proj_pay, as 'managed-names' ('team-*') does not match its name: 'legacy-a' (${legacy.id}). If this repository manages it, rename it or widen 'managed-names'.`
+    ])
+    // A notice is not a warning: fail-on: warning does not fail on another team's certificate.
+    expect(commands(rotation, 'warning')).toEqual([])
+  })
+
+  it('a held certificate without a name is named by its id in the warning; with sync-names the rename it gets is checked instead', async () => {
+    emulator = await startEmulator()
+    const cert = await ca('nameless')
+    const nameless = emulator.seed(cert.pem, null)
+    const root = await workspace({ 'certs/pay.pem': cert.pem })
+    const result = await publishTo(emulator, root, { name: 'team-{stem}', ...RETIRE })
+    expect(result.code).toBe(0)
+    expect(commands(result, 'warning').map((w) => w.message)).toEqual([
+      expect.stringContaining(`the files hold has in the organization: a certificate without a name (${nameless.id}).`)
+    ])
+    const synced = await publishTo(emulator, root, { name: 'team-{stem}', ...RETIRE, 'sync-names': 'true' })
+    expect(synced.code).toBe(0)
+    expect(commands(synced, 'warning')).toEqual([])
+    expect(byName('team-pay')?.id).toBe(nameless.id)
+  })
+
+  it.each(['*', '**', '?*'])(
+    "managed-names '%s' with prune-retired: all warns at the input that it claims every team's certificates",
+    async (pattern) => {
+      emulator = await startEmulator()
+      for (let i = 0; i < 2; i++) emulator.seed((await ca(`other ${i}`)).pem, `other-team-${i}`)
+      const result = await publishTo(emulator, await workspace({ 'certs/mine.pem': (await ca('mine')).pem }), {
+        'managed-names': pattern,
+        'prune-retired': 'all'
+      })
+      expect(result.code).toBe(0)
+      const warnings = commands(result, 'warning').map((w) => w.message)
+      expect(warnings).toEqual([
+        `Input 'managed-names' has '${pattern}', which matches every certificate name: 'exclusive' deactivates, and 'prune-retired' deletes, every team's certificates in the organization that the files do not hold. List only the names this repository gives, e.g. 'payments-*'.`
+      ])
+      expect(JSON.parse(result.outputs.counts).warnings).toBe(1)
+    }
+  )
+
+  it("a pattern that merely starts wide ('*-root') does not warn", async () => {
+    emulator = await startEmulator()
+    const result = await publishTo(emulator, await workspace({ 'certs/pay-root.pem': (await ca('root')).pem }), {
+      'managed-names': '*-root'
+    })
+    expect(result.code).toBe(0)
+    expect(commands(result, 'warning')).toEqual([])
+  })
+})
+
+describe('counts and the summary agree with the annotations', () => {
+  it('a retired delete refused as in use is one warning in counts and the summary, ⚠️ in Changes, and does not claim it was activated since', async () => {
+    emulator = await startEmulator()
+    emulator.addProject({ id: 'proj_gone', archived: true })
+    const kept = emulator.seed((await ca('arch')).pem, 'team-arch')
+    kept.projects.add('proj_gone')
+    // The project's certificate listing does not show it active (a lagging or partial answer).
+    emulator.faults.push({
+      method: 'GET',
+      path: '/organization/projects/proj_gone/certificates',
+      times: 10,
+      rewrite: (answer: { data: unknown[] }) => ({ ...answer, data: [] })
+    })
+    const result = await publishTo(emulator, await workspace({ 'certs/new.pem': (await ca('new')).pem }), {
+      name: 'team-{stem}',
+      ...RETIRE,
+      'prune-retired': 'all'
+    })
+    expect(result.code).toBe(0)
+    expect(names()).toEqual(['team-arch', 'team-new'])
+    const warnings = commands(result, 'warning').map((w) => w.message)
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^Did not delete retired certificate 'team-arch' \\(${kept.id}\\): OpenAI says it is in use .*though every listing this run read showed it inactive.*it was kept`
+        )
+      )
+    ])
+    expect(warnings[0]).not.toMatch(/activated .* since this run listed/)
+    expect(JSON.parse(result.outputs.counts)).toMatchObject({ warnings: 1, errors: 0, deleted: 0, uploaded: 1 })
+    expect(result.summary).toContain('0 errors, 1 warning.')
+    expect(result.summary).toMatch(
+      /\| delete \(retired: .*\| team-arch `[^`]+` \| {2}\| ⚠️ Not deleted: OpenAI says it is in use/
+    )
+    expect(result.summary).not.toContain('❌')
+  })
+
+  it('a failed upload makes an exit-1 run with one error in counts and in the summary', async () => {
+    emulator = await startEmulator()
+    // Refused for a reason that is neither the certificate's nor the cap's (a key without the permission).
+    emulator.faults.push({ method: 'POST', path: '/organization/certificates', status: 403 })
+    const result = await publishTo(emulator, await workspace({ 'certs/team-new.pem': (await ca('new')).pem }))
+    expect(result.code).toBe(1)
+    expect(emulator.certificates).toEqual([])
+    expect(JSON.parse(result.outputs.counts)).toMatchObject({ errors: 1, uploaded: 0 })
+    expect(result.summary).toContain('1 error, 0 warnings.')
   })
 })
 

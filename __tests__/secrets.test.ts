@@ -127,6 +127,7 @@ function recorder(): Runner & { seen: string[]; masked: string[] } {
     setSecret: (value) => void masked.push(value),
     info: (m) => void seen.push(`info ${m}`),
     debug: (m) => void seen.push(`debug ${m}`),
+    notice: (m) => void seen.push(`notice ${m}`),
     warning: (m, p) => void seen.push(`warning ${m}${place(p)}`),
     error: (m, p) => void seen.push(`error ${m}${place(p)}`),
     setOutput: (n, v) => void seen.push(`output ${n}=${v}`),

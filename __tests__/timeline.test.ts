@@ -182,7 +182,7 @@ describe('validity timeline', () => {
         existing: new Map(),
         uploads: [],
         renames: [],
-        scopes: [{ scope: { kind: 'organization' }, activate: [], activateUploads: true, deactivate: [] }],
+        scopes: [{ scope: { kind: 'organization' }, activate: [], activateUploads: true, deactivate: [], spared: [] }],
         prunable: [],
         deletions: 0,
         total: 1,

@@ -234,6 +234,7 @@ function terminalRunner(invocation: Invocation) {
     setSecret: (value) => void secrets.push(value),
     info: (message) => print(out, message),
     debug: (message) => (debugging ? print(process.stderr, colour(process.stderr, 'dim', message)) : undefined),
+    notice: (message) => print(process.stderr, `notice: ${message}`),
     warning: (message) => print(process.stderr, colour(process.stderr, 'yellow', `warning: ${message}`)),
     error: (message) => print(process.stderr, colour(process.stderr, 'red', `error: ${message}`)),
     setOutput: (name, value) => void (state.outputs[name] = value),

@@ -11,15 +11,18 @@ import {
   deletionLockOut,
   makePlan,
   type NamedCertificate,
+  type LifecycleOptions,
   needsAllProjects,
   type Plan,
   planChanges,
-  type ProjectStates
+  type ProjectStates,
+  scopeName
 } from './plan/plan.js'
 import { checkReviewedPlan, reviewablePlan, writePlanFile } from './plan/plan-hash.js'
 import { annotate } from './github/report.js'
 import type { Outcome } from './github/results.js'
-import { managedBy } from './plan/retire.js'
+import { claimsEveryName, managedBy } from './plan/retire.js'
+import type { RemoteCertificate } from './openai/wire.js'
 import type { Runner } from './github/runner.js'
 import { judgeWorkloads } from './certificates/workloads.js'
 import { organizationLockOut, planAnchors, strandedInScopes } from './plan/lockout.js'
@@ -36,6 +39,11 @@ export async function publish(runner: Runner, settings: Settings, outcome: Outco
   })
   try {
     const { lifecycle } = settings
+    // A warning of the run itself: annotated, shown in the summary and counted in `counts`.
+    const warn = (message: string): void => {
+      runner.warning(message)
+      outcome.notices = [...(outcome.notices ?? []), message]
+    }
     const certificates = outcome.files.flatMap((f) => f.certificates)
     const [inventory, projects] = await runner.group('Inventory', () =>
       Promise.all([
@@ -47,12 +55,9 @@ export async function publish(runner: Runner, settings: Settings, outcome: Outco
     )
     const plan = await runner.group('Plan', async () => {
       const local: NamedCertificate[] = certificates.map((cert) => ({ cert, name: outcome.names.get(cert)! }))
-      const unmanaged = unmanagedNames(local, lifecycle.managedNames)
-      if (unmanaged) {
-        runner.warning(unmanaged)
-        outcome.notices = [...(outcome.notices ?? []), unmanaged]
-      }
       const plan = makePlan(local, inventory, now, lifecycle, projects)
+      for (const message of managedNamesWarnings(plan, lifecycle)) warn(message)
+      for (const message of sparedNotices(plan, lifecycle.managedNames)) runner.notice(message)
       const duplicates = duplicateProblems(inventory, certificates, plan.existing)
       outcome.problems.push(...duplicates)
       annotate(runner, duplicates)
@@ -75,7 +80,7 @@ export async function publish(runner: Runner, settings: Settings, outcome: Outco
         inventory,
         managedNames: lifecycle.managedNames,
         log: (message) => runner.info(message),
-        warn: (message) => runner.warning(message),
+        warn,
         refused: (named, error) => {
           const problem = refusalProblem(named.cert, error.message, settings.caRules)
           outcome.problems.push(problem)
@@ -144,16 +149,50 @@ async function refuseLockOut(
   if (lockOut) throw new ActionError(lockOut)
 }
 
+const firstFive = (items: readonly string[]): string =>
+  `${items.slice(0, 5).join(', ')}${items.length > 5 ? ` and ${items.length - 5} more` : ''}`
+
+const named = (r: RemoteCertificate): string => `${r.name ? `'${r.name}'` : 'a certificate without a name'} (${r.id})`
+
 /**
- * A warning at the input when the names this run gives its own certificates match no pattern of
- * `managed-names`: later runs would neither deactivate nor retire them.
+ * Warnings at the `managed-names` input: a pattern that matches every name (every team's
+ * certificates become this repository's); names this run gives new uploads (or renames to) that no
+ * pattern matches; certificates the files hold whose name (after `sync-names`) no pattern matches.
+ * Later runs would neither deactivate nor retire either kind.
  */
-export function unmanagedNames(local: readonly NamedCertificate[], patterns: readonly string[]): string | undefined {
-  if (patterns.length === 0) return undefined
-  const names = [...new Set(local.map((n) => n.name))].filter((name) => managedBy(name, patterns) === undefined)
-  if (names.length === 0) return undefined
-  const shown = names.slice(0, 5).map((n) => `'${n}'`)
-  return `Input 'managed-names' (${patterns.map((p) => `'${p}'`).join(', ')}) matches none of the names this run gives its own certificates: ${shown.join(', ')}${names.length > 5 ? ` and ${names.length - 5} more` : ''}. The run would stop managing them: 'exclusive' and 'prune-retired' leave them alone. Add a pattern that matches them (or change 'name').`
+export function managedNamesWarnings(plan: Plan, options: LifecycleOptions): string[] {
+  const patterns = options.managedNames
+  if (patterns.length === 0) return []
+  const input = `Input 'managed-names' (${patterns.map((p) => `'${p}'`).join(', ')})`
+  const out: string[] = []
+  const everything = claimsEveryName(patterns)
+  if (everything !== undefined)
+    out.push(
+      `Input 'managed-names' has '${everything}', which matches every certificate name: 'exclusive' deactivates, and 'prune-retired' deletes, every team's certificates in the organization that the files do not hold. List only the names this repository gives, e.g. 'payments-*'.`
+    )
+  const unmanaged = (name: string | null): boolean => managedBy(name, patterns) === undefined
+  const given = [...new Set([...plan.uploads.map((u) => u.name), ...plan.renames.map((r) => r.name)])].filter(unmanaged)
+  if (given.length > 0)
+    out.push(
+      `${input} matches none of the names this run gives its own certificates: ${firstFive(given.map((n) => `'${n}'`))}. The run would stop managing them: 'exclusive' and 'prune-retired' leave them alone. Add a pattern that matches them (or change 'name').`
+    )
+  const renamed = new Set(plan.renames.map((r) => r.remote.id))
+  const held = [...plan.existing.values()].filter((r) => !renamed.has(r.id) && unmanaged(r.name))
+  if (held.length > 0)
+    out.push(
+      `${input} matches none of the names ${held.length === 1 ? 'a certificate the files hold has' : `${held.length} certificates the files hold have`} in the organization: ${firstFive(held.map(named))}. 'exclusive' and 'prune-retired' will never touch ${held.length === 1 ? 'it' : 'them'} once the files drop ${held.length === 1 ? 'it' : 'them'}: rename ${held.length === 1 ? 'it' : 'them'} ('sync-names: true' gives the 'name' template's) or widen 'managed-names'.`
+    )
+  return out
+}
+
+/** With `exclusive` and `managed-names`, a notice per scope naming the active certificates it left active, their names being unmanaged. */
+export function sparedNotices(plan: Plan, patterns: readonly string[]): string[] {
+  return plan.scopes
+    .filter((s) => s.spared.length > 0)
+    .map(
+      (s) =>
+        `'exclusive' left ${s.spared.length === 1 ? '1 active certificate' : `${s.spared.length} active certificates`} the files do not hold active for the ${scopeName(s.scope)}, as 'managed-names' (${patterns.map((p) => `'${p}'`).join(', ')}) does not match ${s.spared.length === 1 ? 'its name' : 'their names'}: ${firstFive(s.spared.map(named))}. If this repository manages ${s.spared.length === 1 ? 'it' : 'them'}, rename ${s.spared.length === 1 ? 'it' : 'them'} or widen 'managed-names'.`
+    )
 }
 
 /** Hashes the plan (and writes it, in plan mode); in publish, refuses a plan other than the reviewed one. */

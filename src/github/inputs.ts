@@ -250,6 +250,17 @@ export function getSettings(runner: Runner): Settings {
     pruneRetired: oneOf('prune-retired', runner.getInput('prune-retired') || 'false', PRUNE_RETIRED),
     managedNames: parseManagedNames(lines(runner.getInput('managed-names')))
   }
+  // Only comment lines: '#payments-*' meant as a pattern would leave nothing managed (exclusive: every certificate).
+  const commented = runner
+    .getInput('managed-names')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith('#'))
+  if (lifecycle.managedNames.length === 0 && commented.length > 0) {
+    throw new ActionError(
+      `Input 'managed-names' has only comment lines ('${commented[0]}'): a line starting with '#' is a comment, so it names nothing; write '[#]${commented[0].slice(1).trim()}' to match names that start with '#', give the pattern without the '#', or remove the input.`
+    )
+  }
   if (lifecycle.pruneRetired !== 'false' && lifecycle.managedNames.length === 0) {
     throw new ActionError(
       `Input 'prune-retired' is '${lifecycle.pruneRetired}' but 'managed-names' is empty: a certificate is retired only when its name matches a pattern of 'managed-names', so that a run never deletes certificates it does not manage (another team's). Give the names this repository manages, e.g. 'managed-names: payments-*', or set 'prune-retired: false'.`

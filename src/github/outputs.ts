@@ -59,8 +59,7 @@ export function countsOf(outcome: Outcome, results: readonly Result[]): string {
     parts.push(
       `${verdicts.length} client certificate${verdicts.length === 1 ? '' : 's'} verified${refused > 0 ? ` (${refused} refused)` : ''}`
     )
-  const errors = outcome.problems.filter((p) => p.severity === 'error').length
-  const warnings = outcome.problems.length - errors + (outcome.notices?.length ?? 0)
+  const { errors, warnings } = tally(outcome)
   const certificates = results.filter((r) => r.fingerprint !== null)
   const unique = new Set(certificates.map((r) => r.fingerprint)).size
   const found = `${certificates.length} certificate${certificates.length === 1 ? '' : 's'}${unique < certificates.length ? ` (${unique} distinct)` : ''}`
@@ -102,6 +101,19 @@ export interface Counts {
   errors: number
 }
 
+/**
+ * The errors and warnings a run reports, in the counts line and the `counts` output: every problem
+ * by its severity, every warning of the run itself (`notices`, the apply's warnings among them), and
+ * a failure tied to no certificate (a write that failed) as one error, so an exit-1 run never says 0.
+ */
+export function tally(outcome: Outcome): { errors: number; warnings: number } {
+  const problemErrors = outcome.problems.filter((p) => p.severity === 'error').length
+  return {
+    errors: problemErrors > 0 ? problemErrors : outcome.failure ? 1 : 0,
+    warnings: outcome.problems.length - problemErrors + (outcome.notices?.length ?? 0)
+  }
+}
+
 const DAY_MS = 24 * 60 * 60 * 1000
 
 /**
@@ -116,7 +128,7 @@ export function branchOutputs(outcome: Outcome, results: readonly Result[], now:
   const verdicts = new Map<string, boolean>()
   results.forEach((r, i) => verdicts.set(r.fingerprint ?? `entry ${i}`, r.status !== 'invalid'))
   const certificates = results.filter((r) => r.fingerprint !== null)
-  const errors = outcome.problems.filter((p) => p.severity === 'error').length
+  const { errors, warnings } = tally(outcome)
   const counts: Counts = {
     found: certificates.length,
     distinct: new Set(certificates.map((r) => r.fingerprint)).size,
@@ -128,7 +140,7 @@ export function branchOutputs(outcome: Outcome, results: readonly Result[], now:
     deactivated: changed('deactivate'),
     renamed: changed('rename'),
     deleted: changed('delete'),
-    warnings: outcome.problems.length - errors + (outcome.notices?.length ?? 0),
+    warnings,
     errors
   }
   const expiries = outcome.files.flatMap((f) => f.certificates.map((c) => c.notAfter.getTime()))

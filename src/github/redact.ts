@@ -291,6 +291,7 @@ export function redacting(runner: Runner, secrets: readonly string[] = []): Reda
     },
     info: (message) => runner.info(inert(clean(message))),
     debug: (message) => runner.debug(inert(clean(message))),
+    notice: (message) => runner.notice(clean(message)),
     warning: (message, where) => runner.warning(clean(message), place(where)),
     error: (message, where) => runner.error(clean(message), place(where)),
     setOutput: (name, value) => runner.setOutput(name, clean(value)),

@@ -16,6 +16,8 @@ export interface Runner {
   setSecret(value: string): void
   info(message: string): void
   debug(message: string): void
+  /** A notice: worth seeing, not a warning (not counted, never fails the run). */
+  notice(message: string): void
   warning(message: string, place?: Place): void
   error(message: string, place?: Place): void
   setOutput(name: string, value: string): void
@@ -36,6 +38,7 @@ export const actionsRunner: Runner = {
   setSecret: (value) => core.setSecret(value),
   info: (message) => core.info(message),
   debug: (message) => core.debug(message),
+  notice: (message) => core.notice(message),
   warning: (message, place) => core.warning(message, annotation(place)),
   error: (message, place) => core.error(message, annotation(place)),
   setOutput: (name, value) => core.setOutput(name, value),

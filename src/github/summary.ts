@@ -120,7 +120,8 @@ export function summaryOf(outcome: Outcome, results: readonly Result[], counts: 
       const result = c.done
         ? '✅ done'
         : c.error
-          ? `❌ ${cell(c.error)}`
+          ? // A deletion refused leaves the certificate kept: a warning, never a failure (docs/retiring.md).
+            `${c.action === 'delete' ? '⚠️' : '❌'} ${cell(c.error)}`
           : outcome.mode === 'plan'
             ? '📝 planned'
             : '⏸️ not made'

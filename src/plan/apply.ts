@@ -138,12 +138,13 @@ export class Applier {
       } catch (error) {
         change.unsure = isAmbiguous(error)
         if (!(error instanceof ApiError) || error.status === undefined || error.status >= 500) throw error
-        // A retired certificate was inactive everywhere when the run listed every project: in use now means since.
-        const again = error.code === 'certificate_in_use' && deletion?.reason.kind === 'retired'
-        change.error = again ? `Not deleted: it is in use again (${error.message})` : error.message
+        // A retired certificate was inactive in every listing this run read; OpenAI says otherwise. It may
+        // have been activated since, or have been active all along where a listing did not show it.
+        const inUse = error.code === 'certificate_in_use' && deletion?.reason.kind === 'retired'
+        change.error = inUse ? `Not deleted: OpenAI says it is in use (${error.message})` : error.message
         this.options.warn(
-          again
-            ? `Did not delete retired certificate ${label(change)}: it is in use again (activated in a project or for the organization since this run listed them: ${error.message}); it was kept.`
+          inUse
+            ? `Did not delete retired certificate ${label(change)}: OpenAI says it is in use (${error.message}), though every listing this run read showed it inactive (activated since, or active where a listing left it out); it was kept: deactivate it everywhere first if it should go.`
             : `Could not delete expired certificate ${label(change)}: ${error.message} It was left in place.`
         )
       }

@@ -65,6 +65,8 @@ export interface ScopePlan {
   activateUploads: boolean
   /** Active certificates the files no longer hold (exclusive). */
   deactivate: RemoteCertificate[]
+  /** Active certificates the files do not hold that `exclusive` leaves alone: `managed-names` misses their names. */
+  spared: RemoteCertificate[]
 }
 
 export interface Plan {
@@ -187,13 +189,13 @@ export function makePlan(
     for (const scope of targets) {
       const isActive = (r: RemoteCertificate): boolean =>
         scope.kind === 'organization' ? r.active === true : (projects.get(scope.id)?.has(r.id) ?? false)
+      const others = options.exclusive ? inventory.certificates.filter((r) => isActive(r) && !held.has(r.id)) : []
       scopes.push({
         scope,
         activate: [...existing.values()].filter((r) => !isActive(r)),
         activateUploads: uploads.length > 0,
-        deactivate: options.exclusive
-          ? inventory.certificates.filter((r) => isActive(r) && !held.has(r.id) && isManaged(r, options.managedNames))
-          : []
+        deactivate: others.filter((r) => isManaged(r, options.managedNames)),
+        spared: others.filter((r) => !isManaged(r, options.managedNames))
       })
     }
   }

@@ -58,6 +58,17 @@ export function managedBy(name: string | null, patterns: readonly string[]): str
   return patterns.find((p) => new Minimatch(p, MATCH_OPTIONS).match(name))
 }
 
+/** Names unlike each other (cases, digits, dots, spaces, punctuation): a pattern matching all of them claims every name. */
+const ANY_NAMES = ['a', 'Z', '7', 'payments-2025', 'Billing Root CA', '.hidden', '#1', 'x.y_z', '-', 'é']
+
+/**
+ * The first pattern that matches every certificate name ('*', '**', '?*'…), or undefined: with it,
+ * `exclusive` and `prune-retired` treat every team's certificates as this repository's.
+ */
+export function claimsEveryName(patterns: readonly string[]): string | undefined {
+  return patterns.find((p) => ANY_NAMES.every((name) => managedBy(name, [p]) === p))
+}
+
 /**
  * Whether `exclusive` (and retiring) may change this certificate: every certificate when
  * `managed-names` is empty, else only those whose name matches one of its patterns.
