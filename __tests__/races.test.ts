@@ -164,28 +164,37 @@ describe('two runs at once', () => {
     RACE_TIMEOUT
   )
 
+  /**
+   * Two runs upload one certificate at once; once both copies are stored, reading copy `which`
+   * (0 the older, 1 the newer) fails `times` times, with no retry.
+   */
+  async function unreadableCopy(which: 0 | 1, times: number) {
+    let id: string | undefined
+    await start(
+      {},
+      () => {
+        if (id || emulator.certificates.length < 2) return
+        id = emulator.certificates[which].id
+        emulator.faults.push({ method: 'GET', path: `/organization/certificates/${id}`, status: 500, times })
+      },
+      true
+    )
+    const files = await certs(1)
+    const runs = await Promise.all([
+      publish(await workspace(files), { 'max-retries': '0' }),
+      publish(await workspace(files), { 'max-retries': '0' })
+    ])
+    expect(emulator.certificates).toHaveLength(2)
+    return { runs, id: id! }
+  }
+
   it(
     "a run that cannot read the other run's copy to compare it fails naming it, rather than pass with a duplicate",
     async () => {
-      // Once both copies are stored, reading the older one fails: the run with the newer copy,
-      // which alone must read it, cannot tell that its own copy is the second one.
-      let older: string | undefined
-      await start(
-        {},
-        () => {
-          if (older || emulator.certificates.length < 2) return
-          older = emulator.certificates[0].id
-          emulator.faults.push({ method: 'GET', path: `/organization/certificates/${older}`, status: 500 })
-        },
-        true
-      )
-      const files = await certs(1)
-      const [a, b] = await Promise.all([
-        publish(await workspace(files), { 'max-retries': '0' }),
-        publish(await workspace(files), { 'max-retries': '0' })
-      ])
-      expect(emulator.certificates).toHaveLength(2)
-      const failed = [a, b].filter((run) => run.code !== 0)
+      // The run with the newer copy, which alone must read the older one, cannot tell that its own
+      // copy is the second one.
+      const { runs, id: older } = await unreadableCopy(0, 1)
+      const failed = runs.filter((run) => run.code !== 0)
       expect(failed).toHaveLength(1)
       expect(commands(failed[0], 'error').at(-1)!.message).toMatch(
         new RegExp(
@@ -199,25 +208,10 @@ describe('two runs at once', () => {
   it(
     'a run that cannot read its own second copy to confirm it fails naming it, rather than pass with a duplicate',
     async () => {
-      // Found by the model: once both copies are stored, reading the newer one fails, so the run
-      // that stored it cannot confirm that it is the second copy before deleting it.
-      let newer: string | undefined
-      await start(
-        {},
-        () => {
-          if (newer || emulator.certificates.length < 2) return
-          newer = emulator.certificates[1].id
-          emulator.faults.push({ method: 'GET', path: `/organization/certificates/${newer}`, status: 500, times: 10 })
-        },
-        true
-      )
-      const files = await certs(1)
-      const [a, b] = await Promise.all([
-        publish(await workspace(files), { 'max-retries': '0' }),
-        publish(await workspace(files), { 'max-retries': '0' })
-      ])
-      expect(emulator.certificates).toHaveLength(2)
-      const owner = [a, b].find((run) => run.stdout.includes(`Uploaded`) && run.stdout.includes(`(${newer})`))!
+      // Found by the model: the run that stored the newer copy cannot confirm that it is the second
+      // copy before deleting it.
+      const { runs, id: newer } = await unreadableCopy(1, 10)
+      const owner = runs.find((run) => run.stdout.includes(`Uploaded`) && run.stdout.includes(`(${newer})`))!
       expect(owner.code).toBe(1)
       expect(commands(owner, 'error').at(-1)!.message).toContain(`This run may have left a duplicate: ${newer}`)
     },
