@@ -66,6 +66,16 @@ export function anchorPatterns(
 }
 
 /**
+ * The pattern that matches the file `name` (relative to the workspace) and nothing else: glob
+ * characters escaped, and a leading `!` or `#` kept from meaning an exclude or a comment. For
+ * file names given as names (the command line's `--literal`, which the pre-commit hook uses).
+ */
+export function literalPattern(name: string, windows = process.platform === 'win32'): string {
+  const escaped = (windows ? name : name.replace(/\\/g, '\\\\')).replace(/[[*?]/g, (c) => `[${c}]`)
+  return /^[!#\s]/.test(escaped) ? `./${escaped}` : escaped
+}
+
+/**
  * Sorted, workspace-relative, forward slashes (on Windows too: annotations and outputs want them):
  * the order everything is reported in. `paths` as for `anchorPatterns`.
  */
