@@ -335,6 +335,11 @@ function reviewInputs(runner: Runner): Pick<Settings, 'label' | 'reviewedPlan'> 
 function reviewedPlan(value: string): ReviewedPlan | undefined {
   if (value === '') return undefined
   if (/^[0-9a-f]{64}$/i.test(value)) return { hash: value.toLowerCase() }
+  // A hash with a prefix or in quotes ('sha256:…', "…") would otherwise be looked for as a file.
+  if (/^(["'`]?)(sha-?256[:=]\s*)?[0-9a-f]{12,}(…|\.\.\.)?\1$/i.test(value) && !/^[0-9a-f]+(…|\.\.\.)?$/i.test(value))
+    throw new ActionError(
+      `Input 'reviewed-plan' is '${value}', which looks like a plan hash in another form: give the 'plan-hash' output as it is, 64 hex digits alone (no 'sha256:' prefix, no quotes), or the reviewed run's plan file.`
+    )
   const lines = value.split(/\r?\n/).length
   if (lines > 1 || /^[0-9a-f]+(…|\.\.\.)?$/i.test(value))
     throw new ActionError(
