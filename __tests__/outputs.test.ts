@@ -128,6 +128,7 @@ describe('the summary and the log add up', () => {
 
   it('shows a certificate already there under its name in the organization, and the timeline names a project in full', async () => {
     emulator = await startEmulator()
+    emulator.addProject({ id: 'proj_payments' })
     const ca = await makeCa({ cn: 'Payments CA' })
     emulator.seed(ca.pem, 'named-by-hand')
     const root = await workspace({ 'certs/payments.pem': ca.pem })
