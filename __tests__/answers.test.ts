@@ -19,6 +19,7 @@ const distinctCa = () => makeCa({ cn: `CA ${made}`, notBefore: new Date(BASE - m
 /** An organization that holds a copy of `mine`, and a workspace with `mine` and `fresh` in it. */
 async function setUp() {
   emulator = await startEmulator()
+  emulator.addProject({ id: 'p1' })
   const [mine, fresh, other] = await Promise.all([distinctCa(), distinctCa(), distinctCa()])
   const stored = emulator.seed(mine.pem, 'mine')
   const root = await workspace({ 'certs/mine.pem': mine.pem, 'certs/fresh.pem': fresh.pem })

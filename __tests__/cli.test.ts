@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { makeCa, makeLeaf } from '../tools/certs.mjs'
 import type { Emulator } from '../tools/emulator.mjs'
 import { ROOT } from '../tools/run-action.mjs'
+import { parse } from 'yaml'
 import { emulators, validate, workspace } from './helpers.js'
 
 let emulator: Emulator | undefined
@@ -65,6 +66,43 @@ describe('openai-certificates', () => {
     expect(run.stderr.trim().split('\n').at(-1)).toBe(
       'error: 1 error in 1 file: fix the certificates annotated above (the job summary lists every problem).'
     )
+  })
+
+  describe('the pre-commit hook: each staged file name is that file, not a pattern', () => {
+    /** What pre-commit runs: the hook's entry from .pre-commit-hooks.yaml, then the staged names. */
+    async function hook(cwd: string, staged: string[], args: string[] = []) {
+      const [{ entry }] = parse(await readFile(join(ROOT, '.pre-commit-hooks.yaml'), 'utf8')) as { entry: string }[]
+      const [command, ...rest] = entry.split(/\s+/)
+      expect(command).toBe('openai-certificates')
+      return cli(cwd, [...rest, ...args, ...staged])
+    }
+    const broken = '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'
+
+    it("a broken 'certs/ca[1].pem' fails, named, though a good certs/ca1.pem is beside it", async () => {
+      const root = await workspace({ 'certs/ca[1].pem': broken, 'certs/ca1.pem': good })
+      const run = await hook(root, ['certs/ca[1].pem'])
+      expect(run.code).toBe(1)
+      expect(run.stderr).toMatch(/^error: certs\/ca\[1\]\.pem:1: /m)
+      expect(run.stdout).not.toContain('certs/ca1.pem')
+    })
+
+    it("good files named '[old].pem', '!neg.pem', '#1.pem', 'a*b?.pem' and 'back\\slash.pem' pass, each checked once", async () => {
+      const names = ['certs/[old].pem', '!neg.pem', '#1.pem', 'certs/a*b?.pem', 'certs/back\\slash.pem']
+      const files = Object.fromEntries(names.map((name) => [name, good]))
+      const root = await workspace({ ...files, 'certs/aXbY.pem': bad, 'certs/o.pem': bad })
+      const run = await hook(root, names, ['--json'])
+      expect(run.stderr).not.toMatch(/^error:/m)
+      expect(run.code).toBe(0)
+      const checked = (JSON.parse(run.stdout) as { results: { file: string }[] }).results.map((r) => r.file)
+      expect(checked.sort()).toEqual([...names].sort())
+    })
+
+    it('patterns still work through --files beside --literal (the second hook of the docs)', async () => {
+      const root = await workspace({ 'certs/a.pem': good, 'certs/b.pem': good })
+      const run = await hook(root, [], ['--files', 'certs/*.pem', '--json'])
+      expect(run.code).toBe(0)
+      expect((JSON.parse(run.stdout) as { results: unknown[] }).results).toHaveLength(2)
+    })
   })
 
   it.each([

@@ -112,6 +112,12 @@ describe('emulator, driven by the official openai SDK', () => {
     await certificates().deactivate({ certificate_ids: [ids[0]] })
 
     const projects = client.admin.organization.projects.certificates
+    // A project the organization does not have is not found, as OpenAI answers.
+    await expect(projects.activate('proj_1', { certificate_ids: [ids[0]] })).rejects.toBeInstanceOf(
+      OpenAI.NotFoundError
+    )
+    await expect(Promise.resolve(projects.list('proj_1', { limit: 100 }))).rejects.toBeInstanceOf(OpenAI.NotFoundError)
+    emulator.addProject({ id: 'proj_1' })
     await projects.activate('proj_1', { certificate_ids: [ids[0]] })
     const inProject = []
     for await (const c of projects.list('proj_1', { limit: 100 })) inProject.push(c)

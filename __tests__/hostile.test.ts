@@ -402,9 +402,31 @@ describe('awkward files and patterns', () => {
     await mkdir(join(root, 'certs'), { recursive: true })
     const run = await validate(root, { files: '../outside/*.pem' })
     expect(run.code).toBe(1)
-    expect(commands(run, 'error').at(-1)!.message).toMatch(
-      /^Input 'files' matched 1 file outside the workspace \(.*outside\/ca\.pem\): keep certificates inside the repository\.$/
+    expect(commands(run, 'error').at(-1)!.message).toBe(
+      "Input 'files' has the pattern '../outside/*.pem', which leads outside the workspace: give patterns relative to the repository's root, e.g. certs/*.pem."
     )
+  })
+
+  it('refuses a pattern that leaves the workspace before walking there: nothing outside is named', async () => {
+    const outer = await workspace({ 'outside/ca.pem': (await makeCa()).pem })
+    // A broken link outside: walking there would report it by name.
+    await symlink(join(outer, 'outside', 'nowhere'), join(outer, 'outside', 'broken.pem'))
+    const root = join(outer, 'repo')
+    await mkdir(join(root, 'certs'), { recursive: true })
+    for (const files of ['../outside/*', `${outer}/outside/**`, 'certs/../../outside/*.pem']) {
+      const run = await validate(root, { files })
+      expect(run.code).toBe(1)
+      const log = JSON.stringify(run.stdout)
+      expect(log).not.toContain('broken')
+      expect(log).not.toContain('ca.pem')
+      expect(commands(run, 'error').at(-1)!.message).toMatch(
+        /^Input 'files' has the pattern '.*', which leads outside the workspace: /
+      )
+    }
+    // An exclude may name anything; a pattern that only passes through '..' and comes back is fine.
+    await writeFile(join(root, 'certs', 'ca.pem'), (await makeCa()).pem)
+    const inside = await validate(root, { files: 'certs/../certs/*.pem\n!../outside/**' })
+    expect(inside.code).toBe(0)
   })
 
   it('handles thousands of files', async () => {

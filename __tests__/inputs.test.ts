@@ -40,7 +40,8 @@ describe('getSettings', () => {
     )
     expect(() => getSettings(runner)).toThrow("Input 'mode' is 'bogus': use one of publish, plan, validate.")
     expect(runner.secrets).toEqual(['sk-admin-secret', 'sk-admin-env'])
-    const secretInputs = ['input:admin-api-key', 'input:github-token', 'input:client-key']
+    // client-certificate too: it may hold a private key pasted with the certificate.
+    const secretInputs = ['input:admin-api-key', 'input:github-token', 'input:client-key', 'input:client-certificate']
     const firstOther = runner.calls.findIndex((c) => c.startsWith('input:') && !secretInputs.includes(c))
     expect(runner.calls.lastIndexOf('setSecret')).toBeLessThan(firstOther)
   })

@@ -75,6 +75,8 @@ describe('activate', () => {
 
   it('activates in the projects named, leaving the organization scope alone', async () => {
     emulator = await startEmulator()
+    emulator.addProject({ id: 'proj_a' })
+    emulator.addProject({ id: 'proj_b' })
     const { made, files: certs } = await files(2)
     const present = emulator.seed(made[0].pem, 'ca-00')
     present.projects.add('proj_b')
@@ -91,6 +93,37 @@ describe('activate', () => {
     ])
     expect(emulator.certificates.map((c) => c.active)).toEqual([false, false])
     expect(commands(run, 'warning')).toEqual([])
+  })
+})
+
+describe('a project-ids entry the organization does not have', () => {
+  it('is refused before anything is written, whether or not the run lists the projects', async () => {
+    emulator = await startEmulator()
+    emulator.addProject({ id: 'proj_pay' })
+    const root = await workspace({ 'certs/new.pem': (await makeCa({ cn: 'new' })).pem })
+    // Without a listing of the projects: the project's own route answers 404, as OpenAI's does.
+    const typo = await publish(root, { activate: 'true', 'project-ids': 'proj_pay\nproj_nope' })
+    expect(typo.code).toBe(1)
+    expect(commands(typo, 'error').at(-1)!.message).toBe(
+      "Input 'project-ids' has 'proj_nope', which is not a project of this organization (the OpenAI API answered 404), so nothing was changed: check the id (the dashboard's project settings) and that the admin key is this organization's."
+    )
+    // With prune-retired the run lists every project, and says so from that listing.
+    const listed = await publish(root, {
+      activate: 'true',
+      'project-ids': 'proj_nope',
+      'managed-names': 'new',
+      'prune-retired': 'all'
+    })
+    expect(listed.code).toBe(1)
+    expect(commands(listed, 'error').at(-1)!.message).toMatch(
+      /^Input 'project-ids' has 'proj_nope', which is not among the projects the organization lists, so nothing was changed: /
+    )
+    expect(writes()).toEqual([])
+    expect(emulator.certificates).toEqual([])
+    // The id as it is: uploaded and activated there.
+    const right = await publish(root, { activate: 'true', 'project-ids': 'proj_pay' })
+    expect(right.code).toBe(0)
+    expect(emulator.certificates.map((c) => [c.name, [...c.projects]])).toEqual([['new', ['proj_pay']]])
   })
 })
 
@@ -146,6 +179,7 @@ describe('activation you can rely on', () => {
 
   it('in a project too: an activation not applied leaves the old CA active there, and nothing is deactivated', async () => {
     emulator = await startEmulator()
+    emulator.addProject({ id: 'proj_a' })
     const old = emulator.seed((await makeCa({ cn: 'Old CA' })).pem, 'old')
     old.projects.add('proj_a')
     emulator.faults.push({
@@ -191,6 +225,7 @@ describe('activation you can rely on', () => {
 
   it('in a project, an activation the answer does not show is confirmed by a fresh read of the project', async () => {
     emulator = await startEmulator()
+    emulator.addProject({ id: 'proj_a' })
     // The call is applied, but its answer leaves the certificate out.
     emulator.faults.push({
       method: 'POST',
@@ -302,6 +337,7 @@ describe('prune-expired', () => {
 
   it('never deletes an active certificate: passes over one active in the organization, and one the API refuses', async () => {
     emulator = await startEmulator()
+    emulator.addProject({ id: 'proj_elsewhere' })
     const activeHere = await seedExpired('active here', 40)
     activeHere.active = true
     const activeInProject = await seedExpired('active in a project', 30)
@@ -387,6 +423,7 @@ describe('plan keeps the ids of certificates it would change', () => {
     ['would-rename', { 'sync-names': 'true' }]
   ])('a certificate the organization holds, %s, is in certificate-ids and existing-ids', async (status, more) => {
     emulator = await startEmulator()
+    emulator.addProject({ id: 'p1' })
     const { made, files: certs } = await files(2)
     const held = emulator.seed(made[0].pem, 'by hand')
     const run = await publish(await workspace(certs), { mode: 'plan', ...more })
@@ -423,6 +460,7 @@ describe('a certificate the organization holds twice', () => {
 
   it('in several projects, keeps the copy active in most of them and activates only where it is not', async () => {
     emulator = await startEmulator()
+    for (const id of ['p1', 'p2', 'p3']) emulator.addProject({ id })
     const { files: certs, made } = await files(1)
     const older = emulator.seed(made[0].pem, 'ca-00')
     const newer = emulator.seed(made[0].pem, 'ca-00')

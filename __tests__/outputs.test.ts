@@ -128,6 +128,7 @@ describe('the summary and the log add up', () => {
 
   it('shows a certificate already there under its name in the organization, and the timeline names a project in full', async () => {
     emulator = await startEmulator()
+    emulator.addProject({ id: 'proj_payments' })
     const ca = await makeCa({ cn: 'Payments CA' })
     emulator.seed(ca.pem, 'named-by-hand')
     const root = await workspace({ 'certs/payments.pem': ca.pem })
@@ -215,6 +216,43 @@ describe('reviewed-plan gate', () => {
     expect(blind.code).toBe(1)
     expect(commands(blind, 'error').at(-1)!.message).toContain('so nothing was changed: the plan is now: ')
     expect(writes()).toEqual([])
+  })
+
+  it("refuses a hash written in another form ('sha256:…', quoted) as a hash, not as a missing file", async () => {
+    const { root } = await rotation()
+    const hash = (await action(root, { mode: 'plan', ...rotate })).outputs['plan-hash']
+    emulator.requests.length = 0
+    for (const value of [`sha256:${hash}`, `"${hash}"`, `'${hash}'`]) {
+      const run = await action(root, { ...rotate, 'reviewed-plan': value })
+      expect(run.code).toBe(1)
+      expect(commands(run, 'error').at(-1)!.message).toBe(
+        `Input 'reviewed-plan' is '${value}', which looks like a plan hash in another form: give the 'plan-hash' output as it is, 64 hex digits alone (no 'sha256:' prefix, no quotes), or the reviewed run's plan file.`
+      )
+    }
+    expect(emulator.requests).toEqual([])
+  })
+
+  it('refuses a plan file edited after the plan run wrote it (its content no longer gives its hash)', async () => {
+    const { root } = await rotation()
+    const plan = await action(root, { mode: 'plan', ...rotate })
+    const file = JSON.parse(await readFile(plan.outputs['plan-file'], 'utf8'))
+    // Edited by hand: the deactivation dropped, the hash left as it was.
+    const edited = { ...file, changes: file.changes.filter((c: { action: string }) => c.action !== 'deactivate') }
+    await writeFile(join(root, 'edited-plan.json'), JSON.stringify(edited))
+    emulator.requests.length = 0
+    const before = JSON.stringify(emulator.certificates)
+    const run = await action(root, { ...rotate, 'reviewed-plan': 'edited-plan.json' })
+    expect(run.code).toBe(1)
+    expect(commands(run, 'error').at(-1)!.message).toMatch(
+      new RegExp(
+        `^Input 'reviewed-plan' \\(edited-plan\\.json\\) does not match its own 'hash' field \\(${file.hash.slice(0, 12)}…, its content hashes to [0-9a-f]{12}…\\): the file was changed after the plan run wrote it\\.`
+      )
+    )
+    expect(writes()).toEqual([])
+    expect(JSON.stringify(emulator.certificates)).toBe(before)
+    // The file as written passes the gate.
+    await writeFile(join(root, 'plan.json'), JSON.stringify(file))
+    expect((await action(root, { ...rotate, 'reviewed-plan': 'plan.json' })).code).toBe(0)
   })
 
   it('refuses a hash that is not one, before any request', async () => {

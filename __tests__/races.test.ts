@@ -44,6 +44,7 @@ async function start(options: EmulatorOptions = {}, watch?: () => void, holdUplo
     },
     ...options
   })
+  emulator.addProject({ id: 'proj_a' })
 }
 
 // Runs here retry once: a race shows in a few requests, not in waits.
@@ -485,6 +486,7 @@ describe('uploads whose answers cannot be taken at their word', () => {
 
   it('two uploads answered with the same id: neither is taken at its word, each is found by its content', async () => {
     emulator = await startEmulator({ latencyMs: 10 })
+    emulator.addProject({ id: 'p1' })
     // Two new ones at once: both answered with the id of the one stored first.
     const more = await certs(2, 'new')
     emulator.faults.push({
@@ -666,6 +668,7 @@ describe('runs at once whose upload answers are lost after the store committed',
           await holdUploads(r)
         }
       })
+      emulator.addProject({ id: 'p1' })
       // The second copy stored loses its answer: its run must not keep (nor activate) it.
       emulator.faults.push({ method: 'POST', path: LIST, action: 'store-then-fail', skip: 1 })
       const files = await certs(1)

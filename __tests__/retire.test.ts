@@ -287,6 +287,37 @@ describe('retiring, when the API misbehaves', () => {
     expect(JSON.parse(result.outputs.counts)).toMatchObject({ deleted: 0, uploaded: 1 })
   })
 
+  it('a delete whose answer is lost is read back: gone is deleted, still there is not made, never "may or may not"', async () => {
+    emulator = await startEmulator()
+    const lost = emulator.seed((await ca('lost')).pem, 'team-lost')
+    // Deleted, and the connection reset before the answer, on the only attempt.
+    emulator.faults.push({
+      method: 'DELETE',
+      path: `/organization/certificates/${lost.id}`,
+      action: 'store-then-reset'
+    })
+    const root = await workspace({ 'certs/team-new.pem': (await ca('new')).pem })
+    const deleted = await publishTo(emulator, root, { ...RETIRE, 'prune-retired': 'all', 'max-retries': '0' })
+    expect(deleted.code).toBe(0)
+    expect(byName('team-lost')).toBeUndefined()
+    expect(ids(deleted, 'deleted-ids')).toEqual([lost.id])
+
+    // Never carried out, every answer reset: the read-back finds it there, so the delete was not made.
+    const stuck = emulator.seed((await ca('stuck')).pem, 'team-stuck')
+    emulator.faults.push({
+      method: 'DELETE',
+      path: `/organization/certificates/${stuck.id}`,
+      action: 'reset',
+      times: 10
+    })
+    const failed = await publishTo(emulator, root, { ...RETIRE, 'prune-retired': 'all', 'max-retries': '1' })
+    expect(failed.code).toBe(1)
+    expect(byName('team-stuck')).toBeDefined()
+    expect(errorLine(failed)).toMatch(/ 0 of 1 change was made before it stopped \(1 deletion not made\)\./)
+    expect(errorLine(failed)).not.toContain('may or may not')
+    expect(ids(failed, 'deleted-ids')).toEqual([])
+  })
+
   it('a project listing that keeps failing stops the run before any write, in one line', async () => {
     emulator = await startEmulator()
     emulator.addProject({ id: 'proj_a' })

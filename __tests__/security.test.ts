@@ -6,10 +6,10 @@ import { createServer as createNetServer, type Server as NetServer } from 'node:
 import type { AddressInfo } from 'node:net'
 import { mkdir, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { makeCa, makeLeaf } from '../tools/certs.mjs'
+import { makeCa, makeLeaf, privateKeyPem } from '../tools/certs.mjs'
 import { type Emulator, startEmulator } from '../tools/emulator.mjs'
 import { type ActionRun, runAction } from '../tools/run-action.mjs'
-import { commands, ids, validate, workspace } from './helpers.js'
+import { commands, ids, validate, visibleLog, workspace } from './helpers.js'
 
 const close = (server: Server | NetServer): Promise<void> => new Promise((resolve) => server.close(() => resolve()))
 const portOf = (server: Server | NetServer): number => (server.address() as AddressInfo).port
@@ -442,5 +442,52 @@ describe('a refused key and a missing permission are named', () => {
     expect(lastError(refused)).toMatch(
       /^The OpenAI API refused the admin key \(401: Incorrect API key provided.*\) while trying to list the organization certificates: the key was not accepted\./
     )
+  })
+})
+
+describe('a private key pasted into client-certificate', () => {
+  it('is refused as what it is, and masked: no line of it reaches the log, the summary or the outputs', async () => {
+    const ca = await makeCa({ cn: 'Client' })
+    const client = { pem: ca.pem, key: await privateKeyPem(ca.keys) }
+    const keyLines = client.key.split('\n').filter((line) => line !== '' && !line.startsWith('-----'))
+    const root = await workspace({ 'certs/ca.pem': (await makeCa({ cn: 'CA' })).pem })
+    for (const mode of ['validate', 'publish']) {
+      const run = await runAction({
+        workspace: root,
+        inputs: {
+          mode,
+          files: 'certs/*.pem',
+          'admin-api-key': 'sk-admin-test',
+          'base-url': 'http://127.0.0.1:9',
+          'client-certificate': `${client.pem}${client.key}`
+        }
+      })
+      expect(run.code).toBe(1)
+      expect(lastError(run)).toBe(
+        "Input 'client-certificate' holds a private key as well as the certificate: give the certificate alone there and the key in 'client-key', from a secret (the key was masked in this log; if the input is not a secret, treat the key as exposed)."
+      )
+      const everything = visibleLog(run) + run.summary + JSON.stringify(run.outputs)
+      for (const line of keyLines) {
+        expect(run.stdout).toContain(`::add-mask::${line}\n`)
+        expect(everything).not.toContain(line)
+      }
+    }
+  })
+})
+
+describe('max-retries', () => {
+  it('is bounded: 1000 is refused before any request, 10 is the most', async () => {
+    const root = await workspace({ 'certs/ca.pem': (await makeCa({ cn: 'CA' })).pem })
+    const run = await runAction({
+      workspace: root,
+      inputs: {
+        files: 'certs/*.pem',
+        'admin-api-key': 'sk-admin-test',
+        'base-url': 'http://127.0.0.1:9',
+        'max-retries': '1000'
+      }
+    })
+    expect(run.code).toBe(1)
+    expect(lastError(run)).toBe("Input 'max-retries' is '1000': use a whole number from 0 to 10.")
   })
 })

@@ -242,6 +242,7 @@ describe('validate with workload-certificates', () => {
 describe('plan with activate for projects', () => {
   it('counts the organization’s CAs for project requests, and refuses to strand a workload of the project', async () => {
     const emulator = await startEmulator()
+    emulator.addProject({ id: 'proj_a' })
     try {
       const orgCa = await makeCa({ cn: 'Organization CA' })
       const projectCa = await makeCa({ cn: 'Project CA' })

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 import { messageOf } from './shared/errors.js'
+import { literalPattern } from './github/discover.js'
 import { getSettings, MODES } from './github/inputs.js'
 import { run } from './main.js'
 import type { Runner } from './github/runner.js'
@@ -54,6 +55,8 @@ export interface Invocation {
   summary?: string
   debug: boolean
   help: boolean
+  /** `--literal`: the arguments are file names, not patterns (what the pre-commit hook passes). */
+  literal: boolean
 }
 
 const isBoolean = (spec: InputSpec): boolean => spec.default === 'true' || spec.default === 'false'
@@ -111,7 +114,7 @@ export function parseArguments(
 ): Invocation {
   const given: Record<string, string> = {}
   const positional: string[] = []
-  const invocation = { json: false, debug: false, help: false } as Invocation
+  const invocation = { json: false, debug: false, help: false, literal: false } as Invocation
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     if (arg === '--') {
@@ -130,7 +133,7 @@ export function parseArguments(
     const at = arg.indexOf('=')
     const name = arg.slice(2, at === -1 ? undefined : at)
     let value: string | undefined = at === -1 ? undefined : arg.slice(at + 1)
-    if (name === 'json' || name === 'debug') {
+    if (name === 'json' || name === 'debug' || name === 'literal') {
       if (value !== undefined) throw new UsageError(`Option '--${name}' takes no value.`)
       invocation[name] = true
       continue
@@ -158,7 +161,10 @@ export function parseArguments(
   if (command === undefined) throw new UsageError('Say what to do: validate, plan or publish.')
   if (!(MODES as readonly string[]).includes(command))
     throw new UsageError(`Unknown command '${command}': use validate, plan or publish.`)
-  if (patterns.length > 0) given.files = [given.files, ...patterns].filter((p) => p !== undefined).join('\n')
+  // A file name given as a pattern would match other files (`ca[1].pem` is `ca1.pem`) or none
+  // (`[old].pem`), or be an exclude (`!x.pem`): with --literal each name matches itself only.
+  const named = invocation.literal ? patterns.map((name) => literalPattern(name)) : patterns
+  if (named.length > 0) given.files = [given.files, ...named].filter((p) => p !== undefined).join('\n')
   if (!given.files) throw new UsageError(`Give the certificate files, e.g. ${COMMAND} ${command} 'certs/**/*.pem'.`)
   const client = given['client-certificate']?.trim()
   if (client && !client.includes('-----BEGIN'))
@@ -197,6 +203,7 @@ Options:
   --json            print every output as one JSON object on stdout (the log goes to stderr)
   --summary FILE    write the job summary (Markdown) to FILE
   --debug           show debug lines (the API calls)
+  --literal         the arguments are file names, not patterns (pre-commit); --files takes patterns
   -h, --help        show this help
 
 Every input of the action is an option (booleans need no value: --activate, --activate=false):

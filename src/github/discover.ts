@@ -66,6 +66,39 @@ export function anchorPatterns(
 }
 
 /**
+ * Refuses, before any folder is walked, a pattern whose fixed part (the path up to its first glob
+ * character) leads outside the workspace (`../../etc/*`, an absolute path elsewhere): the walk would
+ * otherwise read, and its errors name, files outside the repository. Excludes (`!`) may point anywhere.
+ */
+export function refuseLeavingPatterns(
+  patterns: readonly string[],
+  workspace: string,
+  paths: path.PlatformPath = path,
+  input = 'files'
+): void {
+  for (const pattern of patterns) {
+    if (pattern.startsWith('!')) continue
+    const anchored = paths.isAbsolute(pattern) ? pattern : paths.join(workspace, pattern)
+    const fixed = anchored.split(/[*?[{]/)[0]
+    const relative = paths.relative(workspace, paths.normalize(fixed))
+    if (relative === '..' || relative.startsWith(`..${paths.sep}`) || paths.isAbsolute(relative))
+      throw new ActionError(
+        `Input '${input}' has the pattern '${printable(pattern)}', which leads outside the workspace: give patterns relative to the repository's root, e.g. certs/*.pem.`
+      )
+  }
+}
+
+/**
+ * The pattern that matches the file `name` (relative to the workspace) and nothing else: glob
+ * characters escaped, and a leading `!` or `#` kept from meaning an exclude or a comment. For
+ * file names given as names (the command line's `--literal`, which the pre-commit hook uses).
+ */
+export function literalPattern(name: string, windows = process.platform === 'win32'): string {
+  const escaped = (windows ? name : name.replace(/\\/g, '\\\\')).replace(/[[*?]/g, (c) => `[${c}]`)
+  return /^[!#\s]/.test(escaped) ? `./${escaped}` : escaped
+}
+
+/**
  * Sorted, workspace-relative, forward slashes (on Windows too: annotations and outputs want them):
  * the order everything is reported in. `paths` as for `anchorPatterns`.
  */
@@ -93,6 +126,7 @@ export function relativeFiles(
  * files).
  */
 export async function discover(patterns: readonly string[], workspace: string, input = 'files'): Promise<FoundFile[]> {
+  refuseLeavingPatterns(patterns, workspace, path, input)
   const globber = await glob.create(anchorPatterns(patterns, workspace), {
     matchDirectories: false,
     implicitDescendants: true,

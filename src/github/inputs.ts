@@ -101,6 +101,9 @@ function wholeNumber(input: string, value: string, min: number, max = Number.MAX
 /** The longest `timeout-seconds`: ten minutes per attempt, far inside what Node's timers can hold (2^31 - 1 ms). */
 export const MAX_TIMEOUT_SECONDS = 600
 
+/** The most `max-retries`: with backoff, ten further attempts already span minutes per call. */
+export const MAX_RETRIES = 10
+
 /**
  * Loopback, where plain http is allowed (an emulator): an IPv4 literal in 127.0.0.0/8, `[::1]` or
  * `localhost`. The WHATWG URL parser has already turned any IPv4 form (`127.1`, `0x7f.1`) into
@@ -170,6 +173,13 @@ export function chooseBaseUrl(
   return { baseUrl: mtls ? MTLS_BASE_URL : DEFAULT_BASE_URL, source: 'default' }
 }
 
+/** The PEM private-key blocks in `text` (of any kind: PKCS#8, PKCS#1, SEC1, encrypted). */
+export function privateKeyBlocks(text: string): string[] {
+  return [...text.matchAll(/-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(-----END \1PRIVATE KEY-----|$)/g)].map(
+    (m) => m[0]
+  )
+}
+
 /** Both or neither; readable; and the key must belong to the certificate. Never shows the key. */
 export function parseClientTls(cert: string, key: string): ClientTls | undefined {
   if (!cert && !key) return undefined
@@ -217,9 +227,18 @@ export function getSettings(runner: Runner): Settings {
   const envKey = (runner.env('OPENAI_ADMIN_KEY') ?? '').trim()
   const githubToken = runner.getInput('github-token').trim()
   const clientKey = runner.getInput('client-key').trim()
+  // A private key pasted into 'client-certificate' (a PEM file holding both) is a secret too.
+  const strayKey = privateKeyBlocks(runner.getInput('client-certificate'))
   // A multi-line secret is masked line by line too, so that no line of it can show on its own.
-  const keyLines = clientKey.split(/\r?\n/).filter((line) => line.trim() !== '' && !line.startsWith('-----'))
-  for (const secret of [inputKey, envKey, githubToken, clientKey, ...keyLines]) if (secret) runner.setSecret(secret)
+  const keyLines = [clientKey, ...strayKey].flatMap((key) =>
+    key.split(/\r?\n/).filter((line) => line.trim() !== '' && !line.startsWith('-----'))
+  )
+  for (const secret of [inputKey, envKey, githubToken, clientKey, ...strayKey, ...keyLines])
+    if (secret) runner.setSecret(secret)
+  if (strayKey.length > 0)
+    throw new ActionError(
+      "Input 'client-certificate' holds a private key as well as the certificate: give the certificate alone there and the key in 'client-key', from a secret (the key was masked in this log; if the input is not a secret, treat the key as exposed)."
+    )
 
   const mode = oneOf('mode', runner.getInput('mode') || 'publish', MODES)
   const patterns = lines(runner.getInput('files'))
@@ -304,7 +323,7 @@ export function getSettings(runner: Runner): Settings {
     caRules: oneOf('ca-rules', runner.getInput('ca-rules') || 'standard', CA_RULES),
     ifNoFilesFound: oneOf('if-no-files-found', runner.getInput('if-no-files-found') || 'error', IF_NO_FILES_FOUND),
     timeoutSeconds: wholeNumber('timeout-seconds', runner.getInput('timeout-seconds') || '30', 1, MAX_TIMEOUT_SECONDS),
-    maxRetries: wholeNumber('max-retries', runner.getInput('max-retries') || '4', 0),
+    maxRetries: wholeNumber('max-retries', runner.getInput('max-retries') || '4', 0, MAX_RETRIES),
     ref: runner.env('GITHUB_REF_NAME') ?? '',
     sha: (runner.env('GITHUB_SHA') ?? '').slice(0, 7),
     ...reviewInputs(runner)
@@ -327,6 +346,11 @@ function reviewInputs(runner: Runner): Pick<Settings, 'label' | 'reviewedPlan'> 
 function reviewedPlan(value: string): ReviewedPlan | undefined {
   if (value === '') return undefined
   if (/^[0-9a-f]{64}$/i.test(value)) return { hash: value.toLowerCase() }
+  // A hash with a prefix or in quotes ('sha256:…', "…") would otherwise be looked for as a file.
+  if (/^(["'`]?)(sha-?256[:=]\s*)?[0-9a-f]{12,}(…|\.\.\.)?\1$/i.test(value) && !/^[0-9a-f]+(…|\.\.\.)?$/i.test(value))
+    throw new ActionError(
+      `Input 'reviewed-plan' is '${value}', which looks like a plan hash in another form: give the 'plan-hash' output as it is, 64 hex digits alone (no 'sha256:' prefix, no quotes), or the reviewed run's plan file.`
+    )
   const lines = value.split(/\r?\n/).length
   if (lines > 1 || /^[0-9a-f]+(…|\.\.\.)?$/i.test(value))
     throw new ActionError(

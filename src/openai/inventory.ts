@@ -1,6 +1,6 @@
 import type { CertificatesApi } from './api.js'
 import type { RemoteCertificate } from './wire.js'
-import { ActionError, messageOf } from '../shared/errors.js'
+import { ActionError, ApiError, messageOf } from '../shared/errors.js'
 import { parseFile } from '../certificates/files.js'
 import type { Problem } from '../certificates/problem.js'
 import { type Certificate, toPem } from '../certificates/x509.js'
@@ -33,10 +33,26 @@ export async function projectStates(
     log(
       `The organization has ${projects.length} project${projects.length === 1 ? '' : 's'}${archived ? ` (${archived} archived)` : ''}; reading which certificates each one has active.`
     )
+    const unknown = ids.filter((id) => !projects.some((p) => p.id === id))
+    if (unknown.length > 0) throw unknownProjects(unknown, 'is not among the projects the organization lists')
     for (const p of projects) if (!ids.includes(p.id)) ids.push(p.id)
   }
-  const listings = await mapLimit(ids, FETCH_CONCURRENCY, (id) => api.listProject(id))
+  const listings = await mapLimit(ids, FETCH_CONCURRENCY, (id) =>
+    api.listProject(id).catch((error: unknown) => {
+      // 404 on a project's route: the organization has no such project (a typo, another organization's).
+      if (error instanceof ApiError && error.status === 404 && projectIds.includes(id))
+        throw unknownProjects([id], 'is not a project of this organization (the OpenAI API answered 404)')
+      throw error
+    })
+  )
   return new Map(ids.map((id, i) => [id, new Set(listings[i].filter((r) => r.active === true).map((r) => r.id))]))
+}
+
+/** A `project-ids` entry the organization does not have: refused before anything is written. */
+function unknownProjects(ids: readonly string[], why: string): ActionError {
+  return new ActionError(
+    `Input 'project-ids' has ${ids.map((id) => `'${id}'`).join(', ')}, which ${why}, so nothing was changed: check the id${ids.length > 1 ? 's' : ''} (the dashboard's project settings) and that the admin key is this organization's.`
+  )
 }
 
 /** How many certificate contents are read at once: a no-op rerun of up to 16 is 2 round trips. */

@@ -137,6 +137,21 @@ export class Applier {
         freed++
       } catch (error) {
         change.unsure = isAmbiguous(error)
+        // An answer lost (a reset, a 5xx): the certificate read back says whether the delete was made
+        // (still there: not made, and the run stops on the error saying so); unreadable: unsure.
+        if (change.unsure) {
+          const there = await this.api.get(change.id!).then(
+            (r) => r !== undefined,
+            () => undefined
+          )
+          if (there !== undefined) change.unsure = false
+          if (there === false) {
+            this.options.log(`The answer to deleting ${label(change)} was lost; reading it back shows it deleted.`)
+            this.done(change)
+            freed++
+            return
+          }
+        }
         if (!(error instanceof ApiError) || error.status === undefined || error.status >= 500) throw error
         // A retired certificate was inactive in every listing this run read; OpenAI says otherwise. It may
         // have been activated since, or have been active all along where a listing did not show it.

@@ -161,12 +161,20 @@ export async function readPlanFile(file: string, workspace: string): Promise<Pla
   const doc = parsed as Partial<PlanDocument>
   if (!doc || doc.version !== 1 || !Array.isArray(doc.changes) || !Array.isArray(doc.relies_on))
     throw new ActionError(`${where} is not a plan of this action: give the file the plan run wrote.`)
-  return {
+  const plan: PlanDocument = {
     version: 1,
     changes: doc.changes,
     relies_on: doc.relies_on,
     ...(Array.isArray(doc.spares) ? { spares: doc.spares } : {})
   }
+  // The plan file carries the hash the plan run computed (the `plan` output does not): a file whose
+  // content no longer gives it was edited after the review, and is not the plan that was approved.
+  const { hash } = parsed as { hash?: unknown }
+  if (hash !== undefined && hash !== hashPlan(plan))
+    throw new ActionError(
+      `${where} does not match its own 'hash' field (${typeof hash === 'string' ? `${hash.slice(0, 12)}…` : 'not text'}, its content hashes to ${hashPlan(plan).slice(0, 12)}…): the file was changed after the plan run wrote it. Download the reviewed run's plan artifact again, unedited.`
+    )
+  return plan
 }
 
 const describe = (c: PlannedChange): string =>

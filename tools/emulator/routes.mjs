@@ -45,6 +45,18 @@ export function createRoutes(org, options) {
   }
 
   /**
+   * The project a path names, or 404 as OpenAI answers for a project the organization does not
+   * have (archived ones are still there): a run must not be told an activation happened there.
+   * @param {string} encoded
+   */
+  function knownProject(encoded) {
+    const id = decodeURIComponent(encoded)
+    if (!org.projects.some((p) => p.id === id))
+      throw new HttpError(404, `No project found with id '${id}'.`, null, 'project_id')
+    return id
+  }
+
+  /**
    * @template {{ id: string, created_at: number }} T
    * @param {T[]} items
    * @param {URLSearchParams} query
@@ -153,13 +165,11 @@ export function createRoutes(org, options) {
       return page(shown, query, (p) => ({ ...p }), options.projectPageSize ?? maxPageSize)
     }
     if ((m = /^\/organization\/projects\/([^/]+)$/.exec(path)) && method === 'GET') {
-      const id = decodeURIComponent(m[1])
-      const project = org.projects.find((p) => p.id === id)
-      if (!project) throw new HttpError(404, `No project found with id '${id}'.`, null, 'project_id')
-      return { ...project }
+      const id = knownProject(m[1])
+      return { ...org.projects.find((p) => p.id === id) }
     }
     if ((m = /^\/organization\/projects\/([^/]+)\/certificates$/.exec(path)) && method === 'GET') {
-      const project = decodeURIComponent(m[1])
+      const project = knownProject(m[1])
       org.countList()
       return page(org.certificates.filter(org.listed), query, (c) =>
         view(c, 'organization.project.certificate', c.projects.has(project))
@@ -169,7 +179,7 @@ export function createRoutes(org, options) {
       (m = /^\/organization\/projects\/([^/]+)\/certificates\/(activate|deactivate)$/.exec(path)) &&
       method === 'POST'
     ) {
-      const project = decodeURIComponent(m[1])
+      const project = knownProject(m[1])
       const targets = idsOf(body)
       for (const c of apply ? targets : []) {
         if (m[2] === 'activate') c.projects.add(project)
