@@ -454,6 +454,18 @@ export interface Observed {
 }
 
 /** Runs the bundled action once, and what the emulator saw meanwhile. */
+/** Clears the faults and the listing lag, publishes once more and checks that run against `before`. */
+async function againWithoutFaults(lane: Lane, root: string, inputs: Inputs, before: Snapshot) {
+  const { emulator, pools } = lane
+  emulator.faults.length = 0
+  for (const cert of emulator.certificates) delete cert.listed
+  emulator.setListLag(undefined)
+  const second = await runOnce(lane, root, inputs, 'publish')
+  const s2 = snapshot(emulator, pools)
+  checkRuns(pools, before, s2, [second])
+  return { second, s2 }
+}
+
 export async function runOnce(lane: Lane, root: string, inputs: Inputs, mode: 'plan' | 'publish'): Promise<Observed> {
   const from = lane.emulator.requests.length
   const observed: Observed = {
@@ -548,12 +560,7 @@ export async function runCase(lane: Lane, c: Case): Promise<void> {
       `plan said [${planned.join('; ')}], publish made [${done.join('; ')}]`
     )
   }
-  emulator.faults.length = 0
-  for (const cert of emulator.certificates) delete cert.listed
-  emulator.setListLag(undefined)
-  const second = await runOnce(lane, root, c.inputs, 'publish')
-  const s2 = snapshot(emulator, pools)
-  checkRuns(pools, s1, s2, [second])
+  const { second, s2 } = await againWithoutFaults(lane, root, c.inputs, s1)
   if (plan.run.code !== 0)
     must(second.writes.length === 0, `plan failed, but publish wrote: ${second.writes.join(', ')}`)
   else if (!blockedPrune(c.inputs, s1, second.run))
@@ -640,12 +647,7 @@ async function raceCase(lane: Lane, c: Case, root: string, s0: Snapshot): Promis
   }
   const s1 = snapshot(emulator, pools)
   checkRuns(pools, s0, s1, runs)
-  emulator.faults.length = 0
-  for (const cert of emulator.certificates) delete cert.listed
-  emulator.setListLag(undefined)
-  const second = await runOnce(lane, root, c.inputs, 'publish')
-  const s2 = snapshot(emulator, pools)
-  checkRuns(pools, s1, s2, [second])
+  const { second, s2 } = await againWithoutFaults(lane, root, c.inputs, s1)
   if (second.run.code === 0) expectConverged(pools, s1, s2, second)
   else
     must(
