@@ -285,9 +285,14 @@ describe('two runs at once', () => {
             held.push({ name: (r.body as { name: string }).name, release })
             if (held.length < order.length) return
             void (async () => {
+              // Each in turn, once the one before is stored (or the cap is full): a loaded machine
+              // must not reorder them (bounded: 100 looks of 20 ms each).
               for (const name of order) {
                 held.find((h) => h.name === name)!.release()
-                await new Promise((resolve) => setTimeout(resolve, 50))
+                for (let look = 0; look < 100; look++) {
+                  if (emulator.certificates.some((c) => c.name === name) || emulator.certificates.length >= 50) break
+                  await new Promise((resolve) => setTimeout(resolve, 20))
+                }
               }
             })()
           })

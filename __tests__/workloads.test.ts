@@ -291,6 +291,7 @@ describe('plan with activate for projects', () => {
     try {
       const heldCa = await makeCa({ cn: 'Held CA' })
       const newCa = await makeCa({ cn: 'New CA', notBefore: new Date(Date.now() - 2 * DAY) })
+      for (const id of ['proj_a', 'proj_b']) emulator.addProject({ id })
       const held = emulator.seed(heldCa.pem, 'held-ca')
       held.projects.add('proj_a')
       const root = await workspace({
