@@ -393,7 +393,8 @@ export function actionInputs(lane: Lane, inputs: Inputs, mode: 'plan' | 'publish
     name: '{cn}',
     'admin-api-key': lane.emulator.adminKey,
     'base-url': lane.emulator.baseUrl,
-    'timeout-seconds': '1',
+    // No fault here is a slow answer; a loaded machine must not turn a slow start into one.
+    'timeout-seconds': '15',
     'max-retries': String(inputs.maxRetries),
     activate: String(inputs.activate),
     exclusive: String(inputs.exclusive),
